@@ -1,0 +1,33 @@
+# synthfer — real faces → StyleGAN2-ADA → reviewed latent edits → synthetic images → Training Data
+# Selection → seed-ID labels → cross-validated AU classifier.
+#
+# Parse time must stay instant (dry-runs on login nodes): nothing heavy is imported here or in
+# rules/*.smk — torch, tensorflow, cv2 and dlib are imported only inside the jobs.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "rules/report/workflow.rst"
+
+
+include: "rules/common.smk"
+include: "rules/demo.smk"
+include: "rules/faces.smk"
+include: "rules/gan.smk"
+include: "rules/latent.smk"
+include: "rules/seeds.smk"
+include: "rules/generate.smk"
+include: "rules/iqa.smk"
+include: "rules/select.smk"
+include: "rules/annotate.smk"
+include: "rules/fer.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),

@@ -1,0 +1,14 @@
+"""synthfer — synthetic facial-expression data: faces → StyleGAN2-ADA → latent review →
+generation → Training Data Selection → seed-ID annotation → cross-validated FER.
+
+All pipeline logic lives in the sub-packages (one per phase); the Snakemake rules only call them.
+Heavy frameworks (torch, tensorflow/keras, cv2, dlib) are imported inside the modules that need
+them, never here.
+"""
+
+__version__ = "0.1.0"
+
+AUS = (1, 4, 5, 6, 12, 15)
+"""The six Action Units synthfer labels, in column order everywhere (.npy, CSV, model outputs)."""
+
+AU_COLUMNS = tuple(f"AU{a}" for a in AUS)

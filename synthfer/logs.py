@@ -1,0 +1,67 @@
+"""Logging set-up for workflow scripts and the command line.
+
+Every rule has a ``log:`` file; its workflow script calls :func:`log_to` first, so progress lines
+(counts, rates) and any traceback land in ``logs/<rule>/…``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from synthfer.io import PathLike
+
+_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def log_to(path: PathLike | None, level: int = logging.INFO) -> logging.Logger:
+    """Send the ``synthfer`` logger (and warnings, and stderr) to ``path`` as well as stderr.
+
+    Safe to call more than once: handlers from earlier calls are replaced.
+    """
+    root = logging.getLogger("synthfer")
+    root.setLevel(level)
+    for h in list(root.handlers):
+        root.removeHandler(h)
+        h.close()
+    stream = logging.StreamHandler(sys.__stderr__)
+    stream.setFormatter(logging.Formatter(_FORMAT))
+    root.addHandler(stream)
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = logging.FileHandler(path, mode="w", encoding="utf-8")
+        fh.setFormatter(logging.Formatter(_FORMAT))
+        root.addHandler(fh)
+    logging.captureWarnings(True)
+    root.propagate = False
+    return root
+
+
+def get_logger(name: str) -> logging.Logger:
+    """A child of the ``synthfer`` logger (use ``__name__``)."""
+    return logging.getLogger(name if name.startswith("synthfer") else f"synthfer.{name}")
+
+
+class Progress:
+    """Log ``done/total`` with rate every ``every`` items or ``seconds`` seconds (no tqdm needed
+    in batch logs; tqdm bars are unreadable in Slurm output files)."""
+
+    def __init__(self, logger: logging.Logger, total: int, what: str, every: int = 0, seconds: float = 10.0):
+        import time
+
+        self._time = time.monotonic
+        self.logger, self.total, self.what = logger, total, what
+        self.every, self.seconds = every, seconds
+        self.done = 0
+        self.t0 = self._last = self._time()
+        self.logger.info("%s: 0/%d", what, total)
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        now = self._time()
+        if (self.every and self.done % self.every == 0) or now - self._last >= self.seconds or self.done >= self.total:
+            rate = self.done / max(now - self.t0, 1e-9)
+            self.logger.info("%s: %d/%d (%.1f/s)", self.what, self.done, self.total, rate)
+            self._last = now
