@@ -1,0 +1,152 @@
+"""Shared helpers: atomic writes, image reading of awkward inputs, config error messages."""
+
+from __future__ import annotations
+
+import io as _io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from synthfer import config as cfg
+from synthfer import io, imaging
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_atomic_path_leaves_no_partial_file_on_error(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with io.atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_write_table_roundtrip_and_unknown_suffix(tmp_path):
+    import pandas as pd
+
+    df = pd.DataFrame({"name": ["a", "b"], "x": [1, 2]})
+    for suffix in (".csv", ".tsv", ".parquet"):
+        io.write_table(tmp_path / f"t{suffix}", df)
+        pd.testing.assert_frame_equal(io.read_table(tmp_path / f"t{suffix}"), df)
+    with pytest.raises(ValueError, match="unknown table format"):
+        io.write_table(tmp_path / "t.xlsx", df)
+
+
+def test_write_json_refuses_nan(tmp_path):
+    io.write_json(tmp_path / "a.json", {"n": np.int64(3), "a": np.arange(2)})
+    assert json.loads((tmp_path / "a.json").read_text()) == {"n": 3, "a": [0, 1]}
+    with pytest.raises(ValueError):
+        io.write_json(tmp_path / "b.json", {"x": float("nan")})
+    assert not (tmp_path / "b.json").exists()
+
+
+def test_sha256_and_link_or_copy(tmp_path):
+    src = tmp_path / "a.bin"
+    src.write_bytes(b"synthfer")
+
+    import hashlib
+
+    assert io.sha256_file(src) == hashlib.sha256(b"synthfer").hexdigest()
+    io.link_or_copy(src, tmp_path / "sub" / "b.bin")
+    assert (tmp_path / "sub" / "b.bin").read_bytes() == b"synthfer"
+
+
+def _save(img: Image.Image, path: Path, **kw) -> Path:
+    img.save(path, **kw)
+    return path
+
+
+@pytest.fixture
+def rgb_image() -> Image.Image:
+    rng = np.random.default_rng(0)
+    return Image.fromarray(rng.integers(0, 256, (80, 100, 3), dtype=np.uint8))
+
+
+def test_load_rgb_modes(tmp_path, rgb_image):
+    grey = imaging.load_rgb(_save(rgb_image.convert("L"), tmp_path / "g.png"))
+    assert grey.shape == (80, 100, 3) and (grey[..., 0] == grey[..., 2]).all()
+    rgba = rgb_image.convert("RGBA")
+    rgba.putalpha(255)
+    assert (imaging.load_rgb(_save(rgba, tmp_path / "a.png")) == np.asarray(rgb_image)).all()
+    cmyk = imaging.load_rgb(_save(rgb_image.convert("CMYK"), tmp_path / "c.jpg"))
+    assert cmyk.shape == (80, 100, 3) and cmyk.dtype == np.uint8
+    a16 = (np.arange(80 * 100, dtype=np.uint16).reshape(80, 100) * 8)
+    p16 = tmp_path / "d16.png"
+    Image.fromarray(a16).save(p16)
+    out = imaging.load_rgb(p16)
+    assert out.dtype == np.uint8 and out[..., 0].max() == round(int(a16.max()) / 257)
+
+
+def test_load_rgb_honours_exif_orientation(tmp_path, rgb_image):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    p = tmp_path / "rot.jpg"
+    rgb_image.save(p, exif=exif.tobytes(), quality=95)
+    assert imaging.load_rgb(p).shape == (100, 80, 3)
+
+
+def test_load_rgb_rejects_with_reasons(tmp_path, rgb_image):
+    jpg = _save(rgb_image, tmp_path / "ok.jpg", quality=90)
+    trunc = tmp_path / "trunc.jpg"
+    trunc.write_bytes(jpg.read_bytes()[: len(jpg.read_bytes()) // 2])
+    fake = tmp_path / "fake.png"
+    fake.write_text("not an image")
+    cases = {trunc: "truncated", fake: "unreadable"}
+    for path, reason in cases.items():
+        with pytest.raises(imaging.ImageReadError) as err:
+            imaging.load_rgb(path)
+        assert err.value.reason == reason and str(path) in str(err.value)
+    with pytest.raises(imaging.ImageReadError) as err:
+        imaging.load_rgb(jpg, min_side=90)
+    assert err.value.reason == "too_small"
+    with pytest.raises(imaging.ImageReadError) as err:
+        imaging.load_rgb(jpg, expect_size=(64, 64))
+    assert err.value.reason == "wrong_size"
+
+
+def test_save_png_roundtrip(tmp_path):
+    arr = np.random.default_rng(1).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    imaging.save_png(tmp_path / "x.png", arr)
+    assert (imaging.load_rgb(tmp_path / "x.png") == arr).all()
+    with pytest.raises(TypeError):
+        imaging.save_png(tmp_path / "y.png", arr.astype(np.float32))
+
+
+def test_bundle_schema_fills_section_defaults():
+    from jsonschema import Draft202012Validator, validators
+
+    schema = cfg.bundle_schema(REPO / "config/schema/config.schema.yaml")
+    assert "$ref" not in json.dumps(schema)
+    conf = {"real_images": {"folder": "x"}}
+
+    def set_defaults(validator, properties, instance, sch):
+        for prop, sub in properties.items():
+            if isinstance(instance, dict) and "default" in sub:
+                instance.setdefault(prop, sub["default"])
+        yield from Draft202012Validator.VALIDATORS["properties"](validator, properties, instance, sch)
+
+    validators.extend(Draft202012Validator, {"properties": set_defaults})(schema).validate(conf)
+    assert conf["real_images"]["metadata"] is None and conf["seed"] == 2023
+
+
+def test_explain_config_error_messages():
+    schema = REPO / "config/schema/config.schema.yaml"
+    assert cfg.explain_config_error({"real_images": {"folder": "x"}}, schema) is None
+    msg = cfg.explain_config_error({"real_images": {"folder": "x", "metdata": 1}}, schema)
+    assert "unknown key(s) 'metdata'" in msg and "section 'real_images'" in msg and "metadata" in msg
+    msg = cfg.explain_config_error({"real_images": {"folder": 3}}, schema)
+    assert msg.startswith("config key 'real_images.folder'") and "Fix:" in msg
+    msg = cfg.explain_config_error({}, schema)
+    assert "config key 'real_images' is missing" in msg
+
+
+def test_check_input_paths(tmp_path):
+    cfg.check_input_paths({"a": {"b": str(tmp_path)}, "c": "results/x", "d": None}, ["a.b", "c", "d"])
+    with pytest.raises(cfg.ConfigError, match="config key 'a.b'"):
+        cfg.check_input_paths({"a": {"b": str(tmp_path / "missing")}}, ["a.b"])
