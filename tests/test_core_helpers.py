@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io as _io
 import json
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 from PIL import Image
 
 from synthfer import config as cfg
-from synthfer import io, imaging
+from synthfer import imaging, io
 
 REPO = Path(__file__).resolve().parents[1]
 
