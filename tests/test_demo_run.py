@@ -1,0 +1,79 @@
+"""The whole demo DAG, for real, in a scratch copy of the repository (what `make demo` does).
+
+Slow (about 15 minutes on 2 cores): marked ``slow``; `make test` runs it, `make test-unit` skips it.
+Checks the files each phase promises and the report, not the science (the demo data is drawn).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = [pytest.mark.slow, pytest.mark.workflow]
+
+
+def _tracked_files() -> list[str]:
+    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True)
+    if out.returncode != 0:
+        pytest.fail(f"git ls-files failed: {out.stderr}")
+    return [line for line in out.stdout.splitlines() if line and (REPO / line).is_file()]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("demo")
+    for rel in _tracked_files():
+        dst = work / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / rel, dst)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "snakemake", "--configfile", "config/demo.yaml", "--cores", "2"]
+    run = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=3600)
+    (REPO / "logs").mkdir(exist_ok=True)
+    (REPO / "logs" / "test_demo_run.log").write_text(run.stdout + run.stderr)
+    assert run.returncode == 0, run.stderr[-6000:]
+    rep = subprocess.run([*cmd[:-2], "--report", "results/report.html"], cwd=work, env=env, capture_output=True, text=True, timeout=900)
+    assert rep.returncode == 0, rep.stderr[-4000:]
+    return work / "results"
+
+
+def test_report_built(demo_run):
+    report = demo_run / "report.html"
+    assert report.is_file() and report.stat().st_size > 10_000
+
+
+def test_faces_crops_and_manifest(demo_run):
+    manifest = pd.read_csv(demo_run / "faces" / "real_manifest.csv")
+    crops = sorted((demo_run / "faces" / "real").glob("*.png"))
+    assert len(crops) >= 190  # ≥ 95 % of the 200 demo photographs
+    assert len(manifest) >= len(crops)
+
+
+def test_generation_selection_and_labels(demo_run):
+    manifest = pd.read_csv(demo_run / "synthetic" / "manifest.csv")
+    assert manifest["name"].is_unique and len(manifest) > 0
+    for name in manifest["name"].head(5):
+        assert (demo_run / "synthetic" / "raw" / f"{name}.png").is_file()
+    selected = pd.read_csv(demo_run / "select" / "selected.csv")
+    assert 0 < len(selected) < manifest["face_ok"].sum()
+    for variant, expected in (("synthetic_all", int(manifest["face_ok"].sum())), ("synthetic_tds", len(selected))):
+        folder = demo_run / "annotations" / variant
+        labels = np.load(folder / "labels.npy")
+        names = (folder / "image_names.txt").read_text().split()
+        assert labels.dtype == np.uint8 and labels.shape == (expected, 6) and len(names) == expected
+        table = pd.read_csv(folder / "labels.csv")
+        assert list(table.columns) == ["Image_name", "AU1", "AU4", "AU5", "AU6", "AU12", "AU15"]
+
+
+def test_fer_summary(demo_run):
+    summary = pd.read_csv(demo_run / "fer" / "summary.csv")
+    assert len(summary) > 0
