@@ -1,0 +1,7 @@
+"""StyleGAN2-ADA in pure PyTorch: networks, ADA augmentation, training with exact resume, the
+generator API used by the other phases, and import of official pickles (no NVIDIA code).
+
+Modules: :mod:`~synthfer.gan.networks`, :mod:`~synthfer.gan.augment`, :mod:`~synthfer.gan.dataset`,
+:mod:`~synthfer.gan.train`, :mod:`~synthfer.gan.api`, :mod:`~synthfer.gan.pkl`, :mod:`~synthfer.gan.cli`.
+Nothing heavy is imported here.
+"""
