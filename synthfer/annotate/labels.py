@@ -1,0 +1,179 @@
+"""Seed-ID labels (the thesis' semi-automated annotation) for a list of generated images.
+
+A generated image is named ``{seed}_{order:06d}.png``; its label is looked up
+
+1. in the plan (``results/seeds/plan.csv``) by name — the seed's AU lists with the optional
+   per-direction label rules already applied (the plan's seed must equal the name's seed);
+2. otherwise from the seed-level table (``results/seeds/seed_labels.csv``): the union of the AU
+   lists that contain the seed; neutral seeds are all zeros;
+3. a seed in no list is an error, or — with ``unknown_seed: exclude`` — left out and counted.
+
+Outputs in ``results/annotations/{variant}/``:
+
+* ``labels.npy`` — uint8 ``[N, 6]``, columns AU1, AU4, AU5, AU6, AU12, AU15;
+* ``image_names.txt`` — N lines, the image file names (``{name}.png``) in the ``.npy``'s row order
+  (ascending global order number);
+* ``labels.csv`` — the thesis' Figure 3.9 layout ``Image_name,AU1,AU4,AU5,AU6,AU12,AU15``;
+* ``label_counts.csv`` — ``label,count,fraction``: one row per AU (images with that AU),
+  ``neutral`` (images with no AU), ``total``, ``excluded_unknown_seed``;
+* ``label_balance.png`` — bar chart of the per-AU counts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from synthfer.logs import get_logger
+from synthfer.seeds import AU_NAMES
+
+log = get_logger(__name__)
+
+_NAME = re.compile(r"^(\d+)_(\d{6,})(\.png)?$")
+
+
+def parse_name(name: str) -> tuple[int, int]:
+    """``'9_000061.png'`` (or ``'9_000061'``, or a path ending in it) → ``(seed 9, order 61)``."""
+    base = Path(str(name)).name
+    m = _NAME.match(base)
+    if not m:
+        raise ValueError(f"{name!r} is not a generated image name '{{seed}}_{{order:06d}}.png'")
+    return int(m.group(1)), int(m.group(2))
+
+
+def label_images(names: Iterable[str], plan, seed_labels, unknown_seed: str = "error"):
+    """Labels for ``names``.
+
+    Returns ``(names_sorted, labels uint8 [N, 6], n_excluded)`` with names as ``{seed}_{order}``
+    (no extension), sorted by order number.
+    """
+    if unknown_seed not in ("error", "exclude"):
+        raise ValueError(f"unknown_seed must be 'error' or 'exclude', got {unknown_seed!r}")
+    by_name = {str(n): r for n, r in zip(plan["name"], plan[[*AU_NAMES, "seed"]].to_numpy(np.int64), strict=True)}
+    by_seed = {int(s): r for s, r in zip(seed_labels["seed"], seed_labels[list(AU_NAMES)].to_numpy(np.int64), strict=True)}
+    parsed = []
+    seen = set()
+    for n in names:
+        seed, order = parse_name(n)
+        stem = f"{seed}_{order:06d}"
+        if stem in seen:
+            raise ValueError(f"image {stem!r} is listed twice")
+        seen.add(stem)
+        parsed.append((order, seed, stem))
+    parsed.sort()
+    out_names, rows, excluded = [], [], []
+    for _, seed, stem in parsed:
+        if stem in by_name:
+            row = by_name[stem]
+            if int(row[-1]) != seed:
+                raise ValueError(f"image {stem!r}: the plan lists it with seed {int(row[-1])}, its name says seed {seed}")
+            label = row[:-1]
+        elif seed in by_seed:
+            label = by_seed[seed]
+        elif unknown_seed == "exclude":
+            excluded.append(stem)
+            continue
+        else:
+            raise ValueError(f"image {stem!r}: seed {seed} is in no AU list and not neutral "
+                             "(add it to the seeds file, or set annotate.unknown_seed: exclude)")
+        out_names.append(stem)
+        rows.append(label)
+    labels = np.asarray(rows, dtype=np.uint8).reshape(-1, len(AU_NAMES))
+    if excluded:
+        log.warning("excluded %d image(s) whose seed is in no list, e.g. %s", len(excluded), excluded[0])
+    return out_names, labels, len(excluded)
+
+
+def read_names(source: str | Path, kind: str) -> list[str]:
+    """Image names from the merged manifest (``kind='manifest'``: rows with ``face_ok`` true) or from
+    the TDS selection (``kind='selected'``: every row of ``selected.csv``)."""
+    import pandas as pd
+
+    source = Path(source)
+    df = pd.read_csv(source, dtype={"name": str}, keep_default_na=False)
+    if "name" not in df.columns:
+        raise ValueError(f"{source}: no 'name' column")
+    if kind == "manifest":
+        if "face_ok" not in df.columns:
+            raise ValueError(f"{source}: no 'face_ok' column (expected the merged synthetic manifest)")
+        ok = df["face_ok"].astype(str).str.strip().str.lower().isin(["true", "1"])
+        return df.loc[ok, "name"].tolist()
+    if kind == "selected":
+        return df["name"].tolist()
+    raise ValueError(f"unknown name source kind {kind!r} (use 'manifest' or 'selected')")
+
+
+def label_counts(labels: np.ndarray, n_excluded: int = 0):
+    """The ``label_counts.csv`` table (see the module docstring)."""
+    import pandas as pd
+
+    n = len(labels)
+    rows = [(au, int(labels[:, i].sum())) for i, au in enumerate(AU_NAMES)]
+    rows.append(("neutral", int((labels.sum(axis=1) == 0).sum()) if n else 0))
+    rows.append(("total", n))
+    rows.append(("excluded_unknown_seed", int(n_excluded)))
+    df = pd.DataFrame(rows, columns=["label", "count"])
+    df["fraction"] = (df["count"] / n).round(6) if n else 0.0
+    return df
+
+
+def plot_balance(counts, path: str | Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from synthfer.io import atomic_path
+
+    sub = counts[counts["label"].isin([*AU_NAMES, "neutral"])]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    bars = ax.bar(sub["label"], sub["count"], color=["#4c72b0"] * len(AU_NAMES) + ["#999999"])
+    ax.bar_label(bars, fontsize=8)
+    total = int(counts.loc[counts["label"] == "total", "count"].iloc[0])
+    ax.set(ylabel="images", title=f"{title}: {total} images")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+
+
+def annotate_variant(
+    names_source: str | Path,
+    names_kind: str,
+    plan_csv: str | Path,
+    seed_labels_csv: str | Path,
+    out_npy: str | Path,
+    out_names: str | Path,
+    out_csv: str | Path,
+    out_counts: str | Path,
+    out_plot: str | Path,
+    variant: str,
+    unknown_seed: str = "error",
+) -> int:
+    """Rule ``annotate``: write the label files of one variant; returns the number of images."""
+    import pandas as pd
+
+    from synthfer.io import save_npy, write_table, write_text
+    from synthfer.seeds.plan import read_plan
+
+    plan = read_plan(plan_csv)
+    seed_labels = pd.read_csv(seed_labels_csv)
+    names = read_names(names_source, names_kind)
+    stems, labels, n_excluded = label_images(names, plan, seed_labels, unknown_seed)
+    if not stems:
+        raise ValueError(f"{names_source}: no image left to annotate for variant {variant}")
+    files = [f"{s}.png" for s in stems]
+    save_npy(out_npy, labels)
+    write_text(out_names, "".join(f + "\n" for f in files))
+    table = pd.DataFrame(labels.astype(int), columns=list(AU_NAMES))
+    table.insert(0, "Image_name", files)
+    write_table(out_csv, table)
+    counts = label_counts(labels, n_excluded)
+    write_table(out_counts, counts)
+    plot_balance(counts, out_plot, variant)
+    log.info("%s: %d images labelled from %s (%d excluded); %s", variant, len(files), names_source, n_excluded,
+             ", ".join(f"{r.label} {r.count}" for r in counts.itertuples() if r.label in (*AU_NAMES, "neutral")))
+    return len(files)

@@ -1,0 +1,1 @@
+"""Seed-named image generation from the plan (sharded) and the merged synthetic manifest."""

@@ -1,0 +1,1 @@
+"""Latent exploration: GANSpace directions in W, and review material for the human annotator."""

@@ -1,0 +1,223 @@
+"""Review material for the human annotator (``results/review/``).
+
+* ``sheets/sheet_{page:04d}.png`` — contact sheets: ``cols × rows`` faces per page, the seed number
+  printed under each face; tile i of page p shows seed ``seed_start + p·cols·rows + i`` (row-major).
+  Every tile is ``thumb × (thumb + label_h)`` px, so the page can use a sheet as a CSS sprite.
+* ``grids/seed_{seed}.png`` — per-seed edit grid: rows = direction index k, columns = degrees σ
+  (additive GANSpace edit, see :mod:`synthfer.latent.directions`), with row/column captions.
+* ``strips/strip_{a}_{b}.png`` — linear interpolation in W (after truncation) from seed a to b.
+* ``index.html`` — a self-contained page (data inlined, no network, works from ``file://``):
+  browse the sheets, open a seed's grid, tick AUs/neutral per seed, export the seed-list YAML
+  in the format of :func:`synthfer.seeds.spec.format_seed_yaml`.
+* ``review.json`` — the same data the page embeds (layout, seeds, files), for scripts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from synthfer.logs import Progress, get_logger
+from synthfer.seeds import AU_NAMES
+
+log = get_logger(__name__)
+
+LABEL_H_FRACTION = 0.18  # caption strip height relative to the thumbnail (min 14 px)
+
+
+def _font(size: int):
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=size)
+
+
+def label_height(thumb: int) -> int:
+    return max(14, int(round(thumb * LABEL_H_FRACTION)))
+
+
+def _thumbs(images: np.ndarray, thumb: int) -> list:
+    from PIL import Image
+
+    out = []
+    for img in images:
+        im = Image.fromarray(img)
+        if im.size != (thumb, thumb):
+            im = im.resize((thumb, thumb), Image.LANCZOS)
+        out.append(im)
+    return out
+
+
+def contact_sheet(images: np.ndarray, seeds: Sequence[int], cols: int, rows: int, thumb: int) -> np.ndarray:
+    """A ``rows × cols`` sheet (uint8 RGB) with each seed number centred under its face."""
+    from PIL import Image, ImageDraw
+
+    lh = label_height(thumb)
+    sheet = Image.new("RGB", (cols * thumb, rows * (thumb + lh)), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    font = _font(max(10, lh - 4))
+    for i, (im, seed) in enumerate(zip(_thumbs(images, thumb), seeds, strict=True)):
+        r, c = divmod(i, cols)
+        x, y = c * thumb, r * (thumb + lh)
+        sheet.paste(im, (x, y))
+        draw.text((x + thumb / 2, y + thumb + lh / 2), str(seed), fill=(0, 0, 0), font=font, anchor="mm")
+    return np.asarray(sheet)
+
+
+def labelled_grid(cells: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str], thumb: int, title: str = "") -> np.ndarray:
+    """Cells ``[R·C, H, W, 3]`` (row-major) as a grid with row captions left and column captions on top."""
+    from PIL import Image, ImageDraw
+
+    R, C = len(row_labels), len(col_labels)
+    lh = label_height(thumb)
+    font = _font(max(10, lh - 4))
+    left = max(3 * lh, max((int(font.getlength(s)) for s in row_labels), default=0) + 8)
+    top = lh * (2 if title else 1)
+    img = Image.new("RGB", (left + C * thumb, top + R * thumb), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    if title:
+        draw.text((4, lh / 2), title, fill=(0, 0, 0), font=font, anchor="lm")
+    for c, s in enumerate(col_labels):
+        draw.text((left + c * thumb + thumb / 2, top - lh / 2), s, fill=(0, 0, 0), font=font, anchor="mm")
+    for r, s in enumerate(row_labels):
+        draw.text((left - 4, top + r * thumb + thumb / 2), s, fill=(0, 0, 0), font=font, anchor="rm")
+    for i, im in enumerate(_thumbs(cells, thumb)):
+        r, c = divmod(i, C)
+        img.paste(im, (left + c * thumb, top + r * thumb))
+    return np.asarray(img)
+
+
+def fmt_degree(d: float) -> str:
+    return f"{d:+g}σ" if d else "0"
+
+
+def build_review(
+    G,
+    directions,
+    out_dir: str | Path,
+    seed_start: int,
+    seed_count: int,
+    cols: int = 10,
+    rows: int = 10,
+    thumb: int = 128,
+    truncation_psi: float = 0.7,
+    grid_seeds: Sequence[int] | int = (),
+    grid_directions: Sequence[int] | int = (),
+    grid_degrees: Sequence[float] = (-2.0, -1.0, 0.0, 1.0, 2.0),
+    edit_layers: tuple[int, int | None] = (0, None),
+    strip_pairs: Sequence[Sequence[int]] | int = (),
+    strip_steps: int = 8,
+    batch_size: int = 32,
+    noise_mode: str = "const",
+    seeds_file_hint: str = "config/seeds.yaml",
+) -> dict:
+    """Render sheets, edit grids and strips into ``out_dir`` and write ``index.html`` + ``review.json``.
+
+    ``directions`` is a :class:`synthfer.latent.directions.Directions`. Returns the review data dict.
+    """
+    import torch
+
+    from synthfer.imaging import save_png
+    from synthfer.io import write_json, write_text
+    from synthfer.latent.render import render_ws, ws_for_seeds
+
+    out = Path(out_dir)
+    per_page = cols * rows
+    if seed_count < 1 or per_page < 1:
+        raise ValueError("seed_count, cols and rows must be >= 1")
+    seeds_all = list(range(seed_start, seed_start + seed_count))
+    # Counts stand for "the first n": seeds of the range, directions, consecutive seed pairs.
+    if isinstance(grid_seeds, int):
+        grid_seeds = seeds_all[:grid_seeds]
+    if isinstance(grid_directions, int):
+        grid_directions = range(min(grid_directions, len(directions)))
+    if isinstance(strip_pairs, int):
+        strip_pairs = [(seeds_all[2 * i], seeds_all[2 * i + 1]) for i in range(min(strip_pairs, seed_count // 2))]
+    grid_directions = [int(k) for k in grid_directions]
+    for k in grid_directions:
+        if not 0 <= k < len(directions):
+            raise ValueError(f"latent.review.grid_directions: direction {k} does not exist (have {len(directions)})")
+    layer_end = G.num_ws if edit_layers[1] is None else int(edit_layers[1])
+    if not 0 <= edit_layers[0] < layer_end <= G.num_ws:
+        raise ValueError(f"latent.edit_layers {list(edit_layers)} is not a range [start, end) within 0…{G.num_ws}")
+    n_pages = (seed_count + per_page - 1) // per_page
+    lh = label_height(thumb)
+    sheets = []
+    progress = Progress(log, seed_count, "review sheet faces")
+    for page in range(n_pages):
+        seeds = seeds_all[page * per_page : (page + 1) * per_page]
+        imgs = render_ws(G, ws_for_seeds(G, seeds, truncation_psi, batch_size), noise_mode, batch_size)
+        rel = f"sheets/sheet_{page:04d}.png"
+        save_png(out / rel, contact_sheet(imgs, seeds, cols, rows, thumb))
+        sheets.append({"file": rel, "first_seed": seeds[0], "n": len(seeds)})
+        progress.update(len(seeds))
+
+    grids = {}
+    if grid_directions and grid_seeds:
+        for seed in grid_seeds:
+            w0 = ws_for_seeds(G, [int(seed)], truncation_psi)
+            ws = torch.cat([directions.apply(w0, k, d, edit_layers[0], layer_end) for k in grid_directions for d in grid_degrees])
+            cells = render_ws(G, ws, noise_mode, batch_size)
+            rel = f"grids/seed_{int(seed)}.png"
+            save_png(out / rel, labelled_grid(cells, [f"dir {k}" for k in grid_directions],
+                                              [fmt_degree(d) for d in grid_degrees], thumb, title=f"seed {seed}"))
+            grids[str(int(seed))] = rel
+        log.info("edit grids: %d seeds × %d directions × %d degrees", len(grid_seeds), len(grid_directions), len(grid_degrees))
+
+    strips = []
+    for a, b in strip_pairs:
+        w = ws_for_seeds(G, [int(a), int(b)], truncation_psi)
+        t = torch.linspace(0, 1, strip_steps, device=w.device).view(-1, 1, 1)
+        cells = render_ws(G, w[0:1] * (1 - t) + w[1:2] * t, noise_mode, batch_size)
+        rel = f"strips/strip_{int(a)}_{int(b)}.png"
+        save_png(out / rel, labelled_grid(cells, [""], [f"{float(x):.2f}" for x in t.flatten()], thumb, title=f"seed {a} → seed {b}"))
+        strips.append({"file": rel, "a": int(a), "b": int(b)})
+
+    data = {
+        "version": 1,
+        "aus": list(AU_NAMES),
+        "seed_start": seed_start,
+        "seed_count": seed_count,
+        "cols": cols,
+        "rows": rows,
+        "tile_w": thumb,
+        "tile_h": thumb + lh,
+        "thumb": thumb,
+        "sheets": sheets,
+        "grids": grids,
+        "strips": strips,
+        "truncation_psi": float(truncation_psi),
+        "grid_directions": grid_directions,
+        "grid_degrees": [float(d) for d in grid_degrees],
+        "edit_layers": [int(edit_layers[0]), None if edit_layers[1] is None else int(edit_layers[1])],
+        "seeds_file": seeds_file_hint,
+    }
+    write_json(out / "review.json", data)
+    write_text(out / "index.html", review_html(data))
+    log.info("review: %d sheets (%d seeds), %d grids, %d strips in %s; open %s in a browser",
+             len(sheets), seed_count, len(grids), len(strips), out, out / "index.html")
+    return data
+
+
+def review_html(data: dict) -> str:
+    """The review page with ``data`` inlined (``</`` escaped so it cannot close the script tag)."""
+    template = (Path(__file__).parent / "review_page.html").read_text(encoding="utf-8")
+    blob = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    return template.replace("/*__REVIEW_DATA__*/null", blob)
+
+
+def write_review(
+    network: str | Path,
+    directions_npz: str | Path,
+    out_dir: str | Path,
+    device: str | None = None,
+    **kwargs,
+) -> dict:
+    """Rule ``review`` / ``synthfer review``: load the network and directions, build the review."""
+    from synthfer.gan.api import load_generator, pick_device
+    from synthfer.latent.directions import Directions
+
+    G = load_generator(network, device=pick_device(device))
+    return build_review(G, Directions.load(directions_npz), out_dir, **kwargs)

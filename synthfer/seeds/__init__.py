@@ -1,0 +1,8 @@
+"""Reviewed seed lists (``seeds.yaml``) and the generation plan derived from them.
+
+:mod:`synthfer.seeds.spec` parses and validates the seed-list YAML (the format the review page
+exports); :mod:`synthfer.seeds.plan` turns it into ``results/seeds/plan.csv``, the single source of
+truth for generated image names and their labels.
+"""
+
+AU_NAMES = ("AU1", "AU4", "AU5", "AU6", "AU12", "AU15")
