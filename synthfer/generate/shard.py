@@ -41,13 +41,13 @@ def render_rows(G, directions, rows, batch_size: int = 32, noise_mode: str = "co
     """Yield ``(row, uint8 image)`` for the plan rows (a DataFrame), batch by batch, in row order."""
     import torch
 
-    from synthfer.latent.render import render_ws, ws_for_seeds
+    from synthfer.gan.api import seeds_to_ws, synthesize_ws
 
     for i in range(0, len(rows), batch_size):
         chunk = rows.iloc[i : i + batch_size]
         ws_list = []
         for psi, part in chunk.groupby("psi", sort=False):
-            w = ws_for_seeds(G, part["seed"].tolist(), float(psi), batch_size)
+            w = seeds_to_ws(G, part["seed"].tolist(), float(psi), batch_size)
             for j, row in enumerate(part.itertuples(index=False)):
                 wj = w[j : j + 1]
                 if row.direction >= 0:
@@ -57,7 +57,7 @@ def render_rows(G, directions, rows, batch_size: int = 32, noise_mode: str = "co
                 ws_list.append((row.order, wj))
         ws_list.sort(key=lambda t: t[0])  # back to plan order after grouping by psi
         ws = torch.cat([w for _, w in ws_list])
-        images = render_ws(G, ws, noise_mode, batch_size)
+        images = synthesize_ws(G, ws, noise_mode, batch_size)
         for row, img in zip(chunk.itertuples(index=False), images, strict=True):
             yield row, img
 

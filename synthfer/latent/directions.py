@@ -32,16 +32,16 @@ def sample_w(G, n: int, seed: int, batch_size: int = 10_000):
     """Yield ``[b, w_dim]`` float64 chunks of w = mapping(z)[:, 0] for ``n`` z from ``RandomState(seed)``."""
     import torch
 
-    from synthfer.latent.render import model_device
-
     rng = np.random.RandomState(seed)
-    dev = model_device(G)
+    dev = next(G.parameters()).device
+    c_dim = int(getattr(G, "c_dim", 0) or 0)
     done = 0
     while done < n:
         b = min(batch_size, n - done)
         z = torch.from_numpy(rng.standard_normal((b, G.z_dim)).astype(np.float32)).to(dev)
+        c = torch.zeros((b, c_dim), device=dev) if c_dim else None  # unconditional use of a conditional G
         with torch.no_grad():
-            ws = G.mapping(z, None, truncation_psi=1.0)
+            ws = G.mapping(z, c, truncation_psi=1.0)
         yield ws[:, 0].double().cpu().numpy()
         done += b
 

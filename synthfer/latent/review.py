@@ -121,7 +121,7 @@ def build_review(
 
     from synthfer.imaging import save_png
     from synthfer.io import write_json, write_text
-    from synthfer.latent.render import render_ws, ws_for_seeds
+    from synthfer.gan.api import seeds_to_ws, synthesize_ws
 
     out = Path(out_dir)
     per_page = cols * rows
@@ -148,7 +148,7 @@ def build_review(
     progress = Progress(log, seed_count, "review sheet faces")
     for page in range(n_pages):
         seeds = seeds_all[page * per_page : (page + 1) * per_page]
-        imgs = render_ws(G, ws_for_seeds(G, seeds, truncation_psi, batch_size), noise_mode, batch_size)
+        imgs = synthesize_ws(G, seeds_to_ws(G, seeds, truncation_psi, batch_size), noise_mode, batch_size)
         rel = f"sheets/sheet_{page:04d}.png"
         save_png(out / rel, contact_sheet(imgs, seeds, cols, rows, thumb))
         sheets.append({"file": rel, "first_seed": seeds[0], "n": len(seeds)})
@@ -157,9 +157,9 @@ def build_review(
     grids = {}
     if grid_directions and grid_seeds:
         for seed in grid_seeds:
-            w0 = ws_for_seeds(G, [int(seed)], truncation_psi)
+            w0 = seeds_to_ws(G, [int(seed)], truncation_psi)
             ws = torch.cat([directions.apply(w0, k, d, edit_layers[0], layer_end) for k in grid_directions for d in grid_degrees])
-            cells = render_ws(G, ws, noise_mode, batch_size)
+            cells = synthesize_ws(G, ws, noise_mode, batch_size)
             rel = f"grids/seed_{int(seed)}.png"
             save_png(out / rel, labelled_grid(cells, [f"dir {k}" for k in grid_directions],
                                               [fmt_degree(d) for d in grid_degrees], thumb, title=f"seed {seed}"))
@@ -168,9 +168,9 @@ def build_review(
 
     strips = []
     for a, b in strip_pairs:
-        w = ws_for_seeds(G, [int(a), int(b)], truncation_psi)
+        w = seeds_to_ws(G, [int(a), int(b)], truncation_psi)
         t = torch.linspace(0, 1, strip_steps, device=w.device).view(-1, 1, 1)
-        cells = render_ws(G, w[0:1] * (1 - t) + w[1:2] * t, noise_mode, batch_size)
+        cells = synthesize_ws(G, w[0:1] * (1 - t) + w[1:2] * t, noise_mode, batch_size)
         rel = f"strips/strip_{int(a)}_{int(b)}.png"
         save_png(out / rel, labelled_grid(cells, [""], [f"{float(x):.2f}" for x in t.flatten()], thumb, title=f"seed {a} → seed {b}"))
         strips.append({"file": rel, "a": int(a), "b": int(b)})
