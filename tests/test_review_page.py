@@ -1,0 +1,156 @@
+"""Review material: contact sheets, edit grids, strips, and the review page in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from synthfer.seeds.spec import format_seed_yaml, load_seed_spec  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def review(tmp_path_factory):
+    from synthfer.gan.api import tiny_generator
+    from synthfer.latent.directions import Directions, compute_directions
+    from synthfer.latent.review import build_review
+
+    torch.set_num_threads(1)
+    G = tiny_generator(resolution=16, seed=1)
+    d, _ = compute_directions(G, 400, 3, seed=1, batch_size=400, std_samples=200)
+    out = tmp_path_factory.mktemp("review")
+    data = build_review(G, Directions(d["components"], d["std"], d["mean"], G.num_ws), out, seed_start=100, seed_count=23,
+                        cols=4, rows=3, thumb=32, truncation_psi=0.7, grid_seeds=[101, 105], grid_directions=2,
+                        grid_degrees=[-2.0, 0.0, 2.0], edit_layers=(0, None), strip_pairs=[(100, 104)], strip_steps=5,
+                        seeds_file_hint="config/seeds.yaml")
+    return out, data
+
+
+def test_review_files_and_layout(review):
+    from synthfer.imaging import load_rgb
+    from synthfer.latent.review import label_height
+
+    out, data = review
+    assert [s["file"] for s in data["sheets"]] == ["sheets/sheet_0000.png", "sheets/sheet_0001.png"]
+    assert [s["first_seed"] for s in data["sheets"]] == [100, 112] and [s["n"] for s in data["sheets"]] == [12, 11]
+    sheet = load_rgb(out / "sheets" / "sheet_0000.png")
+    lh = label_height(32)
+    assert sheet.shape == (3 * (32 + lh), 4 * 32, 3)
+    # the caption strip under each face has dark (text) pixels; the last page's empty tile is white
+    assert sheet[32 : 32 + lh, :32].min() < 128
+    last = load_rgb(out / "sheets" / "sheet_0001.png")
+    assert last[2 * (32 + lh) :, 3 * 32 :].min() == 255
+    assert data["grids"] == {"101": "grids/seed_101.png", "105": "grids/seed_105.png"}
+    grid = load_rgb(out / "grids" / "seed_101.png")
+    assert grid.shape[0] > 2 * 32 and grid.shape[1] > 3 * 32
+    assert (out / "strips" / "strip_100_104.png").is_file()
+    assert json.loads((out / "review.json").read_text()) == data
+    html = (out / "index.html").read_text()
+    assert "/*__REVIEW_DATA__*/null" not in html and "http://" not in html and "https://" not in html
+
+
+def test_edit_grid_centre_column_is_the_unedited_face(review):
+    from synthfer.imaging import load_rgb
+
+    out, _ = review
+    grid = load_rgb(out / "grids" / "seed_101.png").astype(int)
+    # Columns −2σ, 0, +2σ of row "dir 0": the 0 column differs from both edited ones.
+    h = grid.shape[0]
+    w = grid.shape[1]
+    left = w - 3 * 32
+    top = h - 2 * 32
+    cells = [grid[top : top + 32, left + 32 * c : left + 32 * (c + 1)] for c in range(3)]
+    assert np.abs(cells[0] - cells[1]).mean() > 0.5 and np.abs(cells[2] - cells[1]).mean() > 0.5
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def _need_browser():
+    msg = None
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        msg = "selenium is not installed (pip install selenium)"
+    if msg is None and (not _chromium() or not shutil.which("chromedriver")):
+        msg = "chromium and chromedriver not found (apt-get install chromium chromium-driver)"
+    if msg:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
+@pytest.mark.browser
+def test_review_page_tick_and_export_in_headless_chromium(review, tmp_path):
+    _need_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    out, data = review
+    opts = Options()
+    opts.binary_location = _chromium()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                f"--user-data-dir={tmp_path / 'profile'}"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
+    try:
+        driver.get((out / "index.html").resolve().as_uri())
+        assert driver.execute_script("return DATA.seed_count") == 23
+
+        def box(seed, what):
+            return driver.find_element(By.CSS_SELECTOR, f'input[data-seed="{seed}"][data-au="{what}"]')
+
+        assert len(driver.find_elements(By.CSS_SELECTOR, ".tile")) == 12
+        # sheets load from disk (file://) as sprites
+        assert driver.execute_script(
+            "const i = new Image(); i.src = DATA.sheets[0].file; return new Promise(r => { i.onload = () => r(i.naturalWidth); i.onerror = () => r(-1); });"
+        ) == 4 * 32
+        box(101, "AU12").click()
+        box(101, "AU6").click()
+        box(107, "AU12").click()
+        box(103, "neutral").click()
+        box(104, "AU1").click()
+        box(104, "neutral").click()  # neutral clears the seed's AUs
+        assert not box(104, "AU1").is_selected()
+        box(103, "AU15").click()  # an AU clears neutral
+        box(103, "AU15").click()  # ... and unticking leaves seed 103 unlisted
+        driver.find_element(By.ID, "next").click()
+        assert len(driver.find_elements(By.CSS_SELECTOR, ".tile")) == 11
+        box(122, "AU4").click()
+        driver.find_element(By.ID, "prev").click()
+        assert box(101, "AU12").is_selected()  # ticks survive paging
+        driver.find_element(By.ID, "export").click()
+        text = driver.find_element(By.ID, "yaml").get_attribute("value")
+        href = driver.find_element(By.ID, "download").get_attribute("href")
+        # the click on a face opens its edit grid
+        face = driver.find_element(By.CSS_SELECTOR, '.tile[data-seed="101"] .face')
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", face)
+        face.click()
+        assert driver.find_element(By.ID, "viewer-img").get_attribute("src").endswith("grids/seed_101.png")
+        # ticks persist in localStorage across a reload
+        driver.refresh()
+        assert box(101, "AU6").is_selected()
+    finally:
+        driver.quit()
+
+    expected = format_seed_yaml(
+        {"AU12": [107, 101], "AU6": [101], "AU4": [122]}, [104], 0.7, [0, 1], [-2.0, 0.0, 2.0], layers=(0, None),
+        comment="exported from the review page (seeds 100-122)",
+    )
+    assert text == expected
+    assert href.startswith("data:text/yaml")
+    (tmp_path / "seeds.yaml").write_text(text)
+    spec = load_seed_spec(tmp_path / "seeds.yaml")
+    assert spec.aus["AU12"] == (101, 107) and spec.neutral == (104,) and spec.aus["AU4"] == (122,)
