@@ -1,1 +1,179 @@
-# Rules of the iqa phase.
+# Rules of the iqa phase: reference crops, the real-set SVR, the seeded batch partition (a
+# checkpoint: the pool size is known only after generation), one scoring job per batch, and
+# cached feature sets for FID/KID. No threshold, weight or `keep` reaches these rules (select.smk).
+from synthfer.iqa.batches import batch_ids as _iqa_batch_ids  # standard library only at parse time
+
+IQA = config["iqa"]
+IQA_EXTRACTOR = IQA["fid"]["extractor"]
+IQA_SVR_LEVELS = {
+    "blur": IQA["svr"]["blur_sigma"],
+    "noise": IQA["svr"]["noise_sigma"],
+    "jpeg": IQA["svr"]["jpeg_quality"],
+}
+
+
+wildcard_constraints:
+    extractor=r"inception|dlib",
+
+
+def iqa_batches(wildcards=None):
+    """The {batch} ids of the checkpoint's batches.csv (defers the DAG until it exists)."""
+    return _iqa_batch_ids(checkpoints.iqa_batches.get().output.batches)
+
+
+def iqa_score_tables(wildcards):
+    return expand("results/iqa/scores/batch_{batch}.parquet", batch=iqa_batches())
+
+
+def iqa_batch_features(wildcards):
+    return expand(
+        "results/iqa/features/{extractor}/batch_{batch}.npz", extractor=wildcards.extractor, batch=iqa_batches()
+    )
+
+
+rule iqa_references:
+    input:
+        crops="results/faces/real",
+        manifest="results/synthetic/manifest.csv",
+        raw="results/synthetic/raw",
+    output:
+        references="results/iqa/references.npz",
+        summary="results/iqa/references.json",
+    log:
+        "logs/iqa_references/iqa_references.log",
+    benchmark:
+        "benchmarks/rules/iqa_references/iqa_references.tsv"
+    params:
+        nearest_size=IQA["nearest_size"],
+    resources:
+        mem_mb=IQA["mem_mb"],
+    conda:
+        "../envs/iqa.yaml"
+    script:
+        "../workflow_scripts/iqa_references.py"
+
+
+rule svr_train:
+    input:
+        references="results/iqa/references.npz",
+    output:
+        model="results/iqa/svr/model.joblib",
+        validation="results/iqa/svr/validation.json",
+        predictions="results/iqa/svr/heldout_predictions.csv",
+    log:
+        "logs/svr_train/svr_train.log",
+    benchmark:
+        "benchmarks/rules/svr_train/svr_train.tsv"
+    params:
+        levels=IQA_SVR_LEVELS,
+        train_fraction=IQA["svr"]["train_fraction"],
+        max_crops=IQA["svr"]["max_crops"],
+        C=IQA["svr"]["C"],
+        epsilon=IQA["svr"]["epsilon"],
+        gamma=IQA["svr"]["gamma"],
+        seed=config["seed"],
+    resources:
+        mem_mb=IQA["mem_mb"],
+    conda:
+        "../envs/iqa.yaml"
+    script:
+        "../workflow_scripts/svr_train.py"
+
+
+checkpoint iqa_batches:
+    input:
+        manifest="results/synthetic/manifest.csv",
+    output:
+        batches="results/iqa/batches.csv",
+        summary="results/iqa/batches.json",
+    log:
+        "logs/iqa_batches/iqa_batches.log",
+    benchmark:
+        "benchmarks/rules/iqa_batches/iqa_batches.tsv"
+    params:
+        batch_size=IQA["batch_size"],
+        seed=config["seed"],
+    conda:
+        "../envs/iqa.yaml"
+    script:
+        "../workflow_scripts/iqa_batches.py"
+
+
+rule score_batch:
+    input:
+        batches="results/iqa/batches.csv",
+        raw="results/synthetic/raw",
+        references="results/iqa/references.npz",
+        svr="results/iqa/svr/model.joblib",
+    output:
+        scores="results/iqa/scores/batch_{batch}.parquet",
+        summary="results/iqa/scores/batch_{batch}.json",
+    log:
+        "logs/score_batch/{batch}.log",
+    benchmark:
+        "benchmarks/rules/score_batch/{batch}.tsv"
+    params:
+        reference_mode=IQA["reference"],
+        chunk=IQA["chunk"],
+        device=IQA["device"],
+    threads: IQA["threads"]
+    resources:
+        mem_mb=IQA["mem_mb"],
+        runtime=60,
+    conda:
+        "../envs/iqa.yaml"
+    script:
+        "../workflow_scripts/score_batch.py"
+
+
+rule fid_features_real:
+    input:
+        references="results/iqa/references.npz",
+    output:
+        features="results/iqa/features/{extractor}/real.npz",
+        summary="results/iqa/features/{extractor}/real.json",
+    log:
+        "logs/fid_features_real/{extractor}.log",
+    benchmark:
+        "benchmarks/rules/fid_features_real/{extractor}.tsv"
+    params:
+        weights=IQA["fid"]["inception_weights"],
+        device=IQA["device"],
+    threads: IQA["threads"]
+    resources:
+        mem_mb=IQA["mem_mb"],
+    conda:
+        "../envs/iqa.yaml"
+    script:
+        "../workflow_scripts/fid_features_real.py"
+
+
+rule fid_features_batch:
+    input:
+        batches="results/iqa/batches.csv",
+        raw="results/synthetic/raw",
+        references="results/iqa/references.npz",
+    output:
+        features="results/iqa/features/{extractor}/batch_{batch}.npz",
+        summary="results/iqa/features/{extractor}/batch_{batch}.json",
+    log:
+        "logs/fid_features_batch/{extractor}_{batch}.log",
+    benchmark:
+        "benchmarks/rules/fid_features_batch/{extractor}_{batch}.tsv"
+    params:
+        weights=IQA["fid"]["inception_weights"],
+        device=IQA["device"],
+    threads: IQA["threads"]
+    resources:
+        mem_mb=IQA["mem_mb"],
+        runtime=60,
+    conda:
+        "../envs/iqa.yaml"
+    script:
+        "../workflow_scripts/fid_features_batch.py"
+
+
+TARGETS["iqa"] = [
+    "results/iqa/svr/validation.json",
+    f"results/iqa/features/{IQA_EXTRACTOR}/real.npz",
+]

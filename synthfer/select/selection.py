@@ -1,0 +1,208 @@
+"""Per-batch selection over the IQA score tables (the thesis' 512 → 180, done as a manifest).
+
+For each batch b with n_b images:
+
+1. Images that could not be scored (status ≠ ok) are rejected (``not_scored:<status>``).
+2. Thresholds: ``{metric: {min: v, max: v}}``; an image fails a metric when its value is below
+   ``min`` or above ``max`` (NaN fails). ``pass_<metric>`` records each outcome; failing any
+   threshold rejects the image (``threshold:<metric><op><bound>``, ';'-joined).
+3. The survivors are ranked by a combined score:
+   - ``rank_mean`` (default): weighted mean over ``metrics`` of direction-aware percentile ranks
+     within the batch's survivors (``pandas.rank(pct=True)``, ties averaged; 1 = best in the batch
+     on that metric, "best" = highest for psnr/ssim/issm/uiq, lowest for rmse/sam/brisque/
+     svr_severity); weights default to 1;
+   - ``single``: the value of one ``metric`` (sign-flipped when lower is better, so higher = better).
+   Ties are broken by name. ``rank`` 1 = best.
+4. The best ``keep_b = min(survivors, round(keep · n_b / batch_size))`` are selected (keep = 180
+   of a full batch of 512; a smaller batch keeps the same fraction).
+
+Outputs (CSV): ``selected.csv`` — name, batch, rank, score, pass_<metric>…, then the metric values;
+``rejected.csv`` — name, batch, reason, rank (−1 when not ranked), score (NaN when not ranked),
+pass_<metric>…, metric values; face-filter rejects from the manifest appear with batch −1 and
+reason ``face_filter:<face_reason>``. Images are never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from synthfer.io import PathLike, provenance, read_table, write_json, write_table
+from synthfer.iqa import HIGHER_IS_BETTER, SCORE_METRICS
+from synthfer.logs import get_logger
+
+log = get_logger(__name__)
+
+
+def _check_metric(m: str, what: str) -> None:
+    if m not in HIGHER_IS_BETTER:
+        raise ValueError(f"select.{what}: unknown metric {m!r} (use one of {sorted(HIGHER_IS_BETTER)})")
+
+
+def threshold_pass(df, thresholds: Mapping[str, Mapping[str, float]]):
+    """``{metric: bool Series}`` (True = passes every bound of that metric) and reasons per row."""
+    passes, reasons = {}, [[] for _ in range(len(df))]
+    for m, bounds in thresholds.items():
+        _check_metric(m, "thresholds")
+        v = df[m].to_numpy(dtype=np.float64)
+        ok = ~np.isnan(v)
+        for op, bound in bounds.items():
+            if bound is None:
+                continue
+            if op == "min":
+                fail = ~(v >= bound)
+                sym = "<"
+            elif op == "max":
+                fail = ~(v <= bound)
+                sym = ">"
+            else:
+                raise ValueError(f"select.thresholds.{m}: unknown bound {op!r} (use min or max)")
+            ok &= ~fail
+            for i in np.flatnonzero(fail):
+                reasons[i].append(f"threshold:{m}{sym}{bound:g}")
+        passes[m] = ok
+    return passes, reasons
+
+
+def combined_score(
+    df, method: str, metrics: Sequence[str], weights: Mapping[str, float] | None, metric: str | None
+) -> np.ndarray:
+    """Higher = better score for the rows of ``df`` (one batch's survivors)."""
+    if len(df) == 0:
+        return np.zeros(0)
+    if method == "single":
+        if not metric:
+            raise ValueError("select.method 'single' needs select.metric")
+        _check_metric(metric, "metric")
+        v = df[metric].to_numpy(dtype=np.float64)
+        v = v if HIGHER_IS_BETTER[metric] else -v
+        return np.where(np.isnan(v), -np.inf, v)
+    if method != "rank_mean":
+        raise ValueError(f"select.method: unknown {method!r} (use rank_mean or single)")
+    if not metrics:
+        raise ValueError("select.metrics: rank_mean needs at least one metric")
+    weights = dict(weights or {})
+    for m in weights:
+        _check_metric(m, "weights")
+    total, wsum = np.zeros(len(df)), 0.0
+    for m in metrics:
+        _check_metric(m, "metrics")
+        w = float(weights.get(m, 1.0))
+        if w == 0:
+            continue
+        col = df[m] if HIGHER_IS_BETTER[m] else -df[m]
+        pct = col.rank(pct=True, method="average", na_option="bottom").to_numpy()
+        total += w * pct
+        wsum += w
+    if wsum <= 0:
+        raise ValueError("select.weights: the weights of the ranked metrics sum to 0")
+    return total / wsum
+
+
+def select(
+    score_paths: Sequence[PathLike],
+    manifest_csv: PathLike | None,
+    out_selected: PathLike,
+    out_rejected: PathLike,
+    keep: int,
+    batch_size: int,
+    thresholds: Mapping[str, Mapping[str, float]] | None = None,
+    method: str = "rank_mean",
+    metrics: Sequence[str] = ("psnr", "ssim", "uiq", "brisque", "svr_severity"),
+    weights: Mapping[str, float] | None = None,
+    metric: str | None = None,
+) -> dict:
+    """Select the best images of every batch; write selected.csv, rejected.csv (+ summary JSON)."""
+    import pandas as pd
+
+    thresholds = dict(thresholds or {})
+    if keep < 0 or batch_size < 1:
+        raise ValueError(f"select: keep must be >= 0 and batch_size >= 1 (got {keep}, {batch_size})")
+    if not score_paths:
+        raise ValueError("select: no score tables given")
+    scores = pd.concat([read_table(p) for p in sorted(map(str, score_paths))], ignore_index=True)
+    if scores["name"].duplicated().any():
+        raise ValueError(f"select: image {scores.loc[scores['name'].duplicated(), 'name'].iloc[0]!r} is in two batches")
+    pass_cols = [f"pass_{m}" for m in thresholds]
+    value_cols = [m for m in SCORE_METRICS if m in scores.columns]
+    sel_parts, rej_parts, per_batch = [], [], []
+    for b, df in scores.groupby("batch", sort=True):
+        df = df.sort_values("name").reset_index(drop=True)
+        n_b = len(df)
+        ok = (df["status"] == "ok").to_numpy()
+        passes, reasons = threshold_pass(df, thresholds)
+        for m in thresholds:
+            df[f"pass_{m}"] = passes[m]
+        survive = ok.copy()
+        for m in thresholds:
+            survive &= passes[m]
+        for i in np.flatnonzero(~ok):
+            reasons[i] = [f"not_scored:{df.loc[i, 'status']}"]
+        df["score"] = np.nan
+        df["rank"] = -1
+        surv = df[survive]
+        if len(surv):
+            sc = combined_score(surv, method, metrics, weights, metric)
+            order = np.lexsort((surv["name"].to_numpy(), -sc))
+            ranks = np.empty(len(surv), dtype=np.int64)
+            ranks[order] = np.arange(1, len(surv) + 1)
+            df.loc[surv.index, "score"] = sc
+            df.loc[surv.index, "rank"] = ranks
+        keep_b = min(int(survive.sum()), int(round(keep * n_b / batch_size)))
+        chosen = survive & (df["rank"].to_numpy() >= 1) & (df["rank"].to_numpy() <= keep_b)
+        for i in np.flatnonzero(survive & ~chosen):
+            reasons[i] = [f"rank:{int(df.loc[i, 'rank'])}>{keep_b}"]
+        df["reason"] = [";".join(r) for r in reasons]
+        sel_parts.append(df[chosen])
+        rej_parts.append(df[~chosen])
+        per_batch.append(
+            {
+                "batch": int(b),
+                "n": n_b,
+                "not_scored": int((~ok).sum()),
+                "failed_thresholds": int((ok & ~survive).sum()),
+                "keep": keep_b,
+                "selected": int(chosen.sum()),
+            }
+        )
+    sel = pd.concat(sel_parts, ignore_index=True).sort_values(["batch", "rank"])
+    rej = pd.concat(rej_parts, ignore_index=True)
+    if manifest_csv is not None:
+        man = read_table(manifest_csv)
+        failed = man[~man["face_ok"].astype(str).str.strip().str.lower().isin(["true", "1", "yes"])]
+        if len(failed):
+            extra = pd.DataFrame(
+                {
+                    "name": failed["name"].astype(str),
+                    "batch": -1,
+                    "reason": "face_filter:" + failed.get("face_reason", pd.Series("", index=failed.index)).fillna("").astype(str),
+                    "rank": -1,
+                    "score": np.nan,
+                }
+            )
+            rej = pd.concat([rej, extra], ignore_index=True)
+    sel_out = sel[["name", "batch", "rank", "score", *pass_cols, *value_cols]].astype({"batch": "int64", "rank": "int64"})
+    rej_out = rej[["name", "batch", "reason", "rank", "score", *pass_cols, *value_cols]].astype(
+        {"batch": "int64", "rank": "int64"}
+    )
+    rej_out = rej_out.sort_values(["batch", "name"])
+    write_table(out_selected, sel_out)
+    write_table(out_rejected, rej_out)
+    summary = {
+        "n_selected": len(sel_out),
+        "n_rejected": len(rej_out),
+        "keep": keep,
+        "batch_size": batch_size,
+        "method": method,
+        "metrics": list(metrics),
+        "weights": dict(weights or {}),
+        "metric": metric,
+        "thresholds": thresholds,
+        "batches": per_batch,
+        "provenance": provenance(),
+    }
+    write_json(Path(out_selected).with_suffix(".json"), summary)
+    log.info("selected %d images from %d batches (%d rejected)", len(sel_out), len(per_batch), len(rej_out))
+    return summary
