@@ -178,10 +178,13 @@ def write_directions(
     estimator: str,
     keep_samples: int,
     device: str | None = None,
+    threads: int | None = None,
 ) -> None:
     """Rule ``latent_directions``: load the network, compute directions, write the npz and a w sample."""
     import torch
 
+    if threads:
+        torch.set_num_threads(int(threads))
     from synthfer.gan.api import load_generator, pick_device
     from synthfer.io import save_npy, save_npz
 

@@ -90,7 +90,8 @@ def labelled_grid(cells: np.ndarray, row_labels: Sequence[str], col_labels: Sequ
 
 
 def fmt_degree(d: float) -> str:
-    return f"{d:+g}σ" if d else "0"
+    """Column caption: the degree in std units (ASCII: Pillow's default font has no σ)."""
+    return f"{d:+g}" if d else "0"
 
 
 def build_review(
@@ -124,6 +125,8 @@ def build_review(
     from synthfer.gan.api import seeds_to_ws, synthesize_ws
 
     out = Path(out_dir)
+    for sub in ("sheets", "grids", "strips"):  # declared outputs even when empty
+        (out / sub).mkdir(parents=True, exist_ok=True)
     per_page = cols * rows
     if seed_count < 1 or per_page < 1:
         raise ValueError("seed_count, cols and rows must be >= 1")
@@ -162,7 +165,7 @@ def build_review(
             cells = synthesize_ws(G, ws, noise_mode, batch_size)
             rel = f"grids/seed_{int(seed)}.png"
             save_png(out / rel, labelled_grid(cells, [f"dir {k}" for k in grid_directions],
-                                              [fmt_degree(d) for d in grid_degrees], thumb, title=f"seed {seed}"))
+                                              [fmt_degree(d) for d in grid_degrees], thumb, title=f"seed {seed}: rows direction k, columns degree (x std)"))
             grids[str(int(seed))] = rel
         log.info("edit grids: %d seeds × %d directions × %d degrees", len(grid_seeds), len(grid_directions), len(grid_degrees))
 
@@ -172,7 +175,7 @@ def build_review(
         t = torch.linspace(0, 1, strip_steps, device=w.device).view(-1, 1, 1)
         cells = synthesize_ws(G, w[0:1] * (1 - t) + w[1:2] * t, noise_mode, batch_size)
         rel = f"strips/strip_{int(a)}_{int(b)}.png"
-        save_png(out / rel, labelled_grid(cells, [""], [f"{float(x):.2f}" for x in t.flatten()], thumb, title=f"seed {a} → seed {b}"))
+        save_png(out / rel, labelled_grid(cells, [""], [f"{float(x):.2f}" for x in t.flatten()], thumb, title=f"seed {a} -> seed {b}"))
         strips.append({"file": rel, "a": int(a), "b": int(b)})
 
     data = {
@@ -211,13 +214,22 @@ def review_html(data: dict) -> str:
 def write_review(
     network: str | Path,
     directions_npz: str | Path,
-    out_dir: str | Path,
+    page_path: str | Path,
     device: str | None = None,
+    threads: int | None = None,
     **kwargs,
 ) -> dict:
-    """Rule ``review`` / ``synthfer review``: load the network and directions, build the review."""
+    """Rule ``review_material`` / ``synthfer review``: load the network and directions and build the
+    review in the folder of ``page_path`` (which must be named ``index.html``)."""
+    import torch
+
     from synthfer.gan.api import load_generator, pick_device
     from synthfer.latent.directions import Directions
 
+    page_path = Path(page_path)
+    if page_path.name != "index.html":
+        raise ValueError(f"{page_path}: the review page must be called index.html")
+    if threads:
+        torch.set_num_threads(int(threads))
     G = load_generator(network, device=pick_device(device))
-    return build_review(G, Directions.load(directions_npz), out_dir, **kwargs)
+    return build_review(G, Directions.load(directions_npz), page_path.parent, **kwargs)

@@ -36,6 +36,19 @@ log = get_logger(__name__)
 PLAN_COLUMNS = ["order", "name", "seed", "direction", "degree", "psi", "layer_start", "layer_end", "shard", *AU_NAMES, "neutral"]
 
 
+class SeedsFileMissing(SeedSpecError):
+    """The reviewed seed list does not exist yet: the run stops here on purpose."""
+
+    def __init__(self, seeds_file: str | Path, review_page: str | Path | None = None):
+        page = f" Open {review_page} in a browser (it works from disk, no server needed)," if review_page else ""
+        super().__init__(
+            f"The reviewed seed list {seeds_file} does not exist yet, so the run stops before generation.{page}"
+            f" tick the AUs (or neutral) shown by each seed, press 'Export seeds YAML', save the text as"
+            f" {seeds_file}, and run snakemake again. The review material is ready; nothing is lost."
+        )
+        self.seeds_file = str(seeds_file)
+
+
 def image_name(seed: int, order: int) -> str:
     """``{seed}_{order:06d}`` — the generated image's name (file ``{name}.png``)."""
     return f"{int(seed)}_{int(order):06d}"
@@ -142,16 +155,23 @@ def write_seed_plan(
     plan_path: str | Path,
     seed_labels_path: str | Path,
     n_shards: int,
+    meta_path: str | Path | None = None,
     default_layers: tuple[int, int | None] = (0, None),
+    review_page: str | Path | None = None,
 ) -> int:
     """Rule ``seed_plan``: validate ``seeds_file`` and write the plan and the seed-level labels.
 
     ``directions`` (``directions.npz``) bounds direction indices and resolves open layer ranges.
-    Returns the number of planned images.
+    A missing ``seeds_file`` raises :class:`SeedsFileMissing` with the review instructions
+    (``review_page`` is the page to open). Returns the number of planned images.
     """
     from synthfer.io import provenance, write_json, write_table
     from synthfer.seeds.spec import load_seed_spec
 
+    if not Path(seeds_file).is_file():
+        exc = SeedsFileMissing(seeds_file, review_page)
+        log.error("%s", exc)  # into the rule's log too, which Snakemake shows for a failed job
+        raise exc
     spec = load_seed_spec(seeds_file)
     n_dirs = num_ws = None
     if directions is not None:
@@ -163,7 +183,7 @@ def write_seed_plan(
     write_table(plan_path, plan)
     write_table(seed_labels_path, seed_labels_table(spec))
     write_json(
-        Path(plan_path).with_suffix(".json"),
+        meta_path if meta_path is not None else Path(plan_path).with_suffix(".json"),
         {
             "seeds_file": str(seeds_file),
             "n_images": len(plan),
