@@ -1,1 +1,131 @@
-# Rules of the faces phase.
+# Rules of phase 1 — faces: align the real photographs in shards, merge, report; and the
+# detection-only face filter of generated shards. Formats: docs/faces.md.
+
+FACES = config["faces"]
+FACES_SHARDS = [f"{k:03d}" for k in range(FACES["shards"])]
+# Everything that changes a crop or a detection (rule params, so --rerun-triggers params re-runs exactly these).
+FACES_SETTINGS = {k: v for k, v in FACES.items() if k not in ("shards", "report_faces")}
+FACES_METADATA = config["real_images"].get("metadata")
+FACES_REPORT = {
+    "contact_sheet": report(
+        "results/faces/report/contact_sheet.png",
+        caption="report/faces_contact_sheet.rst",
+        category="1 Faces",
+    ),
+    "rejections": report(
+        "results/faces/report/rejections.png", caption="report/faces_rejections.rst", category="1 Faces"
+    ),
+    "summary": "results/faces/report/summary.csv",
+}
+if FACES_METADATA:
+    FACES_REPORT.update(
+        distributions=report(
+            "results/faces/report/distributions.png",
+            caption="report/faces_distributions.rst",
+            category="1 Faces",
+        ),
+        detection_rate=report(
+            "results/faces/report/detection_rate.png",
+            caption="report/faces_detection_rate.rst",
+            category="1 Faces",
+        ),
+        by_group="results/faces/report/detection_by_group.csv",
+    )
+
+
+localrules:
+    faces_real,
+    faces_report,
+
+
+rule faces_real_shard:
+    input:
+        folder=config["real_images"]["folder"],
+    output:
+        crops=directory("results/faces/real_shards/{shard}"),
+        manifest="results/faces/real_shards/{shard}.csv",
+    log:
+        "logs/faces_real_shard/{shard}.log",
+    benchmark:
+        "benchmarks/rules/faces_real_shard/{shard}.tsv"
+    params:
+        n_shards=FACES["shards"],
+        settings=FACES_SETTINGS,
+    resources:
+        mem_mb=2000,
+        runtime=120,
+    conda:
+        "../envs/faces.yaml"
+    script:
+        "../workflow_scripts/faces_real_shard.py"
+
+
+rule faces_real:
+    input:
+        crops=expand("results/faces/real_shards/{shard}", shard=FACES_SHARDS),
+        manifests=expand("results/faces/real_shards/{shard}.csv", shard=FACES_SHARDS),
+    output:
+        crops=directory("results/faces/real"),
+        manifest="results/faces/real_manifest.csv",
+        sidecar="results/faces/real_manifest.json",
+    log:
+        "logs/faces_real/faces_real.log",
+    benchmark:
+        "benchmarks/rules/faces_real/faces_real.tsv"
+    params:
+        settings=FACES_SETTINGS,
+        source=config["real_images"]["folder"],
+        seed=config["seed"],
+    conda:
+        "../envs/faces.yaml"
+    script:
+        "../workflow_scripts/faces_real.py"
+
+
+rule faces_report:
+    input:
+        crops="results/faces/real",
+        manifest="results/faces/real_manifest.csv",
+        metadata=[FACES_METADATA] if FACES_METADATA else [],
+    output:
+        **FACES_REPORT,
+    log:
+        "logs/faces_report/faces_report.log",
+    benchmark:
+        "benchmarks/rules/faces_report/faces_report.tsv"
+    params:
+        n_faces=FACES["report_faces"],
+        id_column=config["real_images"]["metadata_id_column"],
+        columns=config["real_images"]["metadata_columns"],
+    conda:
+        "../envs/faces.yaml"
+    script:
+        "../workflow_scripts/faces_report.py"
+
+
+# Detection-only screen of one generated shard (requested by the generation phase's merge).
+rule faces_filter_synthetic:
+    input:
+        images="results/synthetic/shards/{shard}",
+    output:
+        "results/synthetic/face_filter/{shard}.csv",
+    log:
+        "logs/faces_filter_synthetic/{shard}.log",
+    benchmark:
+        "benchmarks/rules/faces_filter_synthetic/{shard}.tsv"
+    params:
+        settings=FACES_SETTINGS,
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        "../envs/faces.yaml"
+    script:
+        "../workflow_scripts/faces_filter_synthetic.py"
+
+
+TARGETS["faces"] = [
+    "results/faces/real",
+    "results/faces/real_manifest.csv",
+    *[str(path) for path in FACES_REPORT.values()],
+]

@@ -1,0 +1,7 @@
+"""Embedded demo data: procedurally drawn faces (no third-party images ship with synthfer).
+
+- :mod:`synthfer.demo.render` — the face renderer (known geometry, drawn Action Units).
+- :mod:`synthfer.demo.dataset` — the CFD-like real set and the DISFA-like labelled set.
+
+The demo exists to exercise the pipeline end to end; nothing learned from it is science.
+"""
