@@ -4,17 +4,9 @@
 
 ANNOTATE_VARIANTS = ["synthetic_all", "synthetic_tds"]
 ANNOTATE_NAME_SOURCES = {
-    "synthetic_all": ("results/synthetic/manifest.csv", "manifest"),
-    "synthetic_tds": ("results/select/selected.csv", "selected"),
+    "synthetic_all": {"path": "results/synthetic/manifest.csv", "kind": "manifest"},
+    "synthetic_tds": {"path": "results/select/selected.csv", "kind": "selected"},
 }
-
-
-def annotate_names_source(wildcards):
-    return ANNOTATE_NAME_SOURCES[wildcards.variant][0]
-
-
-def annotate_names_kind(wildcards):
-    return ANNOTATE_NAME_SOURCES[wildcards.variant][1]
 
 
 localrules:
@@ -23,7 +15,7 @@ localrules:
 
 rule annotate:
     input:
-        names=annotate_names_source,
+        names=lookup(dpath="{variant}/path", within=ANNOTATE_NAME_SOURCES),
         plan="results/seeds/plan.csv",
         seed_labels="results/seeds/seed_labels.csv",
     output:
@@ -44,7 +36,7 @@ rule annotate:
     wildcard_constraints:
         variant="|".join(ANNOTATE_VARIANTS),
     params:
-        names_kind=annotate_names_kind,
+        names_kind=lookup(dpath="{variant}/kind", within=ANNOTATE_NAME_SOURCES),
         unknown_seed=config["annotate"]["unknown_seed"],
     conda:
         "../envs/report.yaml"

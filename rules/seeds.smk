@@ -14,15 +14,6 @@ if not SEEDS_READY:
     logger.warning(SEEDS_MISSING_MESSAGE)
 
 
-def seed_plan_inputs(wildcards):
-    inputs = {"directions": "results/latent/directions.npz"}
-    if SEEDS_READY:
-        inputs["seeds"] = SEEDS_FILE
-    else:
-        inputs["review"] = "results/review/index.html"
-    return inputs
-
-
 localrules:
     seed_plan,
 
@@ -31,7 +22,10 @@ rule seed_plan:
     message:
         f"Planning the images to generate from {SEEDS_FILE}" if SEEDS_READY else SEEDS_MISSING_MESSAGE
     input:
-        unpack(seed_plan_inputs),
+        directions="results/latent/directions.npz",
+        # Without the seed list, wait for the review material so the stop comes after it is built.
+        seeds=SEEDS_FILE if SEEDS_READY else [],
+        review=[] if SEEDS_READY else "results/review/index.html",
     output:
         plan="results/seeds/plan.csv",
         seed_labels="results/seeds/seed_labels.csv",
@@ -41,7 +35,8 @@ rule seed_plan:
     benchmark:
         "benchmarks/rules/seed_plan/seed_plan.tsv"
     params:
-        seeds_file=SEEDS_FILE,
+        # only set while the seed list is missing (then it is not an input): the path the stop message names
+        missing_seeds_file=[] if SEEDS_READY else SEEDS_FILE,
         review_page="results/review/index.html",
         n_shards=config["generate"]["shards"],
         edit_layers=config["latent"]["edit_layers"],

@@ -73,9 +73,18 @@ def test_annotate_variant_outputs(seeds_and_plan):
     manifest = plan[["name"]].assign(face_ok=[True, False, True, True, True, True, True, False, True])
     manifest.to_csv(root / "manifest.csv", index=False)
     out = root / "ann"
-    n = annotate_variant(root / "manifest.csv", "manifest", root / "plan.csv", root / "seed_labels.csv",
-                         out / "labels.npy", out / "image_names.txt", out / "labels.csv", out / "label_counts.csv",
-                         out / "label_balance.png", "synthetic_all")
+    n = annotate_variant(
+        root / "manifest.csv",
+        "manifest",
+        root / "plan.csv",
+        root / "seed_labels.csv",
+        out / "labels.npy",
+        out / "image_names.txt",
+        out / "labels.csv",
+        out / "label_counts.csv",
+        out / "label_balance.png",
+        "synthetic_all",
+    )
     assert n == 7
     labels = np.load(out / "labels.npy")
     names = (out / "image_names.txt").read_text().splitlines()
@@ -93,9 +102,21 @@ def test_annotate_variant_outputs(seeds_and_plan):
     assert counts.loc["neutral", "count"] == int((labels.sum(1) == 0).sum())
     assert (out / "label_balance.png").stat().st_size > 1000
     # TDS selection as the name source
-    pd.DataFrame({"name": ["9_000006", "4_000005"], "batch": [0, 0], "rank": [1, 2], "score": [0.1, 0.2]}).to_csv(root / "sel.csv", index=False)
-    n = annotate_variant(root / "sel.csv", "selected", root / "plan.csv", root / "seed_labels.csv",
-                         out / "t.npy", out / "t.txt", out / "t.csv", out / "tc.csv", out / "t.png", "synthetic_tds")
+    pd.DataFrame({"name": ["9_000006", "4_000005"], "batch": [0, 0], "rank": [1, 2], "score": [0.1, 0.2]}).to_csv(
+        root / "sel.csv", index=False
+    )
+    n = annotate_variant(
+        root / "sel.csv",
+        "selected",
+        root / "plan.csv",
+        root / "seed_labels.csv",
+        out / "t.npy",
+        out / "t.txt",
+        out / "t.csv",
+        out / "tc.csv",
+        out / "t.png",
+        "synthetic_tds",
+    )
     assert n == 2 and (out / "t.txt").read_text().splitlines() == ["4_000005.png", "9_000006.png"]
 
 

@@ -30,11 +30,16 @@ def setup(tmp_path_factory):
         "format": 1,
         "aus": {"AU1": [11], "AU12": [11, 4], "AU6": [4]},
         "neutral": [2],
-        "generation": {"truncation_psi": 0.7, "edits": [{"seeds": "all", "directions": [0, 2], "degrees": [-3.0, 3.0]}]},
+        "generation": {
+            "truncation_psi": 0.7,
+            "edits": [{"seeds": "all", "directions": [0, 2], "degrees": [-3.0, 3.0]}],
+        },
         "label_rules": [{"direction": 2, "degree_min": 1.0, "add": ["AU15"]}],
     }
     (root / "seeds.yaml").write_text(yaml.safe_dump(seeds))
-    n = write_seed_plan(root / "seeds.yaml", root / "directions.npz", root / "plan.csv", root / "seed_labels.csv", n_shards=2)
+    n = write_seed_plan(
+        root / "seeds.yaml", root / "directions.npz", root / "plan.csv", root / "seed_labels.csv", n_shards=2
+    )
     assert n == 15
     return root
 
@@ -42,8 +47,17 @@ def setup(tmp_path_factory):
 def run_shard(root, shard, out):
     from synthfer.generate.shard import generate_shard
 
-    return generate_shard(root / "net.pt", root / "directions.npz", root / "plan.csv", shard,
-                          out / f"{shard:03d}", out / f"{shard:03d}.csv", out / f"{shard:03d}.json", batch_size=4, device="cpu")
+    return generate_shard(
+        root / "net.pt",
+        root / "directions.npz",
+        root / "plan.csv",
+        shard,
+        out / f"{shard:03d}",
+        out / f"{shard:03d}.csv",
+        out / f"{shard:03d}.json",
+        batch_size=4,
+        device="cpu",
+    )
 
 
 def test_shard_names_manifest_and_rerun_identical(setup, tmp_path):
@@ -103,8 +117,20 @@ def test_unedited_image_equals_api_synthesize(setup, tmp_path):
 
 
 def face_filter_csv(man, path, reject=()):
-    rows = [{"name": n, "face_ok": n not in reject, "face_reason": "no_face" if n in reject else "", "detector": "haar",
-             "n_faces": 0 if n in reject else 1, "box_x": 1, "box_y": 1, "box_w": 10, "box_h": 10} for n in man["name"]]
+    rows = [
+        {
+            "name": n,
+            "face_ok": n not in reject,
+            "face_reason": "no_face" if n in reject else "",
+            "detector": "haar",
+            "n_faces": 0 if n in reject else 1,
+            "box_x": 1,
+            "box_y": 1,
+            "box_w": 10,
+            "box_h": 10,
+        }
+        for n in man["name"]
+    ]
     pd.DataFrame(rows).to_csv(path, index=False)
 
 
@@ -121,9 +147,15 @@ def test_merge_manifest_links_and_joins(setup, tmp_path):
     (out / "ff").mkdir()
     face_filter_csv(m0, out / "ff" / "000.csv")
     face_filter_csv(m1, out / "ff" / "001.csv", reject={rejected})
-    n = generate_merge(root / "plan.csv", [out / "shards" / "000.csv", out / "shards" / "001.csv"],
-                       [out / "shards" / "000", out / "shards" / "001"], [out / "ff" / "000.csv", out / "ff" / "001.csv"],
-                       out / "raw", out / "manifest.csv", out / "manifest.json")
+    n = generate_merge(
+        root / "plan.csv",
+        [out / "shards" / "000.csv", out / "shards" / "001.csv"],
+        [out / "shards" / "000", out / "shards" / "001"],
+        [out / "ff" / "000.csv", out / "ff" / "001.csv"],
+        out / "raw",
+        out / "manifest.csv",
+        out / "manifest.json",
+    )
     man = pd.read_csv(out / "manifest.csv", dtype={"name": str}, keep_default_na=False)
     plan = pd.read_csv(root / "plan.csv", dtype={"name": str})
     assert n == len(man) == len(plan) == 15
@@ -133,7 +165,9 @@ def test_merge_manifest_links_and_joins(setup, tmp_path):
     assert man["face_ok"].dtype == bool and int((~man["face_ok"]).sum()) == 1
     assert man.loc[man["name"] == rejected, "face_reason"].item() == "no_face"
     assert man.loc[man["face_ok"], "face_reason"].eq("").all()
-    np.testing.assert_array_equal(man[list(AU_NAMES) + ["neutral"]].to_numpy(), plan[list(AU_NAMES) + ["neutral"]].to_numpy())
+    np.testing.assert_array_equal(
+        man[list(AU_NAMES) + ["neutral"]].to_numpy(), plan[list(AU_NAMES) + ["neutral"]].to_numpy()
+    )
     for row in man.itertuples():
         src = out / "shards" / f"{row.shard:03d}" / f"{row.name}.png"
         dst = out / row.file
@@ -141,10 +175,23 @@ def test_merge_manifest_links_and_joins(setup, tmp_path):
     # a missing face-filter row is an error naming the image
     face_filter_csv(m1.iloc[1:], out / "ff" / "001.csv")
     with pytest.raises(ValueError, match=f"no face-filter result, first '{m1['name'].iloc[0]}'"):
-        generate_merge(root / "plan.csv", [out / "shards" / "000.csv", out / "shards" / "001.csv"],
-                       [out / "shards" / "000", out / "shards" / "001"], [out / "ff" / "000.csv", out / "ff" / "001.csv"],
-                       out / "raw2", out / "m2.csv", out / "m2.json")
+        generate_merge(
+            root / "plan.csv",
+            [out / "shards" / "000.csv", out / "shards" / "001.csv"],
+            [out / "shards" / "000", out / "shards" / "001"],
+            [out / "ff" / "000.csv", out / "ff" / "001.csv"],
+            out / "raw2",
+            out / "m2.csv",
+            out / "m2.json",
+        )
     # a missing shard manifest is an error too
     with pytest.raises(ValueError, match="missing from the shard manifests"):
-        generate_merge(root / "plan.csv", [out / "shards" / "000.csv"], [out / "shards" / "000"], [out / "ff" / "000.csv"],
-                       out / "raw3", out / "m3.csv", out / "m3.json")
+        generate_merge(
+            root / "plan.csv",
+            [out / "shards" / "000.csv"],
+            [out / "shards" / "000"],
+            [out / "ff" / "000.csv"],
+            out / "raw3",
+            out / "m3.csv",
+            out / "m3.json",
+        )

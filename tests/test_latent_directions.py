@@ -15,7 +15,9 @@ from synthfer.latent.directions import Directions, compute_directions, plot_dire
 def directions():
     torch.set_num_threads(1)
     G = ToyGenerator()
-    d, kept = compute_directions(G, n_samples=3000, n_components=4, seed=1, batch_size=700, std_samples=2000, keep_samples=300)
+    d, kept = compute_directions(
+        G, n_samples=3000, n_components=4, seed=1, batch_size=700, std_samples=2000, keep_samples=300
+    )
     return G, d, kept
 
 
@@ -75,7 +77,9 @@ def test_edit_moves_w_by_stated_amount(directions):
     assert torch.equal(D.apply(ws, -1, 3.0), ws)  # direction -1 = unedited
     # numpy input, open end = all layers
     out_np = D.apply(ws.numpy(), 0, -1.0, 0, None)
-    np.testing.assert_allclose(out_np - ws.numpy(), np.broadcast_to(-d["std"][0] * d["components"][0], (2, 4, 6)), atol=1e-6)
+    np.testing.assert_allclose(
+        out_np - ws.numpy(), np.broadcast_to(-d["std"][0] * d["components"][0], (2, 4, 6)), atol=1e-6
+    )
     with pytest.raises(IndexError, match="direction 9"):
         D.apply(ws, 9, 1.0)
 
@@ -89,10 +93,24 @@ def test_npz_roundtrip_and_plots(tmp_path, directions):
     D = Directions.load(tmp_path / "directions.npz")
     assert len(D) == 4 and D.num_ws == 4
     with np.load(tmp_path / "directions.npz") as npz:
-        assert set(npz.files) >= {"components", "mean", "std", "explained_variance", "explained_variance_ratio", "num_ws"}
+        assert set(npz.files) >= {
+            "components",
+            "mean",
+            "std",
+            "explained_variance",
+            "explained_variance_ratio",
+            "num_ws",
+        }
         assert npz["components"].dtype == np.float32 and npz["components"].shape == (4, 6)
-    plot_directions(tmp_path / "directions.npz", tmp_path / "w.npy", tmp_path / "ev.png", tmp_path / "pca.png",
-                    tmp_path / "tsne.png", tsne_samples=60, perplexity=30)
+    plot_directions(
+        tmp_path / "directions.npz",
+        tmp_path / "w.npy",
+        tmp_path / "ev.png",
+        tmp_path / "pca.png",
+        tmp_path / "tsne.png",
+        tsne_samples=60,
+        perplexity=30,
+    )
     for name in ("ev.png", "pca.png", "tsne.png"):
         assert (tmp_path / name).stat().st_size > 1000
     (tmp_path / "bad.npz").write_bytes(b"nope")

@@ -49,6 +49,8 @@ def test_toy_generator_works_with_the_generator_api():
     ws = seeds_to_ws(G, [1, 2, 3], truncation_psi=0.7, batch_size=2)
     z = np.random.RandomState(2).randn(1, G.z_dim).astype(np.float32)
     with torch.no_grad():
-        np.testing.assert_allclose(ws[1:2].numpy(), G.mapping(torch.from_numpy(z), None, truncation_psi=0.7).numpy(), rtol=1e-6)
+        np.testing.assert_allclose(
+            ws[1:2].numpy(), G.mapping(torch.from_numpy(z), None, truncation_psi=0.7).numpy(), rtol=1e-6
+        )
     imgs = synthesize_ws(G, ws, batch_size=2)
     assert imgs.dtype == np.uint8 and imgs.shape == (3, 8, 8, 3)

@@ -24,10 +24,24 @@ def review(tmp_path_factory):
     G = tiny_generator(resolution=16, seed=1)
     d, _ = compute_directions(G, 400, 3, seed=1, batch_size=400, std_samples=200)
     out = tmp_path_factory.mktemp("review")
-    data = build_review(G, Directions(d["components"], d["std"], d["mean"], G.num_ws), out, seed_start=100, seed_count=23,
-                        cols=4, rows=3, thumb=32, truncation_psi=0.7, grid_seeds=[101, 105], grid_directions=2,
-                        grid_degrees=[-2.0, 0.0, 2.0], edit_layers=(0, None), strip_pairs=[(100, 104)], strip_steps=5,
-                        seeds_file_hint="config/seeds.yaml")
+    data = build_review(
+        G,
+        Directions(d["components"], d["std"], d["mean"], G.num_ws),
+        out,
+        seed_start=100,
+        seed_count=23,
+        cols=4,
+        rows=3,
+        thumb=32,
+        truncation_psi=0.7,
+        grid_seeds=[101, 105],
+        grid_directions=2,
+        grid_degrees=[-2.0, 0.0, 2.0],
+        edit_layers=(0, None),
+        strip_pairs=[(100, 104)],
+        strip_steps=5,
+        seeds_file_hint="config/seeds.yaml",
+    )
     return out, data
 
 
@@ -101,8 +115,13 @@ def test_review_page_tick_and_export_in_headless_chromium(review, tmp_path):
     out, data = review
     opts = Options()
     opts.binary_location = _chromium()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                f"--user-data-dir={tmp_path / 'profile'}"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
     try:
@@ -114,9 +133,12 @@ def test_review_page_tick_and_export_in_headless_chromium(review, tmp_path):
 
         assert len(driver.find_elements(By.CSS_SELECTOR, ".tile")) == 12
         # sheets load from disk (file://) as sprites
-        assert driver.execute_script(
-            "const i = new Image(); i.src = DATA.sheets[0].file; return new Promise(r => { i.onload = () => r(i.naturalWidth); i.onerror = () => r(-1); });"
-        ) == 4 * 32
+        assert (
+            driver.execute_script(
+                "const i = new Image(); i.src = DATA.sheets[0].file; return new Promise(r => { i.onload = () => r(i.naturalWidth); i.onerror = () => r(-1); });"
+            )
+            == 4 * 32
+        )
         box(101, "AU12").click()
         box(101, "AU6").click()
         box(107, "AU12").click()
@@ -146,7 +168,12 @@ def test_review_page_tick_and_export_in_headless_chromium(review, tmp_path):
         driver.quit()
 
     expected = format_seed_yaml(
-        {"AU12": [107, 101], "AU6": [101], "AU4": [122]}, [104], 0.7, [0, 1], [-2.0, 0.0, 2.0], layers=(0, None),
+        {"AU12": [107, 101], "AU6": [101], "AU4": [122]},
+        [104],
+        0.7,
+        [0, 1],
+        [-2.0, 0.0, 2.0],
+        layers=(0, None),
         comment="exported from the review page (seeds 100-122)",
     )
     assert text == expected
@@ -154,3 +181,43 @@ def test_review_page_tick_and_export_in_headless_chromium(review, tmp_path):
     (tmp_path / "seeds.yaml").write_text(text)
     spec = load_seed_spec(tmp_path / "seeds.yaml")
     assert spec.aus["AU12"] == (101, 107) and spec.neutral == (104,) and spec.aus["AU4"] == (122,)
+
+
+def test_cli_review(tmp_path):
+    from synthfer.cli import main
+    from synthfer.gan.api import save_generator, tiny_generator
+
+    save_generator(tmp_path / "net.pt", tiny_generator(resolution=16, seed=2))
+    rc = main(
+        [
+            "review",
+            str(tmp_path / "net.pt"),
+            "--out",
+            str(tmp_path / "rev"),
+            "--n-samples",
+            "300",
+            "--n-components",
+            "3",
+            "--seed-count",
+            "6",
+            "--cols",
+            "3",
+            "--rows",
+            "2",
+            "--thumb",
+            "16",
+            "--grid-seeds",
+            "1,2",
+            "--grid-directions",
+            "2",
+            "--degrees=-1,1",
+            "--strips",
+            "0-1",
+            "--device",
+            "cpu",
+        ]
+    )
+    assert rc == 0
+    data = json.loads((tmp_path / "rev" / "review.json").read_text())
+    assert data["grids"] == {"1": "grids/seed_1.png", "2": "grids/seed_2.png"} and len(data["sheets"]) == 1
+    assert (tmp_path / "rev" / "strips" / "strip_0_1.png").is_file() and (tmp_path / "rev" / "index.html").is_file()

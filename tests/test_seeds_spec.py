@@ -85,13 +85,17 @@ def test_duplicate_planned_image_is_an_error():
         {"seeds": "AU12", "directions": [0], "degrees": [1.0]},
         {"seeds": [7], "directions": {"start": 0, "stop": 2}, "degrees": [1.0]},
     ]
-    with pytest.raises(SeedSpecError, match=r"edits\[1\].*seed 7 direction 0 degree 1\.0 is already planned by generation\.edits\[0\]"):
+    with pytest.raises(
+        SeedSpecError, match=r"edits\[1\].*seed 7 direction 0 degree 1\.0 is already planned by generation\.edits\[0\]"
+    ):
         parse_seed_spec(data)
 
 
 def test_ranges_and_linspace():
     data = base()
-    data["generation"]["edits"] = [{"seeds": ["neutral", 5], "directions": {"start": 1, "stop": 4}, "degrees": {"start": -1, "stop": 1, "num": 3}}]
+    data["generation"]["edits"] = [
+        {"seeds": ["neutral", 5], "directions": {"start": 1, "stop": 4}, "degrees": {"start": -1, "stop": 1, "num": 3}}
+    ]
     spec = parse_seed_spec(data)
     g = spec.edits[0]
     assert g.seeds == (3, 5) and g.directions == (1, 2, 3) and g.degrees == (-1.0, 0.0, 1.0)
@@ -114,7 +118,12 @@ def test_plan_resolution_order_names_labels_shards():
     assert plan["name"].tolist()[:2] == ["3_000000", "3_000001"]
     assert all(n == image_name(s, o) for n, s, o in zip(plan["name"], plan["seed"], plan["order"], strict=True))
     s7 = plan[plan["seed"] == 7].reset_index(drop=True)
-    assert s7[["psi", "direction", "degree"]].values.tolist()[:4] == [[0.5, -1, 0.0], [0.5, 0, -2.0], [0.5, 0, 2.0], [0.5, 3, 1.5]]
+    assert s7[["psi", "direction", "degree"]].values.tolist()[:4] == [
+        [0.5, -1, 0.0],
+        [0.5, 0, -2.0],
+        [0.5, 0, 2.0],
+        [0.5, 3, 1.5],
+    ]
     unedited = s7.iloc[0]
     assert (unedited["layer_start"], unedited["layer_end"]) == (0, 0)
     assert (s7.iloc[1]["layer_start"], s7.iloc[1]["layer_end"]) == (0, 4)
@@ -148,7 +157,9 @@ def test_plan_cap_and_bounds():
 
 
 def test_format_roundtrip_and_seed_labels_table(tmp_path):
-    text = format_seed_yaml({"AU12": [9, 7], "AU6": [7], "AU1": [5]}, [3], 0.7, [0, 1], [-2.0, 0.5, 2.0], layers=(0, None))
+    text = format_seed_yaml(
+        {"AU12": [9, 7], "AU6": [7], "AU1": [5]}, [3], 0.7, [0, 1], [-2.0, 0.5, 2.0], layers=(0, None)
+    )
     assert "  AU12: [7, 9]\n" in text and "      degrees: [-2.0, 0.5, 2.0]\n" in text
     p = tmp_path / "seeds.yaml"
     p.write_text(text)
@@ -166,14 +177,21 @@ def test_write_seed_plan_files(tmp_path):
 
     p = tmp_path / "seeds.yaml"
     p.write_text(yaml.safe_dump(base()))
-    save_npz(tmp_path / "d.npz", components=np.eye(3, 6, dtype=np.float32), std=np.ones(3, np.float32),
-             mean=np.zeros(6, np.float32), num_ws=np.int64(5))
-    n = write_seed_plan(p, tmp_path / "d.npz", tmp_path / "plan.csv", tmp_path / "seed_labels.csv", n_shards=2, default_layers=(1, None))
+    save_npz(
+        tmp_path / "d.npz",
+        components=np.eye(3, 6, dtype=np.float32),
+        std=np.ones(3, np.float32),
+        mean=np.zeros(6, np.float32),
+        num_ws=np.int64(5),
+    )
+    n = write_seed_plan(
+        p, tmp_path / "d.npz", tmp_path / "plan.csv", tmp_path / "seed_labels.csv", n_shards=2, default_layers=(1, None)
+    )
     plan = read_plan(tmp_path / "plan.csv")
     assert n == len(plan) == 4 * 5
     assert set(plan.loc[plan["direction"] >= 0, "layer_end"]) == {5}
     assert (tmp_path / "plan.json").is_file() and (tmp_path / "seed_labels.csv").is_file()
-    assert plan.dtypes["degree"] == float and plan.dtypes["seed"] == np.int64
+    assert plan.dtypes["degree"] == np.float64 and plan.dtypes["seed"] == np.int64
 
 
 def test_missing_or_broken_file(tmp_path):
@@ -182,3 +200,33 @@ def test_missing_or_broken_file(tmp_path):
     (tmp_path / "bad.yaml").write_text("aus: [unclosed\n")
     with pytest.raises(SeedSpecError, match="bad.yaml: not valid YAML"):
         load_seed_spec(tmp_path / "bad.yaml")
+
+
+def test_cli_seeds_check(tmp_path, capsys, repo):
+    from synthfer.cli import main
+
+    assert (
+        main(
+            [
+                "seeds-check",
+                str(repo / "config" / "demo_seeds.yaml"),
+                "--shards",
+                "2",
+                "--plan",
+                str(tmp_path / "p.csv"),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "60 seeds" in out and "600 images" in out
+    assert len(read_plan(tmp_path / "p.csv")) == 600
+    (tmp_path / "bad.yaml").write_text("aus: {AU3: [1]}\n")
+    assert main(["seeds-check", str(tmp_path / "bad.yaml")]) == 1
+    assert "aus.AU3: unknown AU" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["demo_seeds.yaml", "seeds.example.yaml"])
+def test_shipped_seed_lists_are_valid(repo, name):
+    spec = load_seed_spec(repo / "config" / name)
+    assert spec.seeds

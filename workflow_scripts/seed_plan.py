@@ -5,7 +5,8 @@ from synthfer.seeds.plan import write_seed_plan
 
 log_to(snakemake.log[0])
 write_seed_plan(
-    seeds_file=snakemake.params.seeds_file,
+    seeds_file=snakemake.input.seeds,
+    missing_seeds_file=snakemake.params.missing_seeds_file,
     directions=snakemake.input.directions,
     plan_path=snakemake.output.plan,
     seed_labels_path=snakemake.output.seed_labels,

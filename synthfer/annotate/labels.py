@@ -53,7 +53,9 @@ def label_images(names: Iterable[str], plan, seed_labels, unknown_seed: str = "e
     if unknown_seed not in ("error", "exclude"):
         raise ValueError(f"unknown_seed must be 'error' or 'exclude', got {unknown_seed!r}")
     by_name = {str(n): r for n, r in zip(plan["name"], plan[[*AU_NAMES, "seed"]].to_numpy(np.int64), strict=True)}
-    by_seed = {int(s): r for s, r in zip(seed_labels["seed"], seed_labels[list(AU_NAMES)].to_numpy(np.int64), strict=True)}
+    by_seed = {
+        int(s): r for s, r in zip(seed_labels["seed"], seed_labels[list(AU_NAMES)].to_numpy(np.int64), strict=True)
+    }
     parsed = []
     seen = set()
     for n in names:
@@ -69,7 +71,9 @@ def label_images(names: Iterable[str], plan, seed_labels, unknown_seed: str = "e
         if stem in by_name:
             row = by_name[stem]
             if int(row[-1]) != seed:
-                raise ValueError(f"image {stem!r}: the plan lists it with seed {int(row[-1])}, its name says seed {seed}")
+                raise ValueError(
+                    f"image {stem!r}: the plan lists it with seed {int(row[-1])}, its name says seed {seed}"
+                )
             label = row[:-1]
         elif seed in by_seed:
             label = by_seed[seed]
@@ -77,8 +81,10 @@ def label_images(names: Iterable[str], plan, seed_labels, unknown_seed: str = "e
             excluded.append(stem)
             continue
         else:
-            raise ValueError(f"image {stem!r}: seed {seed} is in no AU list and not neutral "
-                             "(add it to the seeds file, or set annotate.unknown_seed: exclude)")
+            raise ValueError(
+                f"image {stem!r}: seed {seed} is in no AU list and not neutral "
+                "(add it to the seeds file, or set annotate.unknown_seed: exclude)"
+            )
         out_names.append(stem)
         rows.append(label)
     labels = np.asarray(rows, dtype=np.uint8).reshape(-1, len(AU_NAMES))
@@ -174,6 +180,12 @@ def annotate_variant(
     counts = label_counts(labels, n_excluded)
     write_table(out_counts, counts)
     plot_balance(counts, out_plot, variant)
-    log.info("%s: %d images labelled from %s (%d excluded); %s", variant, len(files), names_source, n_excluded,
-             ", ".join(f"{r.label} {r.count}" for r in counts.itertuples() if r.label in (*AU_NAMES, "neutral")))
+    log.info(
+        "%s: %d images labelled from %s (%d excluded); %s",
+        variant,
+        len(files),
+        names_source,
+        n_excluded,
+        ", ".join(f"{r.label} {r.count}" for r in counts.itertuples() if r.label in (*AU_NAMES, "neutral")),
+    )
     return len(files)

@@ -20,7 +20,21 @@ from synthfer.seeds import AU_NAMES
 
 log = get_logger(__name__)
 
-MANIFEST_COLUMNS = ["name", "file", "seed", "order", "direction", "degree", "psi", "shard", "sha256", "face_ok", "face_reason", *AU_NAMES, "neutral"]
+MANIFEST_COLUMNS = [
+    "name",
+    "file",
+    "seed",
+    "order",
+    "direction",
+    "degree",
+    "psi",
+    "shard",
+    "sha256",
+    "face_ok",
+    "face_reason",
+    *AU_NAMES,
+    "neutral",
+]
 
 
 def _as_bool(series, path) -> object:
@@ -36,7 +50,9 @@ def _as_bool(series, path) -> object:
     return s.map(mapping).astype(bool) if len(s) else pd.Series([], dtype=bool)
 
 
-def merge_manifest(plan, shard_tables: Sequence, face_tables: Sequence, shard_paths: Sequence[str], face_paths: Sequence[str]):
+def merge_manifest(
+    plan, shard_tables: Sequence, face_tables: Sequence, shard_paths: Sequence[str], face_paths: Sequence[str]
+):
     """Return the merged manifest DataFrame; raise naming the file on any inconsistency."""
     import pandas as pd
 
@@ -46,34 +62,65 @@ def merge_manifest(plan, shard_tables: Sequence, face_tables: Sequence, shard_pa
             if col not in df.columns:
                 raise ValueError(f"{path}: shard manifest lacks column {col!r}")
         shards.append(df.assign(_source=str(path)))
-    shard_df = pd.concat(shards, ignore_index=True) if shards else pd.DataFrame(columns=["name", "file", "sha256", "shard", "_source"])
+    shard_df = (
+        pd.concat(shards, ignore_index=True)
+        if shards
+        else pd.DataFrame(columns=["name", "file", "sha256", "shard", "_source"])
+    )
     dup = shard_df["name"].duplicated(keep=False)
     if dup.any():
         row = shard_df[dup].iloc[0]
-        raise ValueError(f"image {row['name']!r} appears in more than one shard manifest ({', '.join(sorted(set(shard_df[dup]['_source'])))})")
+        raise ValueError(
+            f"image {row['name']!r} appears in more than one shard manifest ({', '.join(sorted(set(shard_df[dup]['_source'])))})"
+        )
     missing = sorted(set(plan["name"]) - set(shard_df["name"]), key=lambda n: int(n.rsplit("_", 1)[1]))
     if missing:
-        raise ValueError(f"{len(missing)} planned image(s) missing from the shard manifests, first {missing[0]!r} (re-run generate_shard)")
+        raise ValueError(
+            f"{len(missing)} planned image(s) missing from the shard manifests, first {missing[0]!r} (re-run generate_shard)"
+        )
     extra = sorted(set(shard_df["name"]) - set(plan["name"]))
     if extra:
-        raise ValueError(f"shard manifest(s) contain {len(extra)} image(s) not in the plan, first {extra[0]!r} (stale shard?)")
+        raise ValueError(
+            f"shard manifest(s) contain {len(extra)} image(s) not in the plan, first {extra[0]!r} (stale shard?)"
+        )
 
     faces = []
     for df, path in zip(face_tables, face_paths, strict=True):
         for col in ("name", "face_ok", "face_reason"):
             if col not in df.columns:
                 raise ValueError(f"{path}: face-filter table lacks column {col!r}")
-        faces.append(pd.DataFrame({"name": df["name"].astype(str), "face_ok": _as_bool(df["face_ok"], path),
-                                   "face_reason": df["face_reason"].fillna("").astype(str), "_fsource": str(path)}))
-    face_df = pd.concat(faces, ignore_index=True) if faces else pd.DataFrame(columns=["name", "face_ok", "face_reason", "_fsource"])
+        faces.append(
+            pd.DataFrame(
+                {
+                    "name": df["name"].astype(str),
+                    "face_ok": _as_bool(df["face_ok"], path),
+                    "face_reason": df["face_reason"].fillna("").astype(str),
+                    "_fsource": str(path),
+                }
+            )
+        )
+    face_df = (
+        pd.concat(faces, ignore_index=True)
+        if faces
+        else pd.DataFrame(columns=["name", "face_ok", "face_reason", "_fsource"])
+    )
     dup = face_df["name"].duplicated(keep=False)
     if dup.any():
-        raise ValueError(f"image {face_df[dup]['name'].iloc[0]!r} appears twice in the face-filter tables ({', '.join(sorted(set(face_df[dup]['_fsource'])))})")
+        raise ValueError(
+            f"image {face_df[dup]['name'].iloc[0]!r} appears twice in the face-filter tables ({', '.join(sorted(set(face_df[dup]['_fsource'])))})"
+        )
     nofilter = sorted(set(plan["name"]) - set(face_df["name"]), key=lambda n: int(n.rsplit("_", 1)[1]))
     if nofilter:
-        raise ValueError(f"{len(nofilter)} generated image(s) have no face-filter result, first {nofilter[0]!r} (re-run faces_filter_synthetic)")
+        raise ValueError(
+            f"{len(nofilter)} generated image(s) have no face-filter result, first {nofilter[0]!r} (re-run faces_filter_synthetic)"
+        )
 
-    m = plan.merge(shard_df[["name", "file", "sha256"]].rename(columns={"file": "shard_file"}), on="name", how="left", validate="1:1")
+    m = plan.merge(
+        shard_df[["name", "file", "sha256"]].rename(columns={"file": "shard_file"}),
+        on="name",
+        how="left",
+        validate="1:1",
+    )
     m = m.merge(face_df[["name", "face_ok", "face_reason"]], on="name", how="left", validate="1:1")
     m["file"] = "raw/" + m["name"] + ".png"
     m["face_ok"] = m["face_ok"].astype(bool)
@@ -100,7 +147,9 @@ def generate_merge(
     plan = read_plan(plan_csv)
     shard_tables = [pd.read_csv(p, dtype={"name": str}) for p in shard_manifests]
     face_tables = [pd.read_csv(p, dtype={"name": str}, keep_default_na=False) for p in face_filters]
-    merged = merge_manifest(plan, shard_tables, face_tables, [str(p) for p in shard_manifests], [str(p) for p in face_filters])
+    merged = merge_manifest(
+        plan, shard_tables, face_tables, [str(p) for p in shard_manifests], [str(p) for p in face_filters]
+    )
     shard_root = {int(Path(d).name): Path(d) for d in shard_dirs}
     raw = Path(raw_dir)
     raw.mkdir(parents=True, exist_ok=True)
@@ -108,7 +157,9 @@ def generate_merge(
     for row in merged.itertuples(index=False):
         src = shard_root[int(row.shard)] / f"{row.name}.png"
         if not src.is_file():
-            raise FileNotFoundError(f"{src}: listed in the shard {int(row.shard):03d} manifest but missing on disk (re-run generate_shard)")
+            raise FileNotFoundError(
+                f"{src}: listed in the shard {int(row.shard):03d} manifest but missing on disk (re-run generate_shard)"
+            )
         link_or_copy(src, raw / f"{row.name}.png")
         progress.update()
     out = merged[MANIFEST_COLUMNS]
@@ -125,5 +176,10 @@ def generate_merge(
             "provenance": provenance(),
         },
     )
-    log.info("manifest: %d images, %d pass the face filter; rejected by reason %s", len(out), int(out["face_ok"].sum()), reasons)
+    log.info(
+        "manifest: %d images, %d pass the face filter; rejected by reason %s",
+        len(out),
+        int(out["face_ok"].sum()),
+        reasons,
+    )
     return len(out)

@@ -25,7 +25,21 @@ from synthfer.logs import Progress, get_logger
 
 log = get_logger(__name__)
 
-SHARD_COLUMNS = ["name", "file", "seed", "order", "direction", "degree", "psi", "layer_start", "layer_end", "shard", "sha256", "width", "height"]
+SHARD_COLUMNS = [
+    "name",
+    "file",
+    "seed",
+    "order",
+    "direction",
+    "degree",
+    "psi",
+    "layer_start",
+    "layer_end",
+    "shard",
+    "sha256",
+    "width",
+    "height",
+]
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:
@@ -53,7 +67,9 @@ def render_rows(G, directions, rows, batch_size: int = 32, noise_mode: str = "co
                 if row.direction >= 0:
                     if directions is None:
                         raise ValueError(f"plan row {row.name}: direction {row.direction} but no directions were given")
-                    wj = directions.apply(wj, int(row.direction), float(row.degree), int(row.layer_start), int(row.layer_end))
+                    wj = directions.apply(
+                        wj, int(row.direction), float(row.degree), int(row.layer_start), int(row.layer_end)
+                    )
                 ws_list.append((row.order, wj))
         ws_list.sort(key=lambda t: t[0])  # back to plan order after grouping by psi
         ws = torch.cat([w for _, w in ws_list])
@@ -62,7 +78,9 @@ def render_rows(G, directions, rows, batch_size: int = 32, noise_mode: str = "co
             yield row, img
 
 
-def generate_rows(G, directions, rows, out_dir: str | Path, shard: int, batch_size: int = 32, noise_mode: str = "const"):
+def generate_rows(
+    G, directions, rows, out_dir: str | Path, shard: int, batch_size: int = 32, noise_mode: str = "const"
+):
     """Render ``rows`` into ``out_dir`` and return the shard manifest DataFrame."""
     import pandas as pd
 
@@ -133,8 +151,10 @@ def generate_shard(
     directions = Directions.load(directions_npz)
     bad = rows[rows["direction"] >= len(directions)]
     if len(bad):
-        raise ValueError(f"{plan_csv}: row {bad['name'].iloc[0]} uses direction {bad['direction'].iloc[0]}, "
-                         f"but {directions_npz} has {len(directions)} components (re-run seed_plan)")
+        raise ValueError(
+            f"{plan_csv}: row {bad['name'].iloc[0]} uses direction {bad['direction'].iloc[0]}, "
+            f"but {directions_npz} has {len(directions)} components (re-run seed_plan)"
+        )
     dev = pick_device(device)
     G = load_generator(network, device=dev)
     log.info("shard %03d: %d of %d plan rows on %s", shard, len(rows), len(plan), dev)

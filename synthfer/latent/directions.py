@@ -119,14 +119,20 @@ def compute_directions(
         "n_samples": np.int64(n_samples),
         "seed": np.int64(seed),
     }
-    log.info("PCA: %d components explain %.1f%% of the variance of w", c, 100 * float(directions["explained_variance_ratio"].sum()))
+    log.info(
+        "PCA: %d components explain %.1f%% of the variance of w",
+        c,
+        100 * float(directions["explained_variance_ratio"].sum()),
+    )
     return directions, np.concatenate(kept).astype(np.float32) if kept else np.zeros((0, w_dim), np.float32)
 
 
 class Directions:
     """The contents of ``directions.npz`` and the additive edit (see module docstring)."""
 
-    def __init__(self, components: np.ndarray, std: np.ndarray, mean: np.ndarray | None = None, num_ws: int | None = None):
+    def __init__(
+        self, components: np.ndarray, std: np.ndarray, mean: np.ndarray | None = None, num_ws: int | None = None
+    ):
         self.components = np.asarray(components, np.float32)
         self.std = np.asarray(std, np.float32)
         self.mean = None if mean is None else np.asarray(mean, np.float32)
@@ -191,7 +197,9 @@ def write_directions(
     torch.manual_seed(seed)
     G = load_generator(network, device=pick_device(device))
     log.info("generator %s: z_dim=%d w_dim=%d num_ws=%d res=%d", network, G.z_dim, G.w_dim, G.num_ws, G.img_resolution)
-    directions, kept = compute_directions(G, n_samples, n_components, seed, batch_size, std_samples, estimator, keep_samples)
+    directions, kept = compute_directions(
+        G, n_samples, n_components, seed, batch_size, std_samples, estimator, keep_samples
+    )
     save_npz(out_npz, **directions)
     save_npy(out_samples, kept)
     log.info("wrote %s (%d components) and %s (%d w)", out_npz, n_components, out_samples, len(kept))

@@ -66,7 +66,9 @@ def contact_sheet(images: np.ndarray, seeds: Sequence[int], cols: int, rows: int
     return np.asarray(sheet)
 
 
-def labelled_grid(cells: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str], thumb: int, title: str = "") -> np.ndarray:
+def labelled_grid(
+    cells: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str], thumb: int, title: str = ""
+) -> np.ndarray:
     """Cells ``[R·C, H, W, 3]`` (row-major) as a grid with row captions left and column captions on top."""
     from PIL import Image, ImageDraw
 
@@ -120,9 +122,9 @@ def build_review(
     """
     import torch
 
+    from synthfer.gan.api import seeds_to_ws, synthesize_ws
     from synthfer.imaging import save_png
     from synthfer.io import write_json, write_text
-    from synthfer.gan.api import seeds_to_ws, synthesize_ws
 
     out = Path(out_dir)
     for sub in ("sheets", "grids", "strips"):  # declared outputs even when empty
@@ -161,13 +163,28 @@ def build_review(
     if grid_directions and grid_seeds:
         for seed in grid_seeds:
             w0 = seeds_to_ws(G, [int(seed)], truncation_psi)
-            ws = torch.cat([directions.apply(w0, k, d, edit_layers[0], layer_end) for k in grid_directions for d in grid_degrees])
+            ws = torch.cat(
+                [directions.apply(w0, k, d, edit_layers[0], layer_end) for k in grid_directions for d in grid_degrees]
+            )
             cells = synthesize_ws(G, ws, noise_mode, batch_size)
             rel = f"grids/seed_{int(seed)}.png"
-            save_png(out / rel, labelled_grid(cells, [f"dir {k}" for k in grid_directions],
-                                              [fmt_degree(d) for d in grid_degrees], thumb, title=f"seed {seed}: rows direction k, columns degree (x std)"))
+            save_png(
+                out / rel,
+                labelled_grid(
+                    cells,
+                    [f"dir {k}" for k in grid_directions],
+                    [fmt_degree(d) for d in grid_degrees],
+                    thumb,
+                    title=f"seed {seed}: rows direction k, columns degree (x std)",
+                ),
+            )
             grids[str(int(seed))] = rel
-        log.info("edit grids: %d seeds × %d directions × %d degrees", len(grid_seeds), len(grid_directions), len(grid_degrees))
+        log.info(
+            "edit grids: %d seeds × %d directions × %d degrees",
+            len(grid_seeds),
+            len(grid_directions),
+            len(grid_degrees),
+        )
 
     strips = []
     for a, b in strip_pairs:
@@ -175,7 +192,10 @@ def build_review(
         t = torch.linspace(0, 1, strip_steps, device=w.device).view(-1, 1, 1)
         cells = synthesize_ws(G, w[0:1] * (1 - t) + w[1:2] * t, noise_mode, batch_size)
         rel = f"strips/strip_{int(a)}_{int(b)}.png"
-        save_png(out / rel, labelled_grid(cells, [""], [f"{float(x):.2f}" for x in t.flatten()], thumb, title=f"seed {a} -> seed {b}"))
+        save_png(
+            out / rel,
+            labelled_grid(cells, [""], [f"{float(x):.2f}" for x in t.flatten()], thumb, title=f"seed {a} -> seed {b}"),
+        )
         strips.append({"file": rel, "a": int(a), "b": int(b)})
 
     data = {
@@ -199,8 +219,15 @@ def build_review(
     }
     write_json(out / "review.json", data)
     write_text(out / "index.html", review_html(data))
-    log.info("review: %d sheets (%d seeds), %d grids, %d strips in %s; open %s in a browser",
-             len(sheets), seed_count, len(grids), len(strips), out, out / "index.html")
+    log.info(
+        "review: %d sheets (%d seeds), %d grids, %d strips in %s; open %s in a browser",
+        len(sheets),
+        seed_count,
+        len(grids),
+        len(strips),
+        out,
+        out / "index.html",
+    )
     return data
 
 

@@ -33,7 +33,19 @@ from synthfer.seeds.spec import SeedSpec, SeedSpecError
 
 log = get_logger(__name__)
 
-PLAN_COLUMNS = ["order", "name", "seed", "direction", "degree", "psi", "layer_start", "layer_end", "shard", *AU_NAMES, "neutral"]
+PLAN_COLUMNS = [
+    "order",
+    "name",
+    "seed",
+    "direction",
+    "degree",
+    "psi",
+    "layer_start",
+    "layer_end",
+    "shard",
+    *AU_NAMES,
+    "neutral",
+]
 
 
 class SeedsFileMissing(SeedSpecError):
@@ -100,7 +112,9 @@ def build_plan(
             elif end is None:
                 end = num_ws if num_ws is not None else -1
             if d >= 0 and num_ws is not None and end > num_ws:
-                raise SeedSpecError(f"seed {seed}: layer range [{start}, {end}) exceeds the generator's {num_ws} w layers")
+                raise SeedSpecError(
+                    f"seed {seed}: layer range [{start}, {end}) exceeds the generator's {num_ws} w layers"
+                )
             label = spec.image_label(seed, d, deg) if d >= 0 else spec.seed_label(seed)
             rows.append(
                 {
@@ -122,14 +136,19 @@ def build_plan(
     n = len(df)
     if n:
         df["shard"] = (df["order"].to_numpy(np.int64) * n_shards) // n
-    return df.astype({c: "int64" for c in ["order", "seed", "direction", "layer_start", "layer_end", "shard", *AU_NAMES, "neutral"]})
+    return df.astype(
+        {c: "int64" for c in ["order", "seed", "direction", "layer_start", "layer_end", "shard", *AU_NAMES, "neutral"]}
+    )
 
 
 def seed_labels_table(spec: SeedSpec):
     """One row per listed seed: ``seed, AU1 … AU15, neutral`` (the seed-level labels)."""
     import pandas as pd
 
-    rows = [{"seed": s, **dict(zip(AU_NAMES, spec.seed_label(s), strict=True)), "neutral": int(s in spec.neutral)} for s in spec.seeds]
+    rows = [
+        {"seed": s, **dict(zip(AU_NAMES, spec.seed_label(s), strict=True)), "neutral": int(s in spec.neutral)}
+        for s in spec.seeds
+    ]
     return pd.DataFrame(rows, columns=["seed", *AU_NAMES, "neutral"])
 
 
@@ -158,18 +177,20 @@ def write_seed_plan(
     meta_path: str | Path | None = None,
     default_layers: tuple[int, int | None] = (0, None),
     review_page: str | Path | None = None,
+    missing_seeds_file: str | Path | None = None,
 ) -> int:
     """Rule ``seed_plan``: validate ``seeds_file`` and write the plan and the seed-level labels.
 
     ``directions`` (``directions.npz``) bounds direction indices and resolves open layer ranges.
-    A missing ``seeds_file`` raises :class:`SeedsFileMissing` with the review instructions
+    A missing ``seeds_file`` (an empty value: the workflow passes ``missing_seeds_file``, the path the
+    reviewer must create, instead) raises :class:`SeedsFileMissing` with the review instructions
     (``review_page`` is the page to open). Returns the number of planned images.
     """
     from synthfer.io import provenance, write_json, write_table
     from synthfer.seeds.spec import load_seed_spec
 
-    if not Path(seeds_file).is_file():
-        exc = SeedsFileMissing(seeds_file, review_page)
+    if not seeds_file or not Path(seeds_file).is_file():
+        exc = SeedsFileMissing(seeds_file or missing_seeds_file or "the seed-list file", review_page)
         log.error("%s", exc)  # into the rule's log too, which Snakemake shows for a failed job
         raise exc
     spec = load_seed_spec(seeds_file)
@@ -179,7 +200,9 @@ def write_seed_plan(
             n_dirs = int(npz["components"].shape[0])
             num_ws = int(npz["num_ws"])
     start, end = default_layers
-    plan = build_plan(spec, n_shards, (int(start), None if end is None else int(end)), num_ws=num_ws, n_directions=n_dirs)
+    plan = build_plan(
+        spec, n_shards, (int(start), None if end is None else int(end)), num_ws=num_ws, n_directions=n_dirs
+    )
     write_table(plan_path, plan)
     write_table(seed_labels_path, seed_labels_table(spec))
     write_json(
@@ -195,6 +218,12 @@ def write_seed_plan(
         },
     )
     counts = {au: int(plan[au].sum()) for au in AU_NAMES}
-    log.info("plan: %d images from %d seeds in %d shards; AU counts %s; neutral %d",
-             len(plan), len(spec.seeds), n_shards, counts, int(plan["neutral"].sum()))
+    log.info(
+        "plan: %d images from %d seeds in %d shards; AU counts %s; neutral %d",
+        len(plan),
+        len(spec.seeds),
+        n_shards,
+        counts,
+        int(plan["neutral"].sum()),
+    )
     return len(plan)

@@ -315,8 +315,13 @@ def _edit_group(entry: Any, where: str, aus, neutral, listed: set[int], fail) ->
             raise fail(f"{where}.seeds", f"{sel!r} is not all, neutral, an AU name ({', '.join(AU_NAMES)}) or a seed")
     layers = entry.get("layers")
     if layers is not None:
-        if not (isinstance(layers, list) and len(layers) == 2 and _is_int(layers[0]) and layers[0] >= 0
-                and (layers[1] is None or (_is_int(layers[1]) and layers[1] > layers[0]))):
+        if not (
+            isinstance(layers, list)
+            and len(layers) == 2
+            and _is_int(layers[0])
+            and layers[0] >= 0
+            and (layers[1] is None or (_is_int(layers[1]) and layers[1] > layers[0]))
+        ):
             raise fail(f"{where}.layers", f"{layers!r} is not [start, end) with 0 <= start < end (end null = last)")
         layers = (layers[0], layers[1])
     return EditGroup(

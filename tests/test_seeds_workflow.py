@@ -1,0 +1,69 @@
+"""Workflow wiring of the latent → seeds → generate → annotate chain (Snakemake dry-runs)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.workflow
+
+
+def dry_run(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    snakemake = Path(sys.executable).parent / "snakemake"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(
+        [str(snakemake), "-n", "--quiet", "rules", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def test_missing_seed_list_builds_review_then_stops_with_message(repo, tmp_path):
+    missing = tmp_path / "seeds.yaml"
+    res = dry_run(
+        repo,
+        "--configfile",
+        "config/demo.yaml",
+        "--config",
+        f"seeds={{'file': '{missing}'}}",
+        "--",
+        "results/seeds/plan.csv",
+    )
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-3000:]
+    assert f"The reviewed seed list {missing} does not exist yet" in out
+    assert "results/review/index.html in a browser" in out
+    assert "review_material" in out and "seed_plan" in out
+
+
+def test_demo_chain_is_planned(repo):
+    res = dry_run(
+        repo,
+        "--configfile",
+        "config/demo.yaml",
+        "--",
+        "results/annotations/synthetic_all/labels.npy",
+        "results/annotations/synthetic_tds/labels.npy",
+        "results/latent/tsne.png",
+    )
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-3000:]
+    for rule in (
+        "latent_directions",
+        "latent_plots",
+        "review_material",
+        "seed_plan",
+        "generate_shard",
+        "generate_merge",
+        "faces_filter_synthetic",
+        "annotate",
+    ):
+        assert rule in out, rule
+    assert "does not exist yet" not in out
