@@ -164,6 +164,24 @@ def test_review_page_tick_and_export_in_headless_chromium(review, tmp_path):
         # ticks persist in localStorage across a reload
         driver.refresh()
         assert box(101, "AU6").is_selected()
+        # clearing, then importing the exported YAML, restores every tick
+        driver.execute_script("window.confirm = () => true;")
+        driver.find_element(By.ID, "clear").click()
+        assert not box(101, "AU6").is_selected()
+        area = driver.find_element(By.ID, "yaml")
+        driver.execute_script("arguments[0].value = arguments[1];", area, text)
+        driver.find_element(By.ID, "import").click()
+        assert driver.find_element(By.ID, "import-status").text == "imported 5 ticks"
+        assert (
+            box(101, "AU6").is_selected()
+            and box(104, "neutral").is_selected()
+            and not box(103, "neutral").is_selected()
+        )
+        driver.find_element(By.ID, "export").click()
+        assert driver.find_element(By.ID, "yaml").get_attribute("value") == text
+        driver.execute_script("arguments[0].value = 'neutral: [101]\\nAU1: [101]';", area)
+        driver.find_element(By.ID, "import").click()
+        assert "both neutral and in an AU list" in driver.find_element(By.ID, "import-status").text
     finally:
         driver.quit()
 
