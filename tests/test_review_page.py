@@ -152,6 +152,11 @@ def test_review_page_tick_and_export_in_headless_chromium(review, tmp_path):
         assert len(driver.find_elements(By.CSS_SELECTOR, ".tile")) == 11
         box(122, "AU4").click()
         driver.find_element(By.ID, "prev").click()
+        goto = driver.find_element(By.ID, "goto")
+        goto.send_keys("115")
+        driver.execute_script("arguments[0].dispatchEvent(new Event('change'));", goto)
+        assert driver.find_element(By.ID, "page-num").get_attribute("value") == "2"
+        driver.find_element(By.ID, "prev").click()
         assert box(101, "AU12").is_selected()  # ticks survive paging
         driver.find_element(By.ID, "export").click()
         text = driver.find_element(By.ID, "yaml").get_attribute("value")
