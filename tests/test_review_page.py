@@ -244,3 +244,13 @@ def test_cli_review(tmp_path):
     data = json.loads((tmp_path / "rev" / "review.json").read_text())
     assert data["grids"] == {"1": "grids/seed_1.png", "2": "grids/seed_2.png"} and len(data["sheets"]) == 1
     assert (tmp_path / "rev" / "strips" / "strip_0_1.png").is_file() and (tmp_path / "rev" / "index.html").is_file()
+
+
+def test_browser_check_skips_locally_and_fails_under_ci(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        _need_browser()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="chromium"):
+        _need_browser()
