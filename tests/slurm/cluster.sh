@@ -8,6 +8,7 @@
 #                                             DIR/daemons.pid), remove the /etc/slurm links it made
 #   tests/slurm/cluster.sh run DIR -- CMD...  start, run CMD with SLURM_CONF set, stop (also when CMD or start fails)
 #   tests/slurm/cluster.sh check              exit 0 if a cluster can be made here, 3 if not (not root, no apt)
+# Exit status of start/run: 3 = cannot be made here (not root, no apt), 4 = installing the packages failed.
 #
 # After `start`, use the cluster with `export SLURM_CONF=DIR/slurm.conf` (the config is also linked at
 # /etc/slurm/, because Snakemake's jobstep plugin strips SLURM_* variables before its inner srun).
@@ -45,8 +46,9 @@ install_packages() {
     fi
     log "installing slurm-wlm and munge with apt-get"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq --no-install-recommends slurm-wlm munge >&2
+    # Exit 4: the packages could not be installed (no network to the Debian mirror, no apt lists).
+    apt-get update -qq >&2 || { log "apt-get update failed"; exit 4; }
+    apt-get install -y -qq --no-install-recommends slurm-wlm munge >&2 || { log "apt-get install failed"; exit 4; }
 }
 
 pid_alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
