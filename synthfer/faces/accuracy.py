@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from synthfer.faces.align import align_face, apply_matrix
+from synthfer.faces.align import align_face, apply_matrix, rotate_expand
 from synthfer.faces.settings import FaceSettings
 from synthfer.imaging import load_rgb
 from synthfer.io import PathLike
@@ -46,17 +46,9 @@ def london_pupils(root: PathLike) -> Any:
 
 
 def rotate_with_points(rgb: np.ndarray, angle_deg: float, points) -> tuple[np.ndarray, np.ndarray]:
-    """Rotate ``rgb`` by ``angle_deg`` (counter-clockwise as seen) about its centre on an enlarged
-    canvas (nothing cut off, edges replicated); return the image and the mapped ``points``."""
-    import cv2
-
-    h, w = rgb.shape[:2]
-    m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle_deg, 1.0)
-    c, s = abs(m[0, 0]), abs(m[0, 1])
-    nw, nh = int(math.ceil(h * s + w * c)), int(math.ceil(h * c + w * s))
-    m[0, 2] += nw / 2.0 - w / 2.0
-    m[1, 2] += nh / 2.0 - h / 2.0
-    out = cv2.warpAffine(rgb, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    """Rotate ``rgb`` by ``angle_deg`` (counter-clockwise as seen) on an enlarged canvas; return the
+    image and the mapped ``points``."""
+    out, m = rotate_expand(rgb, angle_deg)
     return out, apply_matrix(m, points)
 
 

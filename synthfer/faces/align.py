@@ -10,6 +10,8 @@ Alignment (per face):
    ``s = size / (crop_scale · max side of the levelled landmark box)`` centred on that box
    (``crop_basis='landmarks'``). In OpenCV's form the 2×3 matrix is ``[[a, b, tx], [−b, a, ty]]``
    with ``a = s·cos θ``, ``b = s·sin θ``.
+   A face tilted by more than ``refine_angle`` degrees is first levelled by the first-pass angle and
+   detected + landmarked again (the predictor is most accurate on upright faces), then mapped back.
 5. Warp (bilinear, edges replicated) to ``size × size``; when ``s < 0.5`` the crop is first taken at
    ``2·size`` and then reduced with area averaging so a high-resolution photo does not alias.
 """
@@ -142,6 +144,41 @@ def landmarks_68(rgb: np.ndarray, box, settings: FaceSettings, det: Detection | 
     return pts / f
 
 
+def rotate_expand(rgb: np.ndarray, angle_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rotate ``rgb`` by ``angle_deg`` (counter-clockwise as seen) about its centre onto an enlarged
+    canvas so nothing is cut off (edges replicated). Returns the image and the 2×3 matrix used."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle_deg, 1.0)
+    c, s = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(math.ceil(h * s + w * c)), int(math.ceil(h * c + w * s))
+    m[0, 2] += nw / 2.0 - w / 2.0
+    m[1, 2] += nh / 2.0 - h / 2.0
+    out = cv2.warpAffine(rgb, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out, m
+
+
+def invert_affine(matrix: np.ndarray) -> np.ndarray:
+    """Inverse of a 2×3 affine matrix."""
+    lin_inv = np.linalg.inv(matrix[:, :2])
+    return np.concatenate([lin_inv, (-lin_inv @ matrix[:, 2])[:, None]], axis=1)
+
+
+def _refine_levelled(rgb: np.ndarray, lm: np.ndarray, angle: float, box, settings: FaceSettings) -> np.ndarray:
+    """Second pass for tilted faces: level the image by ``angle`` (the current eye-angle estimate), detect and landmark
+    again (the regression-tree predictor starts from an upright mean shape, so it is most accurate on
+    a level face) and map the landmarks back. Keeps the first pass when the levelled image has no face."""
+    img, m = rotate_expand(rgb, angle)
+    det = detect_faces(img, settings)
+    if det.n_faces == 0:
+        return lm
+    centre = apply_matrix(m, [(box[0] + box[2] / 2.0, box[1] + box[3] / 2.0)])[0]
+    best = min(det.boxes, key=lambda b: float(np.hypot(b[0] + b[2] / 2 - centre[0], b[1] + b[3] / 2 - centre[1])))
+    lm2 = landmarks_68(img, best, settings, det)
+    return apply_matrix(invert_affine(m), lm2)
+
+
 def align_face(rgb: np.ndarray, settings: FaceSettings | None = None) -> AlignResult:
     """Detect, landmark, level and crop the face in one ``(H, W, 3)`` uint8 RGB array.
 
@@ -160,6 +197,16 @@ def align_face(rgb: np.ndarray, settings: FaceSettings | None = None) -> AlignRe
     res.box = det.boxes[0]
     lm = landmarks_68(rgb, res.box, settings, det)
     le, re = eye_centres(lm)
+    if settings.refine_angle and abs(eye_angle(le, re)) > settings.refine_angle:
+        # Re-level until the estimate agrees (within 1°) with the angle the image was levelled by.
+        levelled_by = None
+        for _ in range(3):
+            a = eye_angle(le, re)
+            if levelled_by is not None and abs(a - levelled_by) <= 1.0:
+                break
+            lm = _refine_levelled(rgb, lm, a, res.box, settings)
+            le, re = eye_centres(lm)
+            levelled_by = a
     res.landmarks = lm
     res.left_eye, res.right_eye = (float(le[0]), float(le[1])), (float(re[0]), float(re[1]))
     res.angle = eye_angle(le, re)

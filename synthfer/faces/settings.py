@@ -23,6 +23,7 @@ class FaceSettings:
     crop_scale: float = 3.2
     eye_y: float = 0.40
     upsample: int = 1
+    refine_angle: float = 5.0
     detect_max_side: int = 1024
     upscale_to: int = 256
     haar_fallback: bool = True
