@@ -1,1 +1,65 @@
-# Rules of the gan phase.
+# Rules of phase 2 — gan: the crops as an NVIDIA-format dataset, then StyleGAN2-ADA training with exact
+# resume. Formats and the time-limit behaviour: docs/gan.md.
+#
+# results/gan/snapshots/ is deliberately NOT an output: Snakemake deletes a job's outputs before running
+# it, and the snapshots are what a re-run (after a time limit or a crash) resumes from.
+
+GAN = config["gan"]
+# Rule-level keys; every other key of the section is a training option (synthfer.gan.train.DEFAULTS).
+GAN_RULE_KEYS = ("resolution", "resize_filter", "time_limit_minutes", "resume_from", "threads", "device", "mem_mb")
+GAN_OPTIONS = {k: v for k, v in GAN.items() if k not in GAN_RULE_KEYS}
+
+
+rule gan_dataset:
+    input:
+        crops="results/faces/real",
+    output:
+        zip="results/gan/dataset.zip",
+    log:
+        "logs/gan_dataset/gan_dataset.log",
+    benchmark:
+        "benchmarks/rules/gan_dataset/gan_dataset.tsv"
+    params:
+        resolution=GAN["resolution"],
+        resize_filter=GAN["resize_filter"],
+    resources:
+        mem_mb=2000,
+    conda:
+        "../envs/gan.yaml"
+    script:
+        "../workflow_scripts/gan_dataset.py"
+
+
+rule gan_train:
+    input:
+        dataset="results/gan/dataset.zip",
+        resume=[GAN["resume_from"]] if GAN["resume_from"] else [],
+    output:
+        final="results/gan/network-final.pt",
+        training_log="results/gan/training_log.jsonl",
+        fakes=report("results/gan/fakes-final.png", caption="report/gan_fakes.rst", category="2 GAN"),
+    log:
+        "logs/gan_train/gan_train.log",
+    benchmark:
+        "benchmarks/rules/gan_train/gan_train.tsv"
+    params:
+        run_dir="results/gan",
+        options=GAN_OPTIONS,
+        time_limit_minutes=GAN["time_limit_minutes"],
+        resume_from=GAN["resume_from"],
+        device=GAN["device"],
+    threads: GAN["threads"]
+    resources:
+        mem_mb=GAN["mem_mb"],
+    conda:
+        "../envs/gan.yaml"
+    script:
+        "../workflow_scripts/gan_train.py"
+
+
+TARGETS["gan"] = [
+    "results/gan/dataset.zip",
+    "results/gan/network-final.pt",
+    "results/gan/training_log.jsonl",
+    "results/gan/fakes-final.png",
+]

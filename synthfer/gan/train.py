@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import re
 import signal
 import time
@@ -47,7 +48,7 @@ SNAPSHOT_RE = re.compile(r"^network-snapshot-(\d{6,})\.pt$")
 
 # Defaults of every training option; None = derived by resolve_config from resolution and batch.
 DEFAULTS: dict[str, Any] = dict(
-    total_kimg=25000,
+    total_kimg=5000,
     batch=None,
     gamma=None,
     ema_kimg=None,
@@ -706,3 +707,73 @@ def _tick_row(trainer: Trainer, sec: float, dev) -> dict[str, Any]:
         "peak_mem_mb": round(_peak_mem_mb(dev), 1),
         "device": str(dev),
     }
+
+
+def slurm_time_left_s() -> float | None:
+    """Seconds left in the current Slurm job (``squeue -h -j $SLURM_JOB_ID -o %L``), or None outside Slurm."""
+    import shutil
+    import subprocess
+
+    job = os.environ.get("SLURM_JOB_ID")
+    if not job or not shutil.which("squeue"):
+        return None
+    try:
+        out = subprocess.run(["squeue", "-h", "-j", job, "-o", "%L"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return parse_slurm_duration(out.stdout.strip())
+
+
+def parse_slurm_duration(text: str) -> float | None:
+    """Slurm's ``[days-]hours:minutes:seconds`` / ``minutes:seconds`` → seconds (None if not a duration)."""
+    m = re.fullmatch(r"(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+)", text)
+    if not m:
+        return None
+    d, h, mi, s = (int(g) if g else 0 for g in m.groups())
+    return float(((d * 24 + h) * 60 + mi) * 60 + s)
+
+
+def time_budget_s(time_limit_minutes: float | None, runtime_minutes: float | None) -> float | None:
+    """The training job's wall-clock budget: ``time_limit_minutes`` if set; else, inside a Slurm job, the
+    time squeue reports as left (falling back to the rule's ``resources.runtime``); else unlimited."""
+    if time_limit_minutes:
+        return float(time_limit_minutes) * 60
+    if os.environ.get("SLURM_JOB_ID"):
+        left = slurm_time_left_s()
+        if left is not None:
+            return left
+        if runtime_minutes:
+            return float(runtime_minutes) * 60
+    return None
+
+
+def train_rule(
+    dataset: PathLike,
+    run_dir: PathLike,
+    final_path: PathLike,
+    log_path: PathLike,
+    fakes_path: PathLike,
+    options: dict[str, Any],
+    time_limit_minutes: float | None = None,
+    runtime_minutes: float | None = None,
+    resume_from: PathLike | None = None,
+    device: str | None = None,
+    threads: int = 1,
+) -> TrainResult:
+    """Rule ``gan_train``: :func:`train_gan` with the job's time budget and thread count; on completion
+    also writes ``fakes_path`` (the final G_ema's grid). Raises :class:`TrainingIncomplete` (the job fails,
+    Snakemake's ``retries`` resubmits it and the new job resumes) when the budget ends first."""
+    import torch
+
+    torch.set_num_threads(max(int(threads), 1))
+    budget = time_budget_s(time_limit_minutes, runtime_minutes)
+    if budget is not None:
+        log.info("wall-clock budget of this job: %.1f min", budget / 60)
+    res = train_gan(dataset, run_dir, final_path, log_path, options, time_limit_s=budget,
+                    resume_from=resume_from, device=device)  # fmt: skip
+    kimg = int(res.kimg)
+    grid = Path(run_dir) / "snapshots" / f"fakes{kimg:06d}.png"
+    from synthfer.io import link_or_copy
+
+    link_or_copy(grid, fakes_path)
+    return res
