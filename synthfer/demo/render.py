@@ -264,7 +264,7 @@ def render_face(
     lw = max(1, int(round(0.045 * d)))
     ew = ident.eye_w * d
     eye_open = 0.34 * ew
-    up_h = eye_open * (0.55 + 0.55 * au.AU5 - 0.1 * au.AU4)  # upper lid height above the eye line
+    up_h = eye_open * (0.55 + 0.75 * au.AU5 - 0.1 * au.AU4)  # upper lid height above the eye line
     lo_h = eye_open * (0.5 - 0.35 * au.AU6)  # lower lid depth below
     eyes = [(cx - d / 2, ey), (cx + d / 2, ey)]
     for s, (px, py) in zip((-1, 1), eyes, strict=True):
@@ -308,17 +308,17 @@ def render_face(
     sd.ellipse([cx - 0.35 * d, my + 0.22 * d, cx + 0.35 * d, my + 0.38 * d], fill=90)
 
     # brows and forehead lines (AU1) / glabella lines (AU4)
-    brow_y = ey - 0.42 * d + 0.13 * au.AU4 * d - 0.08 * au.AU1 * d
+    brow_y = ey - 0.42 * d + 0.13 * au.AU4 * d - 0.1 * au.AU1 * d
     brows = []
     for s in (-1, 1):
-        inner = (cx + s * (0.22 - 0.07 * au.AU4) * d, brow_y - 0.22 * au.AU1 * d + 0.06 * au.AU4 * d)
+        inner = (cx + s * (0.22 - 0.07 * au.AU4) * d, brow_y - 0.34 * au.AU1 * d + 0.06 * au.AU4 * d)
         outer = (cx + s * 0.88 * d, brow_y + 0.08 * d + 0.04 * au.AU1 * d)
         peak = (cx + s * 0.6 * d, brow_y - 0.16 * d - 0.06 * au.AU1 * d + 0.04 * au.AU4 * d)
         brows.append((inner, peak, outer))
     if au.AU1 > 0:
         for j in range(3):
             yline = brow_y - (0.35 + 0.14 * j) * d
-            sd.line(_pts(_curve((cx - 0.35 * d, yline + 0.05 * d), (cx, yline - 0.08 * d), (cx + 0.35 * d, yline + 0.05 * d))), fill=int(190 * au.AU1), width=lw)
+            sd.line(_pts(_curve((cx - 0.4 * d, yline + 0.05 * d), (cx, yline - 0.1 * d), (cx + 0.4 * d, yline + 0.05 * d))), fill=int(255 * au.AU1), width=lw * 2)
     if au.AU4 > 0:
         for s in (-1, 1):
             gx = cx + s * 0.07 * d
