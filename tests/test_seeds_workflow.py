@@ -26,11 +26,10 @@ def dry_run(repo: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_missing_seed_list_builds_review_then_stops_with_message(repo, tmp_path):
+    # The thesis config (config/seeds.yaml is written by the reviewer), pointed at a file that is surely missing.
     missing = tmp_path / "seeds.yaml"
     res = dry_run(
         repo,
-        "--configfile",
-        "config/demo.yaml",
         "--config",
         f"seeds={{'file': '{missing}'}}",
         "--",
