@@ -37,7 +37,6 @@ rule seed_plan:
     params:
         # only set while the seed list is missing (then it is not an input): the path the stop message names
         missing_seeds_file=[] if SEEDS_READY else SEEDS_FILE,
-        review_page="results/review/index.html",
         n_shards=config["generate"]["shards"],
         edit_layers=config["latent"]["edit_layers"],
     conda:

@@ -13,5 +13,5 @@ write_seed_plan(
     meta_path=snakemake.output.meta,
     n_shards=snakemake.params.n_shards,
     default_layers=tuple(snakemake.params.edit_layers),
-    review_page=snakemake.params.review_page,
+    review_page=snakemake.input.review,
 )
