@@ -1,0 +1,120 @@
+"""Selection over prepared score tables: thresholds, ranking, keep, reasons, determinism."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthfer.iqa import SCORE_METRICS
+from synthfer.select.selection import combined_score, select
+
+
+def _table(batch: int, n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"name": [f"{batch}{i:02d}_{batch * 100 + i:06d}" for i in range(n)], "batch": np.int64(batch)})
+    df["status"], df["detail"], df["reference"], df["reference_mode"] = "ok", "", "r", "nearest"
+    for m in SCORE_METRICS:
+        df[m] = rng.random(n)
+    return df
+
+
+@pytest.fixture
+def tables(tmp_path):
+    paths = []
+    for b, n in ((0, 20), (1, 19)):
+        df = _table(b, n, seed=b)
+        if b == 1:
+            df.loc[3, "status"] = "not_rgb"
+            df.loc[3, list(SCORE_METRICS)] = np.nan
+        p = tmp_path / f"batch_{b:04d}.parquet"
+        df.to_parquet(p, index=False)
+        paths.append(p)
+    man = pd.concat([pd.read_parquet(p)[["name"]] for p in paths])
+    man["face_ok"] = True
+    man["face_reason"] = ""
+    man = pd.concat([man, pd.DataFrame({"name": ["999_000999"], "face_ok": [False], "face_reason": ["no_face"]})])
+    man.to_csv(tmp_path / "manifest.csv", index=False)
+    return tmp_path, paths
+
+
+def _run(tmp_path, paths, tag="", **kw):
+    args = dict(keep=5, batch_size=20, thresholds={"psnr": {"min": 0.2}, "brisque": {"max": 0.9}})
+    args.update(kw)
+    select(paths, tmp_path / "manifest.csv", tmp_path / f"sel{tag}.csv", tmp_path / f"rej{tag}.csv", **args)
+    return pd.read_csv(tmp_path / f"sel{tag}.csv"), pd.read_csv(tmp_path / f"rej{tag}.csv")
+
+
+def test_thresholds_rank_and_keep(tables):
+    tmp_path, paths = tables
+    sel, rej = _run(tmp_path, paths)
+    assert list(sel.columns[:6]) == ["name", "batch", "rank", "score", "pass_psnr", "pass_brisque"]
+    assert list(rej.columns[:4]) == ["name", "batch", "reason", "rank"]
+    # keep 5 of a full batch of 20; the batch of 19 keeps round(5·19/20) = 5.
+    assert sel.groupby("batch").size().to_dict() == {0: 5, 1: 5}
+    assert sel["pass_psnr"].all() and sel["pass_brisque"].all()
+    assert (sel["psnr"] >= 0.2).all() and (sel["brisque"] <= 0.9).all()
+    assert sel.groupby("batch")["rank"].apply(list).to_dict() == {0: [1, 2, 3, 4, 5], 1: [1, 2, 3, 4, 5]}
+    # Every image appears exactly once across the two tables (plus the face-filter reject).
+    all_names = set(pd.concat([pd.read_parquet(p) for p in paths])["name"]) | {"999_000999"}
+    assert set(sel["name"]) | set(rej["name"]) == all_names and not set(sel["name"]) & set(rej["name"])
+    reasons = rej.set_index("name")["reason"]
+    assert reasons["999_000999"] == "face_filter:no_face"
+    assert reasons["103_000103"] == "not_scored:not_rgb"
+    failed = rej[rej["reason"].str.startswith("threshold:")]
+    assert len(failed) > 0
+    for _, r in failed.iterrows():
+        assert ("psnr<0.2" in r["reason"]) == (r["psnr"] < 0.2)
+        assert ("brisque>0.9" in r["reason"]) == (r["brisque"] > 0.9)
+    ranked_out = rej[rej["reason"].str.startswith("rank:")]
+    assert (ranked_out["rank"] > 5).all()
+    # The selected images have the best combined scores of their batch's survivors.
+    for b in (0, 1):
+        survivors = pd.concat([sel[sel.batch == b], ranked_out[ranked_out.batch == b]])
+        assert set(survivors.nlargest(5, "score")["name"]) == set(sel[sel.batch == b]["name"])
+    summary = json.loads((tmp_path / "sel.json").read_text())
+    assert summary["n_selected"] == 10 and summary["batches"][1]["not_scored"] == 1
+
+
+def test_deterministic(tables):
+    tmp_path, paths = tables
+    a = _run(tmp_path, paths, "a")
+    b = _run(tmp_path, list(reversed(paths)), "b")
+    pd.testing.assert_frame_equal(a[0], b[0])
+    pd.testing.assert_frame_equal(a[1], b[1])
+
+
+def test_rank_mean_direction_and_weights():
+    df = pd.DataFrame({"psnr": [30.0, 20.0, 10.0], "brisque": [50.0, 10.0, 5.0]})
+    # psnr: higher better → row 0 best; brisque: lower better → row 2 best.
+    np.testing.assert_allclose(combined_score(df, "rank_mean", ["psnr"], None, None), [1, 2 / 3, 1 / 3])
+    np.testing.assert_allclose(combined_score(df, "rank_mean", ["brisque"], None, None), [1 / 3, 2 / 3, 1])
+    w = combined_score(df, "rank_mean", ["psnr", "brisque"], {"psnr": 3.0}, None)
+    np.testing.assert_allclose(w, [(3 * 1 + 1 / 3) / 4, (3 * 2 / 3 + 2 / 3) / 4, (3 / 3 + 1) / 4])
+    np.testing.assert_allclose(combined_score(df, "single", [], None, "brisque"), [-50, -10, -5])
+    with pytest.raises(ValueError, match="unknown metric"):
+        combined_score(df, "rank_mean", ["psnr", "fsim"], None, None)
+    with pytest.raises(ValueError, match="unknown"):
+        combined_score(df, "best", ["psnr"], None, None)
+
+
+def test_changing_keep_or_method_changes_selection(tables):
+    tmp_path, paths = tables
+    base, _ = _run(tmp_path, paths, "k5")
+    more, _ = _run(tmp_path, paths, "k8", keep=8)
+    assert set(base["name"]) < set(more["name"]) and len(more) == 16
+    single, _ = _run(tmp_path, paths, "s", method="single", metric="ssim", thresholds={})
+    for b in (0, 1):
+        tab = pd.concat([pd.read_parquet(p) for p in paths])
+        tab = tab[(tab.batch == b) & (tab.status == "ok")]
+        assert set(single[single.batch == b]["name"]) == set(tab.nlargest(5, "ssim")["name"])
+
+
+def test_bad_config_is_reported(tables):
+    tmp_path, paths = tables
+    with pytest.raises(ValueError, match="unknown bound"):
+        _run(tmp_path, paths, "x", thresholds={"psnr": {"above": 3}})
+    with pytest.raises(ValueError, match="unknown metric"):
+        _run(tmp_path, paths, "y", thresholds={"fsim": {"min": 3}})
