@@ -37,7 +37,9 @@ def main() -> None:
     stats = []
     for d in (dir1, dir2):
         files = sorted(Path(d).glob("*.png"))
-        mu, sigma = fid_score.calculate_activation_statistics(files, model, batch_size=50, dims=2048, device="cpu", num_workers=0)
+        mu, sigma = fid_score.calculate_activation_statistics(
+            files, model, batch_size=50, dims=2048, device="cpu", num_workers=0
+        )
         stats.append((mu, sigma))
     fid = fid_score.calculate_frechet_distance(stats[0][0], stats[0][1], stats[1][0], stats[1][1])
     with open(out, "w") as fh:

@@ -36,7 +36,7 @@ def main() -> None:
         xs, ys = f["x"], f["y"]
     values = {k: [] for k in names}
     seconds = {k: 0.0 for k in names}
-    for x, y in zip(xs, ys):
+    for x, y in zip(xs, ys, strict=True):
         xf, yf = x.astype(np.float64), y.astype(np.float64)
         for k in names:
             t0 = time.perf_counter()

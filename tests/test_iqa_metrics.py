@@ -34,7 +34,7 @@ def test_ssim_matches_skimage(crops):
 
     x, y = crops[:2], crops[2:]
     ours = M.ssim(x, y)
-    ref = [structural_similarity(a, b, data_range=255, channel_axis=2) for a, b in zip(x, y)]
+    ref = [structural_similarity(a, b, data_range=255, channel_axis=2) for a, b in zip(x, y, strict=True)]
     np.testing.assert_allclose(ours, ref, rtol=1e-10)
 
 
@@ -135,7 +135,9 @@ def _brisque_reference_features(rgb: np.ndarray) -> np.ndarray:
     f = np.concatenate(
         [
             ref.calculate_brisque_features(g, 7, 7 / 6),
-            ref.calculate_brisque_features(cv2.resize(g, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_CUBIC), 7, 7 / 6),
+            ref.calculate_brisque_features(
+                cv2.resize(g, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_CUBIC), 7, 7 / 6
+            ),
         ]
     )
     return np.array([float(np.asarray(v).ravel()[0]) for v in f])
@@ -161,7 +163,7 @@ def test_brisque_svr_matches_libsvm():
     rng = np.random.default_rng(0)
     feats = model.min_ + rng.random((5, 36)) * (model.max_ - model.min_)
     ours = model.predict(feats)
-    for f, o in zip(feats, ours):
+    for f, o in zip(feats, ours, strict=True):
         z = -1 + 2 * (f - model.min_) / (model.max_ - model.min_)
         x, _ = svmutil.gen_svm_nodearray([float(v) for v in z], isKernel=False)
         est = (svmutil.c_double * 1)()

@@ -48,7 +48,10 @@ def test_full_reference_parity_with_image_similarity_measures(faces_data, tmp_pa
     crops = _crops(faces_data, 6, 48)
     x, y = crops[:3], crops[3:]
     np.savez(tmp_path / "pairs.npz", x=x, y=y)
-    subprocess.run([str(PEER_PY), str(REPO / "benchmarks/peer_ism.py"), str(tmp_path / "pairs.npz"), str(tmp_path / "o.json")], check=True)
+    subprocess.run(
+        [str(PEER_PY), str(REPO / "benchmarks/peer_ism.py"), str(tmp_path / "pairs.npz"), str(tmp_path / "o.json")],
+        check=True,
+    )
     ref = {k: np.array(v) for k, v in json.loads((tmp_path / "o.json").read_text())["values"].items()}
     ours = M.full_reference_scores(x, y)
     np.testing.assert_allclose(ours["rmse"] / 255.0, ref["rmse"], rtol=1e-6)  # ISM divides by max_p
@@ -73,7 +76,9 @@ def test_brisque_score_parity(faces_data, tmp_path):
         "r = brisque.BRISQUE(url=False)\n"
         "print(json.dumps([float(r.score(im)) for im in np.load(sys.argv[1])]))\n"
     )
-    res = subprocess.run([str(PEER_PY), "-c", code, str(tmp_path / "imgs.npy")], check=True, capture_output=True, text=True)
+    res = subprocess.run(
+        [str(PEER_PY), "-c", code, str(tmp_path / "imgs.npy")], check=True, capture_output=True, text=True
+    )
     ref = np.array(json.loads(res.stdout.strip().splitlines()[-1]))
     np.testing.assert_allclose(B.score(noisy), ref, rtol=1e-6, atol=1e-6)
 
@@ -121,7 +126,14 @@ def test_fid_parity_with_pytorch_fid(faces_data, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(FID_OVERLAY)}
     out = tmp_path / "fid.json"
     subprocess.run(
-        [sys.executable, str(REPO / "benchmarks/peer_fid.py"), str(weights), str(tmp_path / "a"), str(tmp_path / "b"), str(out)],
+        [
+            sys.executable,
+            str(REPO / "benchmarks/peer_fid.py"),
+            str(weights),
+            str(tmp_path / "a"),
+            str(tmp_path / "b"),
+            str(out),
+        ],
         check=True,
         env=env,
     )

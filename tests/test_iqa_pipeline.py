@@ -41,7 +41,16 @@ def world(faces_data, tmp_path_factory):
             im = np.clip(im + rng.normal(0, 25, im.shape), 0, 255).astype(np.uint8)
         name = f"{100 + i}_{i:06d}"
         save_png(root / "synthetic" / "raw" / f"{name}.png", im)
-        rows.append({"name": name, "face_ok": True, "face_reason": "", "AU12": i % 2, "AU6": int(i % 3 == 0), "neutral": int(i % 4 == 0)})
+        rows.append(
+            {
+                "name": name,
+                "face_ok": True,
+                "face_reason": "",
+                "AU12": i % 2,
+                "AU6": int(i % 3 == 0),
+                "neutral": int(i % 4 == 0),
+            }
+        )
     from PIL import Image
 
     bad = {
@@ -110,7 +119,12 @@ def test_partition_rejects_bad_batch_size():
 def svr(world):
     _, out = world
     figures = train_svr(
-        out / "references.npz", out / "svr" / "model.joblib", out / "svr" / "validation.json", out / "svr" / "pred.csv", LEVELS, seed=3
+        out / "references.npz",
+        out / "svr" / "model.joblib",
+        out / "svr" / "validation.json",
+        out / "svr" / "pred.csv",
+        LEVELS,
+        seed=3,
     )
     return figures
 
@@ -131,8 +145,15 @@ def test_score_batch_table_and_bad_inputs(world, svr):
     root, out = world
     make_batches(root / "synthetic" / "manifest.csv", out / "batches.csv", batch_size=100, seed=1)
     summary = score_batch(
-        out / "batches.csv", 0, root / "synthetic", out / "references.npz", out / "svr" / "model.joblib",
-        out / "scores" / "batch_0000.parquet", reference_mode="nearest", chunk=5, device="cpu",
+        out / "batches.csv",
+        0,
+        root / "synthetic",
+        out / "references.npz",
+        out / "svr" / "model.joblib",
+        out / "scores" / "batch_0000.parquet",
+        reference_mode="nearest",
+        chunk=5,
+        device="cpu",
     )
     df = pd.read_parquet(out / "scores" / "batch_0000.parquet")
     assert list(df.columns) == SCORE_COLUMNS
@@ -152,8 +173,15 @@ def test_score_batch_table_and_bad_inputs(world, svr):
     assert ok.loc[noisy, "svr_severity"].min() > ok.loc[~noisy, "svr_severity"].median()
     # Re-scoring gives the same table (determinism).
     score_batch(
-        out / "batches.csv", 0, root / "synthetic", out / "references.npz", out / "svr" / "model.joblib",
-        out / "again.parquet", reference_mode="nearest", chunk=3, device="cpu",
+        out / "batches.csv",
+        0,
+        root / "synthetic",
+        out / "references.npz",
+        out / "svr" / "model.joblib",
+        out / "again.parquet",
+        reference_mode="nearest",
+        chunk=3,
+        device="cpu",
     )
     pd.testing.assert_frame_equal(df, pd.read_parquet(out / "again.parquet"))
 
@@ -194,15 +222,36 @@ def test_dlib_extractor_and_fid_table(world, svr, tmp_path):
     assert np.linalg.norm(f[0] - f[1]) > 0.1  # two different people
     assert ex.describe()["extractor"] == "dlib"
     real_features(out / "references.npz", tmp_path / "real.npz", "dlib")
-    info = batch_features(out / "batches.csv", 0, root / "synthetic", out / "references.npz", tmp_path / "b0.npz", "dlib")
+    info = batch_features(
+        out / "batches.csv", 0, root / "synthetic", out / "references.npz", tmp_path / "b0.npz", "dlib"
+    )
     assert info["n"] == 14 and len(info["skipped"]) == 4
     with np.load(tmp_path / "real.npz") as r:
         assert str(r["extractor"]) == "dlib" and r["features"].shape == (12, 128) and r["sigma"].shape == (128, 128)
-    score = pd.read_parquet(out / "scores" / "batch_0000.parquet") if (out / "scores" / "batch_0000.parquet").exists() else None
+    score = (
+        pd.read_parquet(out / "scores" / "batch_0000.parquet")
+        if (out / "scores" / "batch_0000.parquet").exists()
+        else None
+    )
     if score is None:
         pytest.skip("score table from test_score_batch_table_and_bad_inputs missing")
-    select([out / "scores" / "batch_0000.parquet"], root / "synthetic" / "manifest.csv", tmp_path / "sel.csv", tmp_path / "rej.csv", keep=50, batch_size=100)
-    fid_kid_table(tmp_path / "real.npz", [tmp_path / "b0.npz"], root / "synthetic" / "manifest.csv", tmp_path / "sel.csv", tmp_path / "fk.csv", 5, 10)
+    select(
+        [out / "scores" / "batch_0000.parquet"],
+        root / "synthetic" / "manifest.csv",
+        tmp_path / "sel.csv",
+        tmp_path / "rej.csv",
+        keep=50,
+        batch_size=100,
+    )
+    fid_kid_table(
+        tmp_path / "real.npz",
+        [tmp_path / "b0.npz"],
+        root / "synthetic" / "manifest.csv",
+        tmp_path / "sel.csv",
+        tmp_path / "fk.csv",
+        5,
+        10,
+    )
     t = pd.read_csv(tmp_path / "fk.csv")
     assert list(t.columns) == ["extractor", "subset", "class", "n_real", "n_synthetic", "fid", "kid", "kid_std"]
     assert set(t["extractor"]) == {"dlib"} and len(t) == 2 * 8

@@ -99,7 +99,14 @@ def workflow(faces_data, tmp_path_factory):
     for i, f in enumerate(sorted((faces_data / "london" / "smiling").glob("*.jpg"))[:10]):
         with Image.open(f) as im:
             save_png(wd / "results/synthetic/raw" / f"{i}_{i:06d}.png", np.asarray(im.convert("RGB").resize((40, 40))))
-        rows.append({"name": f"{i}_{i:06d}", "file": f"raw/{i}_{i:06d}.png", "face_ok": i != 9, "face_reason": "" if i != 9 else "no_face"})
+        rows.append(
+            {
+                "name": f"{i}_{i:06d}",
+                "file": f"raw/{i}_{i:06d}.png",
+                "face_ok": i != 9,
+                "face_reason": "" if i != 9 else "no_face",
+            }
+        )
     man = pd.DataFrame(rows)
     for c in ("AU1", "AU4", "AU5", "AU6", "AU12", "AU15", "neutral"):
         man[c] = [(i + len(c)) % 2 for i in range(len(man))]

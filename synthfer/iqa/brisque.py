@@ -148,7 +148,12 @@ def aggd_fit(x: np.ndarray) -> tuple[np.ndarray, ...]:
         g = np.sqrt(lvar) / np.sqrt(rvar)
         r_big = r_hat * (g**3 + 1) * (g + 1) / (g**2 + 1) ** 2
     alpha = solve_alpha(r_big)
-    eta = (np.sqrt(rvar) - np.sqrt(lvar)) * np.sqrt(gamma(1 / alpha) / gamma(3 / alpha)) * gamma(2 / alpha) / gamma(1 / alpha)
+    eta = (
+        (np.sqrt(rvar) - np.sqrt(lvar))
+        * np.sqrt(gamma(1 / alpha) / gamma(3 / alpha))
+        * gamma(2 / alpha)
+        / gamma(1 / alpha)
+    )
     return alpha, eta, lvar, rvar
 
 

@@ -84,7 +84,7 @@ def batch_features(
             pending.clear()
             pending_names.clear()
 
-    for name, file in zip(rows["name"].astype(str), rows["file"].astype(str)):
+    for name, file in zip(rows["name"].astype(str), rows["file"].astype(str), strict=True):
         try:
             pending.append(read_synthetic(Path(synthetic_root) / file, size))
             pending_names.append(name)

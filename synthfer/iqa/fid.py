@@ -25,7 +25,6 @@ k(x, y) = (xᵀy/d + 1)³, averaged over ``n_subsets`` random subsets of ``subse
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 
 import numpy as np

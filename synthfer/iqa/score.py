@@ -94,11 +94,10 @@ def score_batch(
 
     from synthfer.iqa.brisque import BrisqueModel
     from synthfer.iqa.brisque import features as brisque_features
+    from synthfer.iqa.fid import set_threads
     from synthfer.iqa.metrics import full_reference_scores
     from synthfer.iqa.references import References
     from synthfer.iqa.svr import load_svr
-
-    from synthfer.iqa.fid import set_threads
 
     set_threads(threads)
     dev = pick_device(device)

@@ -59,7 +59,13 @@ def fid_kid_table(
             if cls != "all":
                 m &= labels[cls].fillna(0).to_numpy().astype(int) == 1
             x = synth[m]
-            row = {"extractor": extractor, "subset": subset, "class": cls, "n_real": len(real), "n_synthetic": int(m.sum())}
+            row = {
+                "extractor": extractor,
+                "subset": subset,
+                "class": cls,
+                "n_real": len(real),
+                "n_synthetic": int(m.sum()),
+            }
             if len(x) >= 2:
                 mu, sig = feature_stats(x)
                 row["fid"] = frechet_distance(mu_r, sig_r, mu, sig)
@@ -71,7 +77,13 @@ def fid_kid_table(
     write_table(out_csv, out)
     write_json(
         Path(out_csv).with_suffix(".json"),
-        {"extractor": extractor, "kid_subsets": kid_subsets, "kid_subset_size": kid_subset_size, "seed": seed, "provenance": provenance()},
+        {
+            "extractor": extractor,
+            "kid_subsets": kid_subsets,
+            "kid_subset_size": kid_subset_size,
+            "seed": seed,
+            "provenance": provenance(),
+        },
     )
     log.info("FID/KID (%s): %s", extractor, out[out["class"] == "all"][["subset", "fid", "kid"]].to_dict("records"))
     return {"rows": len(out)}

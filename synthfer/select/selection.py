@@ -177,13 +177,16 @@ def select(
                 {
                     "name": failed["name"].astype(str),
                     "batch": -1,
-                    "reason": "face_filter:" + failed.get("face_reason", pd.Series("", index=failed.index)).fillna("").astype(str),
+                    "reason": "face_filter:"
+                    + failed.get("face_reason", pd.Series("", index=failed.index)).fillna("").astype(str),
                     "rank": -1,
                     "score": np.nan,
                 }
             )
             rej = pd.concat([rej, extra], ignore_index=True)
-    sel_out = sel[["name", "batch", "rank", "score", *pass_cols, *value_cols]].astype({"batch": "int64", "rank": "int64"})
+    sel_out = sel[["name", "batch", "rank", "score", *pass_cols, *value_cols]].astype(
+        {"batch": "int64", "rank": "int64"}
+    )
     rej_out = rej[["name", "batch", "reason", "rank", "score", *pass_cols, *value_cols]].astype(
         {"batch": "int64", "rank": "int64"}
     )
