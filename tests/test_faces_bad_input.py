@@ -197,3 +197,27 @@ def test_synthetic_filter_on_small_generated_images(tmp_path):
     assert (ok["box_w"] > 20).all() and (ok["box_x"] + ok["box_w"] <= 70).all()  # boxes in 64-px coordinates
     no_up = filter_synthetic_shard(d, tmp_path / "f2.csv", FaceSettings(upscale_to=0, upsample=0))
     assert not no_up["face_ok"].any()  # 64 px is below dlib's 80-px window without enlargement
+
+
+def test_an_unexpected_error_is_recorded_and_the_shard_goes_on(tmp_path, monkeypatch):
+    import synthfer.faces.align as align_mod
+
+    d = tmp_path / "in"
+    d.mkdir()
+    for i in range(3):
+        Image.fromarray(_face(20 + i)).save(d / f"p{i}.png")
+    real = align_mod.align_face
+
+    def flaky(rgb, settings=None):
+        if flaky.calls == 1:
+            flaky.calls += 1
+            raise RuntimeError("simulated crash")
+        flaky.calls += 1
+        return real(rgb, settings)
+
+    flaky.calls = 0
+    monkeypatch.setattr(align_mod, "align_face", flaky)
+    df = align_shard(d, tmp_path / "c", tmp_path / "m.csv", shard=0, n_shards=1, settings=SETTINGS)
+    assert list(df["status"]) == ["ok", "rejected", "ok"]
+    assert df["reason"][1] == "error" and "simulated crash" in df["detail"][1]
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["p0.png", "p2.png"]

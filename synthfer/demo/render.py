@@ -26,7 +26,7 @@ This is a pipeline exerciser, not a face model: nothing learned from it is scien
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -106,9 +106,6 @@ class Identity:
             age=age,
         )
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class Expression:
@@ -142,7 +139,6 @@ class Rendered:
     image: np.ndarray
     left_eye: tuple[float, float]  # pupil on the image's left (the subject's right eye)
     right_eye: tuple[float, float]
-    meta: dict = field(default_factory=dict)
 
 
 def _curve(p0, p1, p2, n=16):
