@@ -1,1 +1,191 @@
-# Rules of the fer phase.
+# FER evaluation: subject-wise k-fold cross-validation of an EfficientNet-B0 AU classifier, one job per
+# (variant, fold), then one evaluation over all folds and variants. Formats: docs/fer.md.
+# real_only trains on the training subjects' real frames; synthetic_all / synthetic_tds add the annotation
+# phase's labelled synthetic set (results/annotations/<variant>/). Every fold validates on real frames only.
+
+FER = config["fer"]
+FER_VARIANTS = FER["variants"]
+FER_FOLDS = [f"{i:02d}" for i in range(1, FER["folds"] + 1)]
+FER_REAL_TABLE = (
+    "results/fer/disfa/labels.csv" if FER["real"]["source"] == "disfa" else FER["real"]["table"]
+)
+if FER_REAL_TABLE is None:
+    raise WorkflowError("config: fer.real.source is 'table' but fer.real.table is null. Fix: set fer.real.table.")
+if FER["predict"]["images"] is not None and FER["predict"]["variant"] not in FER_VARIANTS:
+    raise WorkflowError(
+        f"config key 'fer.predict.variant': {FER['predict']['variant']!r} is not in fer.variants. Fix: add it there."
+    )
+# Extra inputs of rule fer_fold per variant: the synthetic set of the annotation phase (none for real_only).
+FER_SYNTHETIC_INPUTS = {
+    v: (
+        {}
+        if v == "real_only"
+        else {
+            "syn_labels": f"results/annotations/{v}/labels.csv",
+            "syn_names": f"results/annotations/{v}/image_names.txt",
+            "syn_images": "results/synthetic/raw",
+        }
+    )
+    for v in ["real_only", "synthetic_all", "synthetic_tds"]
+}
+FER_FIGURES = "results/fer/figures"
+
+
+localrules:
+    fer_fold_table,
+    fer_evaluate,
+
+
+rule fer_import_disfa:
+    output:
+        images=directory("results/fer/disfa/images"),
+        labels="results/fer/disfa/labels.csv",
+        report="results/fer/disfa/import_report.csv",
+    log:
+        "logs/fer_import_disfa/fer_import_disfa.log",
+    benchmark:
+        "benchmarks/rules/fer_import_disfa/fer_import_disfa.tsv"
+    params:
+        # DISFA is read-only reference data outside the DAG: its root is a param, checked when the job runs.
+        root=FER["real"]["disfa"]["root"],
+        camera=FER["real"]["disfa"]["camera"],
+        frames=FER["real"]["disfa"]["frames"],
+        sampling=FER["real"]["disfa"]["sampling"],
+        threshold=FER["real"]["disfa"]["threshold"],
+        size=FER["real"]["disfa"]["size"],
+        seed=config["seed"],
+        faces=config["faces"],
+    resources:
+        mem_mb=4000,
+        runtime=240,
+    conda:
+        "../envs/fer.yaml"
+    script:
+        "../workflow_scripts/fer_import_disfa.py"
+
+
+rule fer_fold_table:
+    input:
+        labels=FER_REAL_TABLE,
+    output:
+        folds="results/fer/folds.csv",
+    log:
+        "logs/fer_fold_table/fer_fold_table.log",
+    benchmark:
+        "benchmarks/rules/fer_fold_table/fer_fold_table.tsv"
+    params:
+        k=FER["folds"],
+    conda:
+        "../envs/fer.yaml"
+    script:
+        "../workflow_scripts/fer_fold_table.py"
+
+
+rule fer_fold:
+    input:
+        unpack(lambda wc: FER_SYNTHETIC_INPUTS[wc.variant]),
+        labels=FER_REAL_TABLE,
+        folds="results/fer/folds.csv",
+    output:
+        model="results/fer/{variant}/fold_{fold}/model.keras",
+        predictions="results/fer/{variant}/fold_{fold}/predictions.csv",
+        history="results/fer/{variant}/fold_{fold}/history.csv",
+        info="results/fer/{variant}/fold_{fold}/train.json",
+    log:
+        "logs/fer_fold/{variant}_{fold}.log",
+    benchmark:
+        "benchmarks/rules/fer_fold/{variant}_{fold}.tsv"
+    wildcard_constraints:
+        variant="real_only|synthetic_all|synthetic_tds",
+    params:
+        model=FER["model"],
+        train=FER["train"],
+        seed=config["seed"],
+    threads: FER["threads"]
+    resources:
+        # The Slurm profile adds the GPU (set-resources: fer_fold: gpu: 1).
+        mem_mb=FER["mem_mb"],
+        runtime=FER["runtime"],
+    conda:
+        "../envs/fer.yaml"
+    script:
+        "../workflow_scripts/fer_fold.py"
+
+
+rule fer_evaluate:
+    input:
+        **{
+            f"pred_{v}": expand("results/fer/{variant}/fold_{fold}/predictions.csv", variant=v, fold=FER_FOLDS)
+            for v in FER_VARIANTS
+        },
+    output:
+        summary="results/fer/summary.csv",
+        fold_aucs="results/fer/fold_aucs.csv",
+        roc="results/fer/roc_curves.csv",
+        wilcoxon=report(
+            "results/fer/wilcoxon.csv",
+            caption="report/fer_wilcoxon.rst",
+            category="7 FER",
+        ),
+        auc_figure=report(
+            f"{FER_FIGURES}/auc_per_au.png",
+            caption="report/fer_auc_per_au.rst",
+            category="7 FER",
+        ),
+        **{
+            f"roc_{v}": report(
+                f"{FER_FIGURES}/roc_{v}.png",
+                caption="report/fer_roc.rst",
+                category="7 FER",
+                subcategory="ROC curves",
+                labels={"variant": v},
+            )
+            for v in FER_VARIANTS
+        },
+    log:
+        "logs/fer_evaluate/fer_evaluate.log",
+    benchmark:
+        "benchmarks/rules/fer_evaluate/fer_evaluate.tsv"
+    params:
+        variants=FER_VARIANTS,
+        ci_level=FER["evaluate"]["ci_level"],
+        baseline_neutral=FER["evaluate"]["baseline_neutral"],
+    conda:
+        "../envs/fer.yaml"
+    script:
+        "../workflow_scripts/fer_evaluate.py"
+
+
+rule fer_predict:
+    input:
+        models=expand("results/fer/{{variant}}/fold_{fold}/model.keras", fold=FER_FOLDS),
+        images=FER["predict"]["images"] or [],
+    output:
+        table="results/fer/predict/{variant}.csv",
+    log:
+        "logs/fer_predict/{variant}.log",
+    benchmark:
+        "benchmarks/rules/fer_predict/{variant}.tsv"
+    params:
+        threshold=FER["predict"]["threshold"],
+        batch_size=FER["predict"]["batch_size"],
+        backend=FER["model"]["backend"],
+    threads: FER["threads"]
+    resources:
+        mem_mb=FER["mem_mb"],
+        runtime=FER["runtime"],
+    conda:
+        "../envs/fer.yaml"
+    script:
+        "../workflow_scripts/fer_predict.py"
+
+
+TARGETS["fer"] = [
+    "results/fer/folds.csv",
+    "results/fer/summary.csv",
+    "results/fer/fold_aucs.csv",
+    "results/fer/roc_curves.csv",
+    "results/fer/wilcoxon.csv",
+    f"{FER_FIGURES}/auc_per_au.png",
+    *expand(f"{FER_FIGURES}/roc_{{variant}}.png", variant=FER_VARIANTS),
+] + (["results/fer/predict/{}.csv".format(FER["predict"]["variant"])] if FER["predict"]["images"] else [])

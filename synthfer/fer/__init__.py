@@ -1,0 +1,10 @@
+"""FER evaluation: subject-wise k-fold cross-validation of an EfficientNet-B0 AU classifier.
+
+Trained on real labelled frames alone (``real_only``) or together with a synthetic set
+(``synthetic_all``: every generated image passing the face filter; ``synthetic_tds``: the
+TDS-selected ones), always validated on the held-out subjects' real frames. Keras 3 only, so the
+TensorFlow and PyTorch backends both work. Heavy frameworks are imported inside functions.
+"""
+
+AU_COLUMNS = ("AU1", "AU4", "AU5", "AU6", "AU12", "AU15")
+VARIANTS = ("real_only", "synthetic_all", "synthetic_tds")

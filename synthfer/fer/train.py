@@ -1,0 +1,155 @@
+"""Training and validating one (variant, fold) job.
+
+Fold ``fold`` trains on the real frames of every subject outside it plus the variant's synthetic
+set (none for ``real_only``) and validates on its own subjects' real frames. Early stopping
+watches the validation AUC and restores the best epoch's weights. The random state is seeded from
+``(seed, fold)`` — the same for every variant — so variants of one fold start from the same
+initialisation and see the same validation frames (a paired design for the Wilcoxon test).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from synthfer.fer import AU_COLUMNS
+from synthfer.fer.data import label_matrix, read_real_table, read_synthetic_set
+from synthfer.fer.folds import au_loss_weights, read_folds, split_fold
+from synthfer.io import PathLike, atomic_path, provenance, write_json, write_table
+from synthfer.logs import get_logger
+
+log = get_logger(__name__)
+
+
+def fold_seed(seed: int, fold: int) -> int:
+    """A 31-bit seed derived from the master seed and the fold (not the variant)."""
+    return int(np.random.SeedSequence([int(seed), int(fold)]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+def training_table(
+    real_table: PathLike,
+    folds_csv: PathLike,
+    fold: int,
+    synthetic: dict | None = None,
+    check_files: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """``(train, validation, n_synthetic)`` for ``fold``; ``synthetic`` = dict with ``labels``,
+    ``names`` and ``images`` (the annotation variant's files and the raw image folder)."""
+    real = read_real_table(real_table, check_files=check_files)
+    train, val = split_fold(real, read_folds(folds_csv), fold)
+    n_syn = 0
+    if synthetic:
+        syn = read_synthetic_set(synthetic["labels"], synthetic["names"], synthetic["images"], check_files=check_files)
+        n_syn = len(syn)
+        train = pd.concat([train, syn], ignore_index=True)
+    if train.empty or val.empty:
+        raise ValueError(f"fold {fold}: {len(train)} training and {len(val)} validation images — need both")
+    return train, val, n_syn
+
+
+def train_fold(
+    real_table: PathLike,
+    folds_csv: PathLike,
+    fold: int,
+    out_model: PathLike,
+    out_predictions: PathLike,
+    out_history: PathLike,
+    out_info: PathLike,
+    synthetic: dict | None = None,
+    variant: str = "",
+    backend: str | None = "tensorflow",
+    threads: int | None = None,
+    weights: str | None = "imagenet",
+    input_size: int = 224,
+    dense_units=(128, 128),
+    l1: float = 1e-4,
+    bn_momentum: float | None = None,
+    epochs: int = 10,
+    batch_size: int = 32,
+    learning_rate: float = 1e-6,
+    clipnorm: float = 0.1,
+    patience: int = 3,
+    flip: bool = True,
+    seed: int = 2023,
+    workers: int = 1,
+) -> dict:
+    """Train, validate and save one fold; returns the info dict also written to ``out_info``.
+
+    Writes ``out_model`` (``.keras``), ``out_predictions`` (CSV: image, subject, the six true labels,
+    ``prob_<AU>``), ``out_history`` (CSV: epoch, loss, auc, val_loss, val_auc) and ``out_info`` (JSON).
+    """
+    from synthfer.fer.backend import device_name, use_backend
+
+    keras = use_backend(backend, threads)
+    from synthfer.fer.dataset import ImageBatches
+    from synthfer.fer.model import build_model, compile_model
+
+    train, val, n_syn = training_table(real_table, folds_csv, fold, synthetic)
+    y_train = label_matrix(train)
+    pos_w, neg_w = au_loss_weights(y_train)
+    log.info(
+        "variant %s fold %d: %d training images (%d real, %d synthetic), %d validation images of subjects %s",
+        variant or "?", fold, len(train), len(train) - n_syn, n_syn, len(val), ", ".join(sorted(set(val["subject"]))),
+    )
+    for au, wp, wn, npos in zip(AU_COLUMNS, pos_w, neg_w, y_train.sum(axis=0), strict=True):
+        log.info("  %s: %d positives, loss weights pos %.3f neg %.3f", au, npos, wp, wn)
+
+    s = fold_seed(seed, fold)
+    keras.utils.set_random_seed(s)
+    model = build_model(input_size, weights, dense_units, l1, bn_momentum)
+    compile_model(model, pos_w, neg_w, learning_rate, clipnorm)
+    train_data = ImageBatches(train["path"], y_train, batch_size, input_size, shuffle=True, flip=flip, seed=s, workers=workers)
+    val_data = ImageBatches(val["path"], label_matrix(val), batch_size, input_size, workers=workers)
+    stop = keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=patience, restore_best_weights=True)
+
+    class _LogEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            log.info("epoch %d/%d: %s", epoch + 1, epochs, ", ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items()))
+
+    t0 = time.monotonic()
+    history = model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=[stop, _LogEpoch()], verbose=0)
+    fit_s = time.monotonic() - t0
+    n_epochs = len(history.history.get("loss", []))
+    hist = pd.DataFrame({"epoch": np.arange(1, n_epochs + 1), **{k: np.asarray(v, dtype=float) for k, v in history.history.items()}})
+    best_epoch = int(hist["val_auc"].idxmax()) + 1 if "val_auc" in hist and hist["val_auc"].notna().any() else n_epochs
+
+    t1 = time.monotonic()
+    probs = model.predict(ImageBatches(val["path"], None, batch_size, input_size, workers=workers), verbose=0)
+    predict_s = time.monotonic() - t1
+    probs = np.asarray(probs, dtype=np.float64).reshape(len(val), len(AU_COLUMNS))
+    pred = val[["image", "subject", *AU_COLUMNS]].copy()
+    for i, au in enumerate(AU_COLUMNS):
+        pred[f"prob_{au}"] = probs[:, i]
+
+    Path(out_model).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out_model, suffix=".keras") as tmp:
+        model.save(tmp)
+    write_table(out_predictions, pred)
+    write_table(out_history, hist)
+    info = {
+        "variant": variant,
+        "fold": int(fold),
+        "seed": s,
+        "validation_subjects": sorted(set(val["subject"])),
+        "n_train": len(train),
+        "n_train_real": len(train) - n_syn,
+        "n_train_synthetic": n_syn,
+        "n_validation": len(val),
+        "pos_weights": dict(zip(AU_COLUMNS, map(float, pos_w), strict=True)),
+        "neg_weights": dict(zip(AU_COLUMNS, map(float, neg_w), strict=True)),
+        "epochs_run": n_epochs,
+        "best_epoch": best_epoch,
+        "fit_seconds": round(fit_s, 3),
+        "train_images_per_second": round(n_epochs * len(train) / fit_s, 2) if fit_s > 0 else None,
+        "predict_seconds": round(predict_s, 3),
+        "backend": keras.backend.backend(),
+        "device": device_name(keras),
+        "provenance": provenance(),
+    }
+    write_json(out_info, info)
+    log.info("fold %d done: best epoch %d of %d, %.1f s fitting (%.1f images/s)", fold, best_epoch, n_epochs, fit_s,
+             info["train_images_per_second"] or 0)
+    return info
