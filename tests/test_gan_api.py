@@ -92,3 +92,22 @@ def test_load_generator_rejects_foreign_files(tmp_path):
 def test_pick_device():
     assert api.pick_device("cpu").type == "cpu"
     assert api.pick_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_resampling_filters_match_their_definition():
+    """2× up = zero insertion + (2, 1) padding + [1,3,3,1] filter with gain 4; 2× down = filter + decimation."""
+    import torch.nn.functional as F
+
+    from synthfer.gan.networks import binomial_filter, downsample2x, upsample2x
+
+    f = binomial_filter()
+    x = torch.randn(2, 3, 5, 5, dtype=torch.float64)
+    z = torch.zeros(2, 3, 10, 10, dtype=torch.float64)
+    z[:, :, ::2, ::2] = x
+    ref = F.conv2d(F.pad(z, [2, 1, 2, 1]), (f * 4).double()[None, None].repeat(3, 1, 1, 1), groups=3)
+    up = upsample2x(x, f.double())
+    assert up.shape == (2, 3, 10, 10) and torch.allclose(up, ref)
+    # A constant image stays constant away from the zero-padded border (gain 4 preserves the level).
+    assert torch.allclose(upsample2x(torch.ones(1, 1, 6, 6), f)[..., 2:-2, 2:-2], torch.ones(1, 1, 8, 8))
+    c = torch.ones(1, 1, 8, 8)
+    assert torch.allclose(downsample2x(c, f)[..., 1:-1, 1:-1], torch.ones(1, 1, 2, 2))

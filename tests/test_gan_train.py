@@ -206,3 +206,40 @@ def test_ada_p_rises_when_d_overfits(tmp_path):
     assert np.mean([r["r_t"] for r in rows]) > 0.6  # D is confidently right on the 8 reals
     ps = [r["augment_p"] for r in rows]
     assert ps[-1] > 0.15 and ps == sorted(ps[:3]) + ps[3:]  # p rises from 0 while r_t > target
+
+
+def test_slurm_time_budget(monkeypatch):
+    from synthfer.gan import train
+
+    assert train.parse_slurm_duration("1-02:03:04") == 93784
+    assert train.parse_slurm_duration("02:03:04") == 7384
+    assert train.parse_slurm_duration("03:04") == 184
+    assert train.parse_slurm_duration("UNLIMITED") is None
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    assert train.time_budget_s(None, 60) is None  # local run: no limit even if the rule declares a runtime
+    assert train.time_budget_s(30, 60) == 1800
+    monkeypatch.setenv("SLURM_JOB_ID", "123")
+    monkeypatch.setattr(train, "slurm_time_left_s", lambda: None)
+    assert train.time_budget_s(None, 60) == 3600
+    monkeypatch.setattr(train, "slurm_time_left_s", lambda: 1000.0)
+    assert train.time_budget_s(None, 60) == 1000.0
+
+
+def test_train_rule_outputs(dataset, tmp_path):
+    from synthfer.gan.train import train_rule
+    from synthfer.imaging import load_rgb
+
+    run = tmp_path / "gan"
+    opts = dict(TINY, total_kimg=0.032, kimg_per_tick=0.016, snapshot_ticks=1)
+    res = train_rule(dataset, run, run / "network-final.pt", run / "training_log.jsonl", run / "fakes-final.png",
+                     opts, threads=1, device="cpu")  # fmt: skip
+    assert res.status == "done"
+    grid = load_rgb(run / "fakes-final.png")
+    assert grid.shape == (16, 8 * 16, 3)  # 8 seeds, 8 columns of 16² tiles
+    final = read_checkpoint(run / "network-final.pt")
+    assert final["kind"] == "generator" and final["kimg"] == 0.032 and final["config"]["gamma"] == pytest.approx(0.0064)
+    rows = [json.loads(s) for s in (run / "training_log.jsonl").read_text().splitlines()]
+    assert [r["tick"] for r in rows] == [0, 1]
+    assert set(rows[0]) >= {"kimg", "time_s", "sec_per_kimg", "loss_G", "loss_D", "r1_penalty", "pl_penalty",
+                            "augment_p", "r_t", "peak_mem_mb", "device"}  # fmt: skip
+    assert rows[0]["r1_penalty"] is not None and rows[0]["pl_penalty"] is not None
