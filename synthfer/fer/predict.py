@@ -85,8 +85,8 @@ def predict_folder(
     for j, au in enumerate(AU_COLUMNS):
         votes = (probs[:, :, j] >= threshold).sum(axis=0)
         out[f"{au}_prob"] = np.where(ok, probs[:, :, j].mean(axis=0), np.nan)
-        out[f"{au}_votes"] = pd.array(np.where(ok, votes, 0), dtype="Int64").where(ok)
-        out[au] = pd.array((votes > k / 2).astype(int), dtype="Int64").where(ok)
+        out[f"{au}_votes"] = pd.Series(votes, dtype="Int64").where(ok)
+        out[au] = pd.Series((votes > k / 2).astype(int), dtype="Int64").where(ok)
     out["error"] = errors
     write_table(out_csv, out)
     write_json(
