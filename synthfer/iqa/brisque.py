@@ -39,6 +39,7 @@ GRAY_WEIGHTS = np.array([0.2125, 0.7154, 0.0721])
 KERNEL_SIZE = 7
 KERNEL_SIGMA = 7.0 / 6.0
 MSCN_C = 1.0 / 255.0
+GROUP = 4  # images per vectorised call
 FLAT_EPS = 1e-12  # |I − μ| below this (on the [0,1] scale) is a flat neighbourhood: exactly 0
 N_FEATURES = 36
 FEATURE_NAMES = tuple(
@@ -181,6 +182,8 @@ def features(rgb: np.ndarray) -> np.ndarray:
     a = np.asarray(rgb)
     if a.ndim == 3:
         a = a[None]
+    if len(a) > GROUP:  # groups keep the float64 maps in cache and memory flat
+        return np.concatenate([features(a[i : i + GROUP]) for i in range(0, len(a), GROUP)])
     gray = to_gray(a)
     small = np.stack([cv2.resize(g, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_CUBIC) for g in gray])
     return np.concatenate([_scale_features(gray), _scale_features(small)], axis=1)

@@ -30,6 +30,7 @@ ISSM_A, ISSM_B, ISSM_C = 0.3, 0.5, 0.7
 ISSM_E = math.e
 ISSM_BINS = 10
 CANNY_LOW, CANNY_HIGH = 100, 200
+CPU_GROUP = 4  # pairs per vectorised CPU call (memory and cache locality)
 
 
 def _is_torch(x: Any) -> bool:
@@ -384,8 +385,15 @@ def issm(
 
 
 def full_reference_scores(x: Any, y: Any, device=None) -> dict[str, np.ndarray]:
-    """All six full-reference metrics of a batch of pairs (one tensor conversion, shared
-    summed-area tables, SSIM reused by ISSM)."""
+    """All six full-reference metrics of a batch of pairs (shared window sums, SSIM reused by
+    ISSM). On the CPU the batch is processed in groups of ``CPU_GROUP`` pairs: the cached maps
+    then stay in cache and memory stays ~25 MB per 256² pair."""
+    if not _use_torch(device) and len(np.shape(x)) == 4 and np.shape(x)[0] > CPU_GROUP:
+        parts = [
+            full_reference_scores(x[i : i + CPU_GROUP], y[i : i + CPU_GROUP], device)
+            for i in range(0, len(x), CPU_GROUP)
+        ]
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     p = PairStats(x, y, device)
     s = ssim(p)
     out = {"rmse": rmse(p), "psnr": psnr(p), "ssim": s}
