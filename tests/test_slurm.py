@@ -15,12 +15,14 @@ failure instead. About 6 minutes on 2 cores.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -31,11 +33,17 @@ CLUSTER = REPO / "tests" / "slurm" / "cluster.sh"
 SUBSET = REPO / "tests" / "slurm" / "subset.yaml"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
-# What the test asks for: real outputs of four phases, and the test-only retry probe.
+# What the test asks for: real outputs of three phases (demo data, faces, GAN), and the test-only retry probe.
 TARGETS = [
     "results/faces/real_manifest.csv",
     "results/faces/real",
+    "results/gan/dataset.zip",
+    "results/gan/network-final.pt",
 ]
+# The local reference run stops before training (GAN training is not bit-identical across thread counts).
+LOCAL_TARGETS = TARGETS[:3]
+# The only change to profiles/slurm for the test run: a 2-minute time limit for GAN training.
+GAN_TEST_RUNTIME = 2
 PROBE_TARGET = "results/slurm_test/retry_probe.txt"
 GPU_RULES = {"gan_train"}
 
@@ -108,9 +116,15 @@ def slurm_run(cluster, tmp_path_factory) -> dict:
     work = _copy_checkout(tmp_path_factory.mktemp("slurm-run"))
     # The test's own Snakefile: the real workflow plus the test-only retry probe.
     (work / "Snakefile.slurmtest").write_text('include: "Snakefile"\ninclude: "tests/slurm/retry_probe.smk"\n')
+    # profiles/slurm with a short GAN time limit (a command-line --set-resources would replace the profile's
+    # whole set-resources, so the test writes a copy instead).
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    profile["set-resources"]["gan_train"]["runtime"] = GAN_TEST_RUNTIME
+    (work / "profiles" / "slurm-short").mkdir(parents=True)
+    (work / "profiles" / "slurm-short" / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
     cmd = [
         sys.executable, "-m", "snakemake", "--snakefile", "Snakefile.slurmtest",
-        *TARGETS, PROBE_TARGET, "--profile", "profiles/slurm", "--workflow-profile", "profiles/slurm-test",
+        *TARGETS, PROBE_TARGET, "--profile", "profiles/slurm-short", "--workflow-profile", "profiles/slurm-test",
         *_config_args(),
     ]  # fmt: skip
     t0 = time.monotonic()
@@ -122,13 +136,14 @@ def slurm_run(cluster, tmp_path_factory) -> dict:
     (REPO / "logs").mkdir(exist_ok=True)
     (REPO / "logs" / "test_slurm.log").write_text(log)
     assert run.returncode == 0, log[-8000:]
-    return {"work": work, "log": log, "seconds": seconds, "cluster": cluster}
+    print(f"slurm run: {seconds:.0f} s")
+    return {"work": work, "log": log, "seconds": seconds, "cluster": cluster, "profile": profile}
 
 
 @pytest.fixture(scope="module")
 def local_run(tmp_path_factory) -> Path:
     work = _copy_checkout(tmp_path_factory.mktemp("local-run"))
-    cmd = [sys.executable, "-m", "snakemake", *TARGETS, "--cores", "2", *_config_args()]
+    cmd = [sys.executable, "-m", "snakemake", *LOCAL_TARGETS, "--cores", "2", *_config_args()]
     run = subprocess.run(cmd, cwd=work, env=_env(), capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, (run.stdout + run.stderr)[-6000:]
     return work
@@ -154,6 +169,12 @@ def _submitted(log: str) -> dict[str, str]:
     return subs
 
 
+def _own_lines(log: str) -> str:
+    """The submitting Snakemake's own output, without the failed jobs' logs it quotes (show-failed-logs):
+    those hold the job-side Snakemake's output, where every rule is a 'localrule'."""
+    return re.sub(r"^Logfile [^\n]*:\n(=+)\n.*?^\1\n", "", log, flags=re.M | re.S)
+
+
 def _job_stats(log: str) -> dict[str, int]:
     table = log[log.index("Job stats:") :].split("\n\n")[0]
     rows = re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.M)
@@ -168,9 +189,10 @@ def test_every_cluster_job_went_through_sbatch(slurm_run):
     # Snakemake's plan (its first "Job stats" table): every job of a non-local rule was submitted once
     # (the retry probe twice); local rules ran on the submit host and were never submitted.
     planned = _job_stats(log)
-    local = set(re.findall(r"^localrule (\w+):", log, flags=re.M))
+    local = set(re.findall(r"^localrule (\w+):", _own_lines(log), flags=re.M))
     sub_counts = {rule: list(submitted.values()).count(rule) for rule in set(submitted.values())}
-    expected = {rule: n + (rule == "slurm_retry_probe") for rule, n in planned.items() if rule not in local}
+    retried = {"slurm_retry_probe": 1, "gan_train": sub_counts.get("gan_train", 1) - 1}  # checked below
+    expected = {rule: n + retried.get(rule, 0) for rule, n in planned.items() if rule not in local}
     assert sub_counts == expected, f"submitted {sub_counts}, planned {planned}, local {local}"
     assert "faces_real_shard" in expected and "demo_data" in local
     # ...and Slurm knows each submitted job, with the rule in its comment (how the plugin tags jobs).
@@ -186,7 +208,7 @@ def test_every_cluster_job_went_through_sbatch(slurm_run):
 
 def test_cluster_jobs_got_the_profiles_resources(slurm_run):
     jobs = _jobs(slurm_run["cluster"])
-    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    profile = slurm_run["profile"]
     for jobid, rule in _submitted(slurm_run["log"]).items():
         job = jobs[jobid]
         want = profile["set-resources"].get(rule, {})
@@ -240,6 +262,10 @@ def test_a_job_that_fails_once_is_resubmitted_and_the_run_completes(slurm_run):
 
 
 def _digest(path: Path) -> dict[str, str]:
+    """sha256 per file; for a zip, per member (the archive itself records when it was written)."""
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            return {name: hashlib.sha256(archive.read(name)).hexdigest() for name in sorted(archive.namelist())}
     if path.is_dir():
         return {
             str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -257,6 +283,7 @@ def _digest(path: Path) -> dict[str, str]:
         "results/faces/real",
         "results/faces/real_shards/000",
         "results/faces/real_shards/001",
+        "results/gan/dataset.zip",
     ],
 )
 def test_outputs_equal_a_local_run(slurm_run, local_run, output):
@@ -264,3 +291,48 @@ def test_outputs_equal_a_local_run(slurm_run, local_run, output):
     local_files = _digest(local_run / output)
     assert slurm_files, output
     assert slurm_files == local_files, output
+
+
+def test_gan_training_cut_by_its_time_budget_snapshots_and_resumes(slurm_run):
+    """gan_train whose budget ends before the training (tests/slurm/subset.yaml): the first job trains until
+    its budget is spent, writes a snapshot and fails before Slurm's limit; Snakemake resubmits it (profile
+    `retries`) and the new job resumes from that snapshot, reaches total_kimg and writes network-final.pt."""
+    work, jobs = slurm_run["work"], _jobs(slurm_run["cluster"])
+    ids = sorted(int(j) for j, rule in _submitted(slurm_run["log"]).items() if rule == "gan_train")
+    assert len(ids) == 2, f"expected one cut and one resumed job: {ids}"
+    states = [jobs[str(i)]["JobState"] for i in ids]
+    # The first stopped itself before the limit (FAILED, not TIMEOUT); the resubmitted one completed.
+    assert states == ["FAILED", "COMPLETED"], states
+    for i in ids:
+        assert jobs[str(i)]["TimeLimit"] == f"00:{GAN_TEST_RUNTIME:02d}:00"
+    slurm_logs = work / "logs" / "slurm" / "rule_gan_train"
+    for i in ids[:-1]:
+        text = (slurm_logs / f"{i}.log").read_text()
+        assert "TrainingIncomplete" in text and "time budget" in text, text[-3000:]
+    final_log = (work / "logs" / "gan_train" / "gan_train.log").read_text()
+    resumed = re.search(r"resumed from (\S+) at ([\d.]+) kimg", final_log)
+    assert resumed and float(resumed.group(2)) > 0, final_log[-3000:]
+    assert "training complete" in final_log
+    # One continuous training log across the chunks, ending at total_kimg.
+    rows = [json.loads(line) for line in (work / "results" / "gan" / "training_log.jsonl").read_text().splitlines()]
+    kimg = [row["kimg"] for row in rows]
+    assert kimg == sorted(kimg) and len(set(kimg)) == len(kimg)
+    total = yaml.safe_load(SUBSET.read_text())["gan"]["total_kimg"]
+    assert kimg[-1] >= total
+    assert (work / "results" / "gan" / "network-final.pt").stat().st_size > 0
+
+
+def test_gan_budget_is_the_slurm_jobs_remaining_time(cluster):
+    """With gan.time_limit_minutes null (the default), a training job's budget is the time Slurm gives it."""
+    probe = "from synthfer.gan.train import time_budget_s; print(time_budget_s(None, 99))"
+    res = _run(
+        ["srun", "--time=3", "--mem=500", sys.executable, "-c", probe],
+        cwd=REPO, env=_env({"SLURM_CONF": str(cluster["conf"])}), timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+    budget = float(res.stdout.strip().splitlines()[-1])
+    assert 150 <= budget <= 180, budget  # squeue's time left of a 3-minute job, not the 99 min fallback
+    outside = _run(
+        [sys.executable, "-c", probe], cwd=REPO, env={k: v for k, v in _env().items() if not k.startswith("SLURM")}
+    )
+    assert outside.stdout.strip() == "None"  # no Slurm job: no budget
