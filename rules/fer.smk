@@ -3,6 +3,8 @@
 # real_only trains on the training subjects' real frames; synthetic_all / synthetic_tds add the annotation
 # phase's labelled synthetic set (results/annotations/<variant>/). Every fold validates on real frames only.
 
+from snakemake.exceptions import WorkflowError
+
 FER = config["fer"]
 FER_VARIANTS = FER["variants"]
 FER_FOLDS = [f"{i:02d}" for i in range(1, FER["folds"] + 1)]
@@ -54,7 +56,7 @@ rule fer_import_disfa:
         threshold=FER["real"]["disfa"]["threshold"],
         size=FER["real"]["disfa"]["size"],
         seed=config["seed"],
-        faces=config["faces"],
+        faces=config.get("faces", {}),
     resources:
         mem_mb=4000,
         runtime=240,
