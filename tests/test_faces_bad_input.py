@@ -221,3 +221,17 @@ def test_an_unexpected_error_is_recorded_and_the_shard_goes_on(tmp_path, monkeyp
     assert list(df["status"]) == ["ok", "rejected", "ok"]
     assert df["reason"][1] == "error" and "simulated crash" in df["detail"][1]
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["p0.png", "p2.png"]
+
+
+def test_empty_folder_and_nothing_aligned_fail_with_a_clear_message(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "README.md").write_text("put photos here")
+    with pytest.raises(FileNotFoundError, match="no images in .*real_images.folder"):
+        align_shard(empty, tmp_path / "c", tmp_path / "m.csv", shard=0, n_shards=1, settings=SETTINGS)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    Image.fromarray(np.full((100, 100, 3), 128, np.uint8)).save(flat / "grey.png")
+    align_shard(flat, tmp_path / "s" / "000", tmp_path / "s" / "000.csv", shard=0, n_shards=1, settings=SETTINGS)
+    with pytest.raises(ValueError, match="none of the 1 photographs.*no_face"):
+        merge_real_shards([tmp_path / "s" / "000"], [tmp_path / "s" / "000.csv"], tmp_path / "r", tmp_path / "r.csv", tmp_path / "r.json")

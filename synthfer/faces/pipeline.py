@@ -110,6 +110,13 @@ def align_shard(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = list_images(folder)
+    if not files:
+        from synthfer.imaging import IMAGE_EXTENSIONS
+
+        raise FileNotFoundError(
+            f"no images in {folder} (looked for {', '.join(IMAGE_EXTENSIONS)}): put the photographs there "
+            "or point real_images.folder at them"
+        )
     dups = duplicate_stems(files)
     mine = shard_files(files, shard, n_shards)
     log.info("shard %d/%d: %d of %d images in %s", shard, n_shards, len(mine), len(files), folder)
@@ -160,15 +167,20 @@ def merge_real_shards(
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=MANIFEST_COLUMNS)
     df = df.sort_values("name", kind="stable").reset_index(drop=True)
     for c in ("reason", "detail", "detector", "crop", "sha256"):
-        df[c] = df[c].fillna("").astype(str)
+        df[c] = df[c].astype(object).where(df[c].notna(), "").astype(str)
     by_shard = {int(str(Path(d).name)): Path(d) for d in shard_dirs}
     n_ok = 0
     for row in df.itertuples(index=False):
         if row.status == "ok":
             link_or_copy(by_shard[int(row.shard)] / row.crop, out_dir / row.crop)
             n_ok += 1
-    write_table(manifest_path, df[MANIFEST_COLUMNS])
     counts = Counter(df["reason"].where(df["status"] != "ok", "ok"))
+    if n_ok == 0:
+        raise ValueError(
+            f"faces: none of the {len(df)} photographs in {source_folder or 'the input folder'} was aligned "
+            f"(outcomes: {dict(sorted(counts.items()))}); see the shard manifests {', '.join(map(str, shard_manifests))}"
+        )
+    write_table(manifest_path, df[MANIFEST_COLUMNS])
     write_json(
         sidecar_path,
         {

@@ -143,7 +143,7 @@ def outcome_summary(df: Any) -> Any:
     """``outcome, count, share`` — ``ok`` or the rejection reason."""
     import pandas as pd
 
-    outcome = df["reason"].where(df["status"] != "ok", "ok").fillna("").replace("", "unknown")
+    outcome = df["reason"].astype(object).where(df["status"] != "ok", "ok").where(lambda s: s.notna() & (s != ""), "unknown")
     counts = outcome.value_counts().sort_index()
     return pd.DataFrame({"outcome": counts.index, "count": counts.to_numpy(), "share": (counts / max(len(df), 1)).to_numpy()})
 
@@ -250,7 +250,7 @@ def faces_report(
     ``metadata``: distributions, detection_rate, by_group)."""
     df = read_table(manifest, keep_default_na=False, na_values=[""])
     for c in ("reason", "crop", "source"):
-        df[c] = df[c].fillna("").astype(str)
+        df[c] = df[c].astype(object).where(df[c].notna(), "").astype(str)
     shown = contact_sheet(crops_dir, df, outputs["contact_sheet"], n_faces)
     rej = rejection_sheet(df, outputs["rejections"])
     write_table(outputs["summary"], outcome_summary(df))
