@@ -1,12 +1,13 @@
 # Rules of the demo phase: the embedded demo data (procedurally drawn faces, no third-party images).
-# Requested only through other rules' inputs (config/demo.yaml points real_images at results/demo/real;
-# the FER phase reads results/demo/disfa_like/). Formats: docs/demo.md.
+# Requested through other rules' inputs (config/demo.yaml points real_images at results/demo/real; the FER
+# phase reads results/demo/disfa_like/) and, in demo runs, by rule all for the report page. Formats: docs/demo.md.
 
 DEMO = config["demo"]
 
 
 localrules:
     demo_data,
+    demo_report,
 
 
 rule demo_data:
@@ -32,3 +33,27 @@ rule demo_data:
         "../envs/faces.yaml"
     script:
         "../workflow_scripts/demo_data.py"
+
+
+rule demo_report:
+    input:
+        real="results/demo/real",
+        metadata="results/demo/real_metadata.csv",
+        disfa_labels="results/demo/disfa_like/labels.csv",
+        disfa_images="results/demo/disfa_like/images",
+    output:
+        sheet=report("results/demo/demo_sheet.png", caption="report/demo_sheet.rst", category="0 Demo data"),
+    log:
+        "logs/demo_report/demo_report.log",
+    benchmark:
+        "benchmarks/rules/demo_report/demo_report.tsv"
+    params:
+        n_frames=20,
+    conda:
+        "../envs/faces.yaml"
+    script:
+        "../workflow_scripts/demo_report.py"
+
+
+# The demo's page in the report, only when the run uses the demo data (config/demo.yaml).
+TARGETS["demo"] = ["results/demo/demo_sheet.png"] if str(config["real_images"]["folder"]).startswith("results/demo/") else []

@@ -141,3 +141,14 @@ def test_make_demo_data_sidecar(tmp_path):
     side = json.loads((tmp_path / "demo.json").read_text())
     assert side["real"]["n_images"] == 5 and side["disfa_like"]["n_images"] == 4 and side["seed"] == 1
     assert (tmp_path / "disfa" / "labels.csv").is_file() and len(list((tmp_path / "disfa" / "images").glob("*.png"))) == 4
+
+
+def test_demo_sheet(tmp_path):
+    from synthfer.demo.report import demo_sheet
+
+    make_demo_data(
+        tmp_path / "real", tmp_path / "m.csv", tmp_path / "t.csv", tmp_path / "disfa", tmp_path / "demo.json",
+        seed=2, real={"n_identities": 2, "size": 128}, disfa={"n_subjects": 2, "frames": 5, "size": 64},
+    )  # fmt: skip
+    demo_sheet(tmp_path / "real", tmp_path / "m.csv", tmp_path / "disfa" / "labels.csv", tmp_path / "sheet.png", n_frames=8)
+    assert load_rgb(tmp_path / "sheet.png").shape[1] > 600
