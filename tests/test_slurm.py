@@ -64,11 +64,7 @@ def _run(cmd, **kw) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory) -> dict:
     """A running single-node cluster; its daemons are stopped by PID afterwards, whatever happens."""
-    if os.geteuid() != 0:
-        _unavailable("needs root to run slurmctld/slurmd/munged")
-    check = _run(["bash", CLUSTER, "check"])
-    if check.returncode != 0:
-        _unavailable(check.stderr.strip() or f"cluster.sh check exited {check.returncode}")
+    _require_cluster_possible()
     folder = tmp_path_factory.mktemp("slurm-cluster")
     try:
         start = _run(["bash", CLUSTER, "start", folder], timeout=900)
@@ -83,6 +79,35 @@ def cluster(tmp_path_factory) -> dict:
             pid_file = folder / name
             if pid_file.is_file() and pid_file.read_text().strip():
                 assert not Path(f"/proc/{pid_file.read_text().strip()}").exists(), f"{name}: daemon still running"
+
+
+def _require_cluster_possible() -> None:
+    if os.geteuid() != 0:
+        _unavailable("needs root to run slurmctld/slurmd/munged")
+    check = _run(["bash", CLUSTER, "check"])
+    if check.returncode != 0:
+        _unavailable(check.stderr.strip() or f"cluster.sh check exited {check.returncode}")
+
+
+def test_cluster_script_stops_its_daemons_when_the_command_fails(tmp_path):
+    """`cluster.sh run DIR -- CMD`: CMD sees a working cluster; a failing CMD still stops every daemon the
+    script started (by PID) and removes its /etc/slurm links; CMD's exit status is passed on.
+    (Runs before the module's cluster starts: one cluster at a time.)"""
+    _require_cluster_possible()
+    folder = tmp_path / "c"
+    run = _run(["bash", CLUSTER, "run", folder, "--", "bash", "-c", "sinfo -h -o '%P %G %T'; exit 7"], timeout=900)
+    if run.returncode in (3, 4):
+        _unavailable(run.stderr.strip()[-2000:])
+    assert run.returncode == 7, run.stderr[-3000:]
+    assert "gpu gpu:1 idle" in run.stdout and "cpu* gpu:1 idle" in run.stdout, run.stdout
+    started = (folder / "daemons.pid").read_text()  # emptied by stop; the log names what was stopped
+    assert started == ""
+    stopped = dict(re.findall(r"stopped (\w+) \((\d+)\)", run.stderr))
+    assert {"slurmd", "slurmctld"} <= set(stopped), run.stderr[-2000:]
+    for name, pid in stopped.items():
+        assert not Path(f"/proc/{pid}").exists(), f"{name} ({pid}) still running"
+    for link in ("/etc/slurm/slurm.conf", "/etc/slurm/gres.conf"):
+        assert not Path(link).is_symlink() or not os.readlink(link).startswith(str(folder)), link
 
 
 def _copy_checkout(dest: Path) -> Path:
