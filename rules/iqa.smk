@@ -126,6 +126,27 @@ rule score_batch:
         "../workflow_scripts/score_batch.py"
 
 
+rule iqa_real_scores:
+    input:
+        references="results/iqa/references.npz",
+        svr="results/iqa/svr/model.joblib",
+    output:
+        scores="results/iqa/real_scores.parquet",
+    log:
+        "logs/iqa_real_scores/iqa_real_scores.log",
+    benchmark:
+        "benchmarks/rules/iqa_real_scores/iqa_real_scores.tsv"
+    params:
+        chunk=IQA["chunk"],
+    threads: IQA["threads"]
+    resources:
+        mem_mb=IQA["mem_mb"],
+    conda:
+        "../envs/iqa.yaml"
+    script:
+        "../workflow_scripts/iqa_real_scores.py"
+
+
 rule fid_features_real:
     input:
         references="results/iqa/references.npz",

@@ -54,12 +54,48 @@ rule fid_kid:
         "../workflow_scripts/fid_kid.py"
 
 
+SELECT_FIGURES = ["distributions", "per_class", "fid_kid", "threshold_sweep", "grid_selected", "grid_rejected"]
+
+
+rule select_figures:
+    input:
+        scores=iqa_score_tables,
+        real="results/iqa/real_scores.parquet",
+        selected="results/select/selected.csv",
+        rejected="results/select/rejected.csv",
+        fid_kid=f"results/select/fid_kid_{IQA_EXTRACTOR}.csv",
+        manifest="results/synthetic/manifest.csv",
+        raw="results/synthetic/raw",
+    output:
+        **{
+            name: report(
+                f"results/select/figures/{name}.png",
+                caption=f"report/select_{name}.rst",
+                category="5 quality and selection",
+            )
+            for name in SELECT_FIGURES
+        },
+    log:
+        "logs/select_figures/select_figures.log",
+    benchmark:
+        "benchmarks/rules/select_figures/select_figures.tsv"
+    params:
+        thresholds=SELECT["thresholds"],
+        metrics=SELECT["metrics"],
+    conda:
+        "../envs/iqa.yaml"
+    script:
+        "../workflow_scripts/select_figures.py"
+
+
 localrules:
     select,
+    select_figures,
 
 
 TARGETS["select"] = [
     "results/select/selected.csv",
     "results/select/rejected.csv",
     f"results/select/fid_kid_{IQA_EXTRACTOR}.csv",
+    *(f"results/select/figures/{name}.png" for name in SELECT_FIGURES),
 ]

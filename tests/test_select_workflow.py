@@ -134,6 +134,10 @@ def test_outputs(workflow):
     assert len(sel) == 6  # round(2 · 3/4) = 2 of each batch of 3
     fk = pd.read_csv(wd / "results/select/fid_kid_dlib.csv")
     assert set(fk["subset"]) == {"all_scored", "selected"}
+    real = pd.read_parquet(wd / "results/iqa/real_scores.parquet")
+    assert len(real) == 6 and (real["name"] != real["reference"]).all()
+    for fig in ("distributions", "per_class", "fid_kid", "threshold_sweep", "grid_selected", "grid_rejected"):
+        assert (wd / f"results/select/figures/{fig}.png").stat().st_size > 1000
 
 
 @pytest.mark.parametrize(
@@ -155,10 +159,10 @@ def test_selection_params_rerun_select_only(workflow, change):
     try:
         _edit_config(wd, change)
         planned = _planned_rules(_smk(wd, "-n"))
-        assert planned <= {"select", "fid_kid", "all"} and "select" in planned, planned
+        assert planned <= {"select", "fid_kid", "select_figures", "all"} and "select" in planned, planned
         changed = set(_smk(wd, "--list-changes", "params").stdout.split()) - baseline
-        select_outputs = {"results/select/selected.csv", "results/select/rejected.csv", "results/select/selected.json"}
-        assert "results/select/selected.csv" in changed and changed <= select_outputs, changed
+        assert "results/select/selected.csv" in changed, changed
+        assert all(p.startswith("results/select/") for p in changed), changed
     finally:
         (wd / "config.yaml").write_text(original)
 

@@ -1,0 +1,181 @@
+"""Report figures of the selection (matplotlib, Agg; PNG at 110 dpi).
+
+- ``distributions.png``: every metric's distribution — real crops (vs their nearest other crop),
+  all scored synthetic images, the selected ones;
+- ``per_class.png``: the ranked metrics per class (AU1 … AU15, neutral) for scored vs selected;
+- ``fid_kid.png``: FID and KID per class, before (all scored) and after selection;
+- ``threshold_sweep.png``: per metric, how many scored images survive a threshold placed at each
+  value (min-thresholds for higher-is-better metrics, max for lower-is-better), configured limits
+  marked;
+- ``grid_selected.png`` / ``grid_rejected.png``: the best-ranked selected images and the worst
+  rejected ones, with name and score/reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from synthfer import AU_COLUMNS
+from synthfer.io import PathLike, atomic_path, read_table
+from synthfer.iqa import HIGHER_IS_BETTER, SCORE_METRICS
+from synthfer.logs import get_logger
+
+log = get_logger(__name__)
+CLASSES = (*AU_COLUMNS, "neutral")
+
+
+def _save(fig, path: PathLike) -> None:
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    plt.close(fig)
+
+
+def _grid(names: Sequence[str], captions: Sequence[str], raw_dir: Path, title: str, path: PathLike) -> None:
+    import matplotlib.pyplot as plt
+
+    from synthfer.imaging import ImageReadError, load_rgb
+
+    n = max(len(names), 1)
+    cols = min(8, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.9 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, name, cap in zip(axes.ravel(), names, captions, strict=False):
+        try:
+            ax.imshow(load_rgb(raw_dir / f"{name}.png"))
+        except (ImageReadError, FileNotFoundError):
+            ax.text(0.5, 0.5, "unreadable", ha="center", va="center")
+        ax.set_title(f"{name}\n{cap}", fontsize=6)
+    if not len(names):
+        axes[0, 0].text(0.5, 0.5, "none", ha="center", va="center")
+    fig.suptitle(title, fontsize=9)
+    _save(fig, path)
+
+
+def make_figures(
+    score_paths: Sequence[PathLike],
+    real_scores: PathLike,
+    selected_csv: PathLike,
+    rejected_csv: PathLike,
+    fid_kid_csv: PathLike,
+    manifest_csv: PathLike,
+    raw_dir: PathLike,
+    out_dir: PathLike,
+    thresholds: Mapping[str, Mapping[str, float]] | None = None,
+    metrics: Sequence[str] = (),
+    n_examples: int = 16,
+) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    out_dir = Path(out_dir)
+    scores = pd.concat([read_table(p) for p in sorted(map(str, score_paths))], ignore_index=True)
+    scored = scores[scores["status"] == "ok"]
+    real = read_table(real_scores)
+    sel = read_table(selected_csv)
+    rej = read_table(rejected_csv)
+    fk = read_table(fid_kid_csv)
+    man = read_table(manifest_csv).set_index("name")
+    chosen = scored[scored["name"].isin(set(sel["name"]))]
+    thresholds = dict(thresholds or {})
+    written = []
+
+    # 1. distributions
+    fig, axes = plt.subplots(2, 4, figsize=(14, 6))
+    for ax, m in zip(axes.ravel(), SCORE_METRICS, strict=True):
+        groups = [("real", real[m]), ("synthetic", scored[m]), ("selected", chosen[m])]
+        vals = [g[1].replace([np.inf, -np.inf], np.nan).dropna().to_numpy() for g in groups]
+        finite = np.concatenate([v for v in vals if len(v)]) if any(len(v) for v in vals) else np.zeros(1)
+        bins = np.linspace(finite.min(), finite.max() + 1e-9, 30)
+        for (label, _), v in zip(groups, vals, strict=True):
+            if len(v):
+                ax.hist(v, bins=bins, alpha=0.5, density=True, label=f"{label} (n={len(v)})")
+        arrow = "↑" if HIGHER_IS_BETTER[m] else "↓"
+        ax.set_title(f"{m} ({arrow} better)", fontsize=9)
+        for op, b in thresholds.get(m, {}).items():
+            if b is not None:
+                ax.axvline(b, color="k", ls="--", lw=1)
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle("Metric distributions: real crops vs synthetic (all scored) vs selected")
+    _save(fig, out_dir / "distributions.png")
+    written.append(out_dir / "distributions.png")
+
+    # 2. per class
+    show = list(metrics) or ["psnr", "ssim", "brisque", "svr_severity"]
+    fig, axes = plt.subplots(1, len(show), figsize=(3.6 * len(show), 3.6), squeeze=False)
+    lab = man.reindex(scored["name"])
+    lab_sel = man.reindex(chosen["name"])
+    for ax, m in zip(axes.ravel(), show, strict=True):
+        data, ticks = [], []
+        for c in CLASSES:
+            if c not in man.columns:
+                continue
+            a = scored[m][lab[c].fillna(0).to_numpy().astype(int) == 1].replace([np.inf, -np.inf], np.nan).dropna()
+            b = chosen[m][lab_sel[c].fillna(0).to_numpy().astype(int) == 1].replace([np.inf, -np.inf], np.nan).dropna()
+            data += [a.to_numpy(), b.to_numpy()]
+            ticks += [f"{c}\nall", f"{c}\nsel"]
+        if data:
+            ax.boxplot([d if len(d) else [np.nan] for d in data], showfliers=False)
+            ax.set_xticks(range(1, len(ticks) + 1), ticks, fontsize=6, rotation=90)
+        ax.set_title(m, fontsize=9)
+    fig.suptitle("Per class (synthetic): all scored vs selected")
+    _save(fig, out_dir / "per_class.png")
+    written.append(out_dir / "per_class.png")
+
+    # 3. FID / KID per class
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    classes = list(dict.fromkeys(fk["class"]))
+    xs = np.arange(len(classes))
+    for ax, col in zip(axes, ("fid", "kid"), strict=True):
+        for j, subset in enumerate(("all_scored", "selected")):
+            t = fk[fk["subset"] == subset].set_index("class").reindex(classes)
+            ax.bar(xs + (j - 0.5) * 0.4, t[col].to_numpy(dtype=float), width=0.4, label=subset,
+                   yerr=t["kid_std"].to_numpy(dtype=float) if col == "kid" else None)  # fmt: skip
+        ax.set_xticks(xs, classes, fontsize=8)
+        ax.set_title(f"{col.upper()} vs real ({fk['extractor'].iloc[0] if len(fk) else '?'} features)", fontsize=9)
+        ax.legend(fontsize=7)
+    _save(fig, out_dir / "fid_kid.png")
+    written.append(out_dir / "fid_kid.png")
+
+    # 4. threshold sweep
+    sweep = list(dict.fromkeys([*thresholds, *show]))
+    fig, axes = plt.subplots(1, len(sweep), figsize=(3.4 * len(sweep), 3.2), squeeze=False)
+    for ax, m in zip(axes.ravel(), sweep, strict=True):
+        v = np.sort(scored[m].replace([np.inf, -np.inf], np.nan).dropna().to_numpy())
+        if len(v):
+            grid = np.linspace(v[0], v[-1], 200)
+            if HIGHER_IS_BETTER[m]:
+                surv = len(v) - np.searchsorted(v, grid, side="left")
+                ax.set_xlabel(f"min {m}")
+            else:
+                surv = np.searchsorted(v, grid, side="right")
+                ax.set_xlabel(f"max {m}")
+            ax.plot(grid, surv)
+        for op, b in thresholds.get(m, {}).items():
+            if b is not None:
+                ax.axvline(b, color="k", ls="--", lw=1, label=f"{op} {b:g}")
+                ax.legend(fontsize=7)
+        ax.set_ylabel("images surviving")
+    fig.suptitle(f"Threshold sweep over {len(scored)} scored images")
+    _save(fig, out_dir / "threshold_sweep.png")
+    written.append(out_dir / "threshold_sweep.png")
+
+    # 5. example grids
+    best = sel.sort_values(["rank", "batch"]).head(n_examples)
+    _grid(best["name"].tolist(), [f"rank {r}, {s:.2f}" for r, s in zip(best["rank"], best["score"], strict=True)],
+          Path(raw_dir), "Selected (best ranks)", out_dir / "grid_selected.png")  # fmt: skip
+    worst = rej[rej["batch"] >= 0].sort_values("score", na_position="first").head(n_examples)
+    _grid(worst["name"].tolist(), [str(r)[:28] for r in worst["reason"]], Path(raw_dir),
+          "Rejected (unscored, failed thresholds, lowest scores)", out_dir / "grid_rejected.png")  # fmt: skip
+    written += [out_dir / "grid_selected.png", out_dir / "grid_rejected.png"]
+    log.info("wrote %d figures to %s", len(written), out_dir)
+    return written
