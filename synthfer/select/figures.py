@@ -101,7 +101,7 @@ def make_figures(
                 ax.hist(v, bins=bins, alpha=0.5, density=True, label=f"{label} (n={len(v)})")
         arrow = "↑" if HIGHER_IS_BETTER[m] else "↓"
         ax.set_title(f"{m} ({arrow} better)", fontsize=9)
-        for op, b in thresholds.get(m, {}).items():
+        for b in thresholds.get(m, {}).values():
             if b is not None:
                 ax.axvline(b, color="k", ls="--", lw=1)
     axes[0, 0].legend(fontsize=7)
