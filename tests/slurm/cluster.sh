@@ -73,7 +73,8 @@ write_config() {
     node=$(hostname -s)
     # `slurmd -C` prints this machine's real layout; the node must not claim more than it has.
     local probe
-    probe=$(slurmd -C | head -1)
+    probe=$(slurmd -C)
+    probe=${probe%%$'\n'*}  # first line only (no `| head`: under pipefail a SIGPIPE would abort)
     field() { sed -n "s/.*\b$1=\([0-9]*\).*/\1/p" <<<"$probe"; }
     cpus=$(field CPUs); boards=$(field Boards); sockets=$(field SocketsPerBoard)
     cores=$(field CoresPerSocket); threads=$(field ThreadsPerCore); mem=$(field RealMemory)
