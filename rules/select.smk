@@ -88,9 +88,24 @@ rule select_figures:
         "../workflow_scripts/select_figures.py"
 
 
+rule select_links:
+    input:
+        selected="results/select/selected.csv",
+        raw="results/synthetic/raw",
+    output:
+        links=directory("results/synthetic/selected"),
+    log:
+        "logs/select_links/select_links.log",
+    conda:
+        "../envs/iqa.yaml"
+    script:
+        "../workflow_scripts/select_links.py"
+
+
 localrules:
     select,
     select_figures,
+    select_links,
 
 
 TARGETS["select"] = [
@@ -98,4 +113,5 @@ TARGETS["select"] = [
     "results/select/rejected.csv",
     f"results/select/fid_kid_{IQA_EXTRACTOR}.csv",
     *(f"results/select/figures/{name}.png" for name in SELECT_FIGURES),
+    *(["results/synthetic/selected"] if SELECT["links"] else []),
 ]

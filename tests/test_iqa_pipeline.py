@@ -94,6 +94,7 @@ def test_batches_are_deterministic_and_balanced(world, tmp_path):
     make_batches(man, tmp_path / "b.csv", batch_size=5, seed=7)
     make_batches(man, tmp_path / "c.csv", batch_size=5, seed=8)
     a, b, c = (pd.read_csv(tmp_path / f"{k}.csv") for k in "abc")
+    assert list(a.columns) == ["name", "file", "batch", "position"]
     pd.testing.assert_frame_equal(a, b)
     assert not a.set_index("name")["batch"].equals(c.set_index("name").loc[a["name"], "batch"])
     assert n == 4 and len(a) == 18  # 18 face_ok images (the face-filter failure is excluded)

@@ -118,3 +118,21 @@ def test_bad_config_is_reported(tables):
         _run(tmp_path, paths, "x", thresholds={"psnr": {"above": 3}})
     with pytest.raises(ValueError, match="unknown metric"):
         _run(tmp_path, paths, "y", thresholds={"fsim": {"min": 3}})
+
+
+def test_links_never_touch_the_images(tmp_path):
+    from synthfer.imaging import save_png
+    from synthfer.io import sha256_file
+    from synthfer.select.selection import link_selected
+
+    raw = tmp_path / "raw"
+    for i in range(3):
+        save_png(raw / f"{i}_00000{i}.png", np.full((4, 4, 3), i, np.uint8))
+    before = {p.name: sha256_file(p) for p in raw.iterdir()}
+    pd.DataFrame({"name": ["0_000000", "2_000002"]}).to_csv(tmp_path / "sel.csv", index=False)
+    assert link_selected(tmp_path / "sel.csv", raw, tmp_path / "selected") == 2
+    assert sorted(p.name for p in (tmp_path / "selected").iterdir()) == ["0_000000.png", "2_000002.png"]
+    assert {p.name: sha256_file(p) for p in raw.iterdir()} == before
+    pd.DataFrame({"name": ["9_000009"]}).to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(FileNotFoundError, match="9_000009"):
+        link_selected(tmp_path / "bad.csv", raw, tmp_path / "selected2")

@@ -209,3 +209,20 @@ def select(
     write_json(Path(out_selected).with_suffix(".json"), summary)
     log.info("selected %d images from %d batches (%d rejected)", len(sel_out), len(per_batch), len(rej_out))
     return summary
+
+
+def link_selected(selected_csv: PathLike, raw_dir: PathLike, out_dir: PathLike) -> int:
+    """Hard links (copies across file systems) ``out_dir/{name}.png`` → ``raw_dir/{name}.png`` for
+    every selected image — a convenience view; the images themselves are never moved or changed."""
+    from synthfer.io import link_or_copy
+
+    names = read_table(selected_csv)["name"].astype(str).tolist()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        src = Path(raw_dir) / f"{name}.png"
+        if not src.is_file():
+            raise FileNotFoundError(f"{selected_csv}: selected image {src} does not exist")
+        link_or_copy(src, out / f"{name}.png")
+    log.info("linked %d selected images into %s", len(names), out)
+    return len(names)
