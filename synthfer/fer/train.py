@@ -72,11 +72,15 @@ def train_fold(
     learning_rate: float = 1e-6,
     clipnorm: float = 0.1,
     patience: int = 3,
+    steps_per_epoch: int | None = None,
     flip: bool = True,
     seed: int = 2023,
     workers: int = 1,
 ) -> dict:
     """Train, validate and save one fold; returns the info dict also written to ``out_info``.
+
+    ``steps_per_epoch`` (None = a full pass) caps the batches per epoch; each epoch then draws a new
+    random subset (the order is reshuffled every epoch) — for time-boxed runs such as the demo.
 
     Writes ``out_model`` (``.keras``), ``out_predictions`` (CSV: image, subject, the six true labels,
     ``prob_<AU>``), ``out_history`` (CSV: epoch, loss, auc, val_loss, val_auc) and ``out_info`` (JSON).
@@ -110,7 +114,15 @@ def train_fold(
             log.info("epoch %d/%d: %s", epoch + 1, epochs, ", ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items()))
 
     t0 = time.monotonic()
-    history = model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=[stop, _LogEpoch()], verbose=0)
+    steps = min(int(steps_per_epoch), len(train_data)) if steps_per_epoch else len(train_data)
+    history = model.fit(
+        train_data,
+        validation_data=val_data,
+        epochs=epochs,
+        steps_per_epoch=steps,
+        callbacks=[stop, _LogEpoch()],
+        verbose=0,
+    )
     fit_s = time.monotonic() - t0
     n_epochs = len(history.history.get("loss", []))
     hist = pd.DataFrame({"epoch": np.arange(1, n_epochs + 1), **{k: np.asarray(v, dtype=float) for k, v in history.history.items()}})
@@ -143,7 +155,8 @@ def train_fold(
         "epochs_run": n_epochs,
         "best_epoch": best_epoch,
         "fit_seconds": round(fit_s, 3),
-        "train_images_per_second": round(n_epochs * len(train) / fit_s, 2) if fit_s > 0 else None,
+        "steps_per_epoch": steps,
+        "train_images_per_second": round(n_epochs * min(steps * batch_size, len(train)) / fit_s, 2) if fit_s > 0 else None,
         "predict_seconds": round(predict_s, 3),
         "backend": keras.backend.backend(),
         "device": device_name(keras),
