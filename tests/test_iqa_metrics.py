@@ -98,6 +98,16 @@ def test_batch_equals_single(crops):
             np.testing.assert_allclose(one[k], both[k][i : i + 1], rtol=1e-12)
 
 
+def test_torch_backend_equals_numpy_backend(crops):
+    """The torch path (used on CUDA; summed-area tables) gives the numpy/OpenCV path's numbers."""
+    x, y = crops[:2], crops[2:]
+    pn = M.PairStats(x, y, backend="numpy")
+    pt = M.PairStats(x, y, backend="torch")
+    assert pt.torch and not pn.torch
+    for f in (M.rmse, M.psnr, M.ssim, M.sam, M.uiq):
+        np.testing.assert_allclose(f(pt), f(pn), rtol=1e-12, err_msg=f.__name__)
+
+
 def test_shape_mismatch_is_an_error(crops):
     with pytest.raises(ValueError, match="shapes differ"):
         M.ssim(crops[:1], crops[:1, :32])

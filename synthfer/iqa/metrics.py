@@ -51,20 +51,21 @@ class PairStats:
     products for RMSE/PSNR/SAM.
 
     CPU backend (numpy + OpenCV): 8-bit values make every product and window sum an integer —
-    below 2²⁴ per window (≤ 64·2·255²), so ``cv2.boxFilter`` on float32 input sums exactly into
-    float64 — and the pixel products are exact in int32. CUDA backend: float64 torch tensors and
-    summed-area tables (integers below 2⁵³, exact). The formulas then run in float64 on exact
-    sums, so no accumulation error enters.
+    below 2²⁴ per window (≤ 64·2·255²), so ``cv2.boxFilter`` on float32 planes sums exactly into
+    float64 — and the pixel products are exact in int32; SSIM and UIQ run plane by plane so their
+    maps stay in cache. CUDA backend: float64 torch tensors and summed-area tables (integers below
+    2⁵³, exact). The formulas then run in float64 on exact sums: no accumulation error enters.
     """
 
-    def __init__(self, x: Any, y: Any, device=None):
-        self.torch = _use_torch(device)
+    def __init__(self, x: Any, y: Any, device=None, backend: str | None = None):
+        # backend: None = by device (CUDA → torch, CPU → numpy); "torch"/"numpy" forces one (tests)
+        self.torch = _use_torch(device) if backend is None else backend == "torch"
         if self.torch:
             import torch
 
             def conv(a):
                 t = a if _is_torch(a) else torch.from_numpy(np.ascontiguousarray(a))
-                return t.to(device)
+                return t.to(device or "cpu")
 
             self.x8, self.y8 = conv(x), conv(y)
             self.xp = torch
@@ -101,35 +102,18 @@ class PairStats:
         a, b = {"xx": ("x", "x"), "yy": ("y", "y"), "xy": ("x", "y")}[key]
         return self._get(("p", key), lambda: self.exact(a) * self.exact(b))
 
-    def _f32(self, key: str):
-        def make():
-            if key in ("x", "y"):
-                return (self.x8 if key == "x" else self.y8).astype(np.float32)
-            return self.product(key).astype(np.float32)
-
-        return self._get(("f32", key), make)
-
     def box_sum(self, key: str, k: int):
         """Sum of ``key`` over every k×k window fully inside the image: ``[N,H-k+1,W-k+1,C]`` float64."""
         return self._get(("box", key, k), lambda: self._box_sum(key, k))
 
     def _box_sum(self, key: str, k: int):
-        if self.torch:
-            import torch.nn.functional as F
+        """CUDA backend: window sums from float64 summed-area tables (the CPU backend works per
+        plane, see :func:`_plane_window_maps`)."""
+        import torch.nn.functional as F
 
-            src = self.exact(key) if key in ("x", "y") else self.product(key)
-            sat = self._get(("sat", key), lambda: F.pad(src.cumsum(1).cumsum(2), (0, 0, 1, 0, 1, 0)))
-            return sat[:, k:, k:] - sat[:, :-k, k:] - sat[:, k:, :-k] + sat[:, :-k, :-k]
-        import cv2
-
-        src = self._f32(key)
-        n, h, w, c = src.shape
-        a = k // 2  # OpenCV's default anchor: the window of output (i, j) starts at (i-a, j-a)
-        out = np.empty((n, h - k + 1, w - k + 1, c), np.float64)
-        for i in range(n):
-            full = cv2.boxFilter(src[i], cv2.CV_64F, (k, k), normalize=False, borderType=cv2.BORDER_CONSTANT)
-            out[i] = full.reshape(h, w, c)[a : a + h - k + 1, a : a + w - k + 1]
-        return out
+        src = self.exact(key) if key in ("x", "y") else self.product(key)
+        sat = self._get(("sat", key), lambda: F.pad(src.cumsum(1).cumsum(2), (0, 0, 1, 0, 1, 0)))
+        return sat[:, k:, k:] - sat[:, :-k, k:] - sat[:, k:, :-k] + sat[:, :-k, :-k]
 
     def result(self, v) -> np.ndarray:
         return v.cpu().numpy() if self.torch else np.asarray(v, dtype=np.float64)
@@ -175,21 +159,26 @@ def psnr(x: Any, y: Any = None, data_range: float = DATA_RANGE, device=None) -> 
         return 20.0 * np.log10(data_range / np.sqrt(mse))
 
 
-def _take(p: PairStats, key: str, k: int) -> np.ndarray:
-    """A window-sum map the caller may overwrite (each (key, k) is read by one metric only)."""
-    out = p.box_sum(key, k)
-    p._cache.pop(("box", key, k))
-    return out
+def _plane_window_maps(x32: np.ndarray, y32: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+    """Window sums Sx, Sy, Sxy, Σ(x²+y²) of one 2-D plane (float32 holding integers), valid windows."""
+    import cv2
+
+    h, w = x32.shape
+    a = k // 2  # OpenCV's default anchor: the window of output (i, j) starts at (i-a, j-a)
+    rows, cols = slice(a, a + h - k + 1), slice(a, a + w - k + 1)
+
+    def box(m):
+        return cv2.boxFilter(m, cv2.CV_64F, (k, k), normalize=False, borderType=cv2.BORDER_CONSTANT)[rows, cols]
+
+    return box(x32), box(y32), box(x32 * y32), box(x32 * x32 + y32 * y32)
 
 
-def _ssim_inplace(p: PairStats, k: int, n: float, c1n: float, c2n: float, cn: float) -> np.ndarray:
-    """:func:`ssim`'s formula on numpy arrays, in place (no temporaries: faster per core)."""
-    sx, sy = _take(p, "x", k), _take(p, "y", k)
-    num = np.multiply(sx, sy)  # SxSy
-    np.multiply(sx, sx, out=sx)
-    np.multiply(sy, sy, out=sy)
-    q = np.add(sx, sy, out=sx)  # Sx² + Sy²
-    b = _take(p, "xy", k)
+def _ssim_plane(x32: np.ndarray, y32: np.ndarray, k: int, n: float, c1n: float, c2n: float, cn: float) -> float:
+    """Mean SSIM of one plane from window sums, in place (see :func:`ssim` for the formula)."""
+    sx, sy, b, d = _plane_window_maps(x32, y32, k)
+    num = sx * sy  # SxSy
+    q = np.multiply(sx, sx, out=sx)
+    q += np.multiply(sy, sy, out=sy)  # Sx² + Sy²
     b *= n
     b -= num
     b *= 2 * cn
@@ -197,7 +186,6 @@ def _ssim_inplace(p: PairStats, k: int, n: float, c1n: float, c2n: float, cn: fl
     num *= 2
     num += c1n
     num *= b
-    d = _take(p, "xxyy", k)
     d *= n
     d -= q
     d *= cn
@@ -205,29 +193,46 @@ def _ssim_inplace(p: PairStats, k: int, n: float, c1n: float, c2n: float, cn: fl
     q += c1n
     q *= d
     num /= q
-    return num.mean(axis=(1, 2, 3))  # equal counts: the mean of the band means
+    return float(num.mean())
 
 
-def _uiq_inplace(p: PairStats, win: int, n: float) -> np.ndarray:
-    """:func:`uiq`'s formula on numpy arrays, in place."""
-    sx, sy = _take(p, "x", win), _take(p, "y", win)
-    sxsy = np.multiply(sx, sy)
-    np.multiply(sx, sx, out=sx)
-    np.multiply(sy, sy, out=sy)
-    q2 = np.add(sx, sy, out=sx)
-    c = _take(p, "xy", win)
+def _uiq_plane(x32: np.ndarray, y32: np.ndarray, win: int, n: float) -> float:
+    """Mean Q of one plane from window sums, in place (see :func:`uiq`)."""
+    sx, sy, c, v = _plane_window_maps(x32, y32, win)
+    sxsy = sx * sy
+    q2 = np.multiply(sx, sx, out=sx)
+    q2 += np.multiply(sy, sy, out=sy)
     c *= n
     c -= sxsy
     c *= sxsy
     c *= 4.0  # 4(n·Sxy − SxSy)·SxSy
-    v = _take(p, "xxyy", win)
     v *= n
     v -= q2
     v *= q2  # (n(Sxx+Syy) − Sx² − Sy²)(Sx² + Sy²)
     with np.errstate(invalid="ignore", divide="ignore"):
         c /= v
     np.nan_to_num(c, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-    return c.mean(axis=(1, 2, 3))
+    return float(c.mean())
+
+
+def _planes(p: PairStats):
+    """(x, y) as contiguous float32 planes [N, C, H, W] (exact for 8-bit values), cached."""
+    return p._get(
+        "planes",
+        lambda: (
+            np.ascontiguousarray(p.x8.transpose(0, 3, 1, 2), dtype=np.float32),
+            np.ascontiguousarray(p.y8.transpose(0, 3, 1, 2), dtype=np.float32),
+        ),
+    )
+
+
+def _per_plane(p: PairStats, fn, *args) -> np.ndarray:
+    """Mean over bands of ``fn`` per image/band plane (all bands have equal window counts).
+
+    Plane by plane, the window maps (~0.5 MB at 256²) stay in the core's cache."""
+    xs, ys = _planes(p)
+    n, c = xs.shape[:2]
+    return np.array([np.mean([fn(xs[i, b], ys[i, b], *args) for b in range(c)]) for i in range(n)])
 
 
 def ssim(x: Any, y: Any = None, data_range: float = DATA_RANGE, device=None) -> np.ndarray:
@@ -249,7 +254,7 @@ def ssim(x: Any, y: Any = None, data_range: float = DATA_RANGE, device=None) -> 
     c2n = (SSIM_K2 * data_range) ** 2 * n * n
     cn = n / (n - 1.0)  # unbiased (sample) window variances, as skimage
     if not p.torch:
-        return _ssim_inplace(p, k, n, c1n, c2n, cn)
+        return _per_plane(p, _ssim_plane, k, n, c1n, c2n, cn)
     sx, sy = p.box_sum("x", k), p.box_sum("y", k)
     sxsy = sx * sy
     q = sx * sx + sy * sy
@@ -298,7 +303,7 @@ def uiq(x: Any, y: Any = None, win: int = UIQ_WIN, device=None) -> np.ndarray:
     p = _stats(x, y, device)
     n = float(win * win)
     if not p.torch:
-        return _uiq_inplace(p, win, n)
+        return _per_plane(p, _uiq_plane, win, n)
     sx, sy = p.box_sum("x", win), p.box_sum("y", win)
     sxsy = sx * sy
     q2 = sx * sx + sy * sy
