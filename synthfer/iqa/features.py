@@ -32,8 +32,8 @@ def real_features(
     threads: int | None = None,
 ) -> dict:
     """Features + (μ, Σ) of the resized real crops."""
-    set_threads(threads)
     ex = Extractor(extractor, weights=weights, device=device)
+    set_threads(threads)
     with np.load(references_npz, allow_pickle=False) as f:
         names, images = f["names"].astype(str), f["images"]
     prog = Progress(log, len(images), f"real {extractor} features")
@@ -64,10 +64,10 @@ def batch_features(
     Images must have the size of the reference crops in ``references_npz``."""
     from synthfer.iqa.score import read_synthetic
 
-    set_threads(threads)
     with np.load(references_npz, allow_pickle=False) as f:
         size = tuple(int(v) for v in f["size"])
     ex = Extractor(extractor, weights=weights, device=device)
+    set_threads(threads)
     table = read_table(batches_csv)
     rows = table[table["batch"] == batch].sort_values("position")
     if rows.empty:

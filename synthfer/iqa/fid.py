@@ -385,11 +385,13 @@ def kid(real: np.ndarray, fake: np.ndarray, n_subsets: int = 100, subset_size: i
 
 
 def set_threads(threads: int | None) -> None:
-    """Limit torch's and OpenCV's threads to the job's allotment (``threads:`` of the rule)."""
+    """Limit OpenCV's threads — and torch's, if torch is in use — to the job's ``threads:``."""
     if not threads:
         return
-    import cv2
-    import torch
+    import sys
 
-    torch.set_num_threads(int(threads))
+    import cv2
+
     cv2.setNumThreads(int(threads))
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(threads))

@@ -90,7 +90,6 @@ def score_batch(
 ) -> dict:
     """Score the images of ``batch``; unreadable/bad images get a status row, never an abort."""
     import pandas as pd
-    import torch
 
     from synthfer.iqa.brisque import BrisqueModel
     from synthfer.iqa.brisque import features as brisque_features
@@ -99,8 +98,8 @@ def score_batch(
     from synthfer.iqa.references import References
     from synthfer.iqa.svr import load_svr
 
+    dev = "cpu" if device == "cpu" else pick_device(device)  # "cpu": numpy/OpenCV only, no torch import
     set_threads(threads)
-    dev = pick_device(device)
     table = read_table(batches_csv)
     rows = table[table["batch"] == batch].sort_values("position")
     if rows.empty:
@@ -130,8 +129,7 @@ def score_batch(
         if imgs:
             x = np.stack(imgs)
             ref, ref_names = refs.pick(x, reference_mode)
-            with torch.no_grad():
-                fr = full_reference_scores(x, np.ascontiguousarray(ref), device=dev)
+            fr = full_reference_scores(x, np.ascontiguousarray(ref), device=dev)
             feats = brisque_features(x)
             for k, v in fr.items():
                 out.loc[idx, k] = v
