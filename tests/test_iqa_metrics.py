@@ -186,3 +186,19 @@ def test_alpha_solver_inverts_rho():
     alpha = np.array([0.3, 0.8, 1.0, 2.0, 5.0])
     rho = gamma(2 / alpha) ** 2 / (gamma(1 / alpha) * gamma(3 / alpha))
     np.testing.assert_allclose(B.solve_alpha(rho), alpha, rtol=1e-10)
+
+
+def test_joint_histogram_entropy_equals_numpy_histogram2d():
+    """The bincount route reproduces np.histogram2d's 10×10 binning (edges, last-bin rule, flat images)."""
+    rng = np.random.default_rng(3)
+    cases = [
+        (rng.integers(0, 256, (20, 20, 3)), rng.integers(0, 256, (20, 20, 3))),
+        (rng.integers(0, 7, (20, 20, 3)), rng.integers(100, 131, (20, 20, 3))),  # few values, on edges
+        (np.full((8, 8, 3), 9), rng.integers(0, 256, (8, 8, 3))),  # constant image: ±0.5 range
+    ]
+    for x, y in cases:
+        h, _, _ = np.histogram2d(x.ravel().astype(float), y.ravel().astype(float), bins=10)
+        nz = h[h > 0]
+        assert M.joint_histogram_entropy(x.astype(np.uint8), y.astype(np.uint8)) == pytest.approx(
+            -np.sum(nz * np.log2(nz))
+        )

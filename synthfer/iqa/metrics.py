@@ -313,10 +313,11 @@ def uiq(x: Any, y: Any = None, win: int = UIQ_WIN, device=None) -> np.ndarray:
     return p.result(q.mean(axis=(1, 2, 3)))  # equal counts: mean of band means
 
 
-def _bin_index(values: np.ndarray, bins: int) -> np.ndarray:
-    """Bin of each possible 8-bit value under ``np.histogram2d``'s rule for one axis of ``values``:
-    edges = linspace(min, max, bins+1) (±0.5 when min = max), right-open bins except the last."""
-    present = np.flatnonzero(np.bincount(values, minlength=256))
+def _bin_index(counts: np.ndarray, bins: int) -> np.ndarray:
+    """Bin of each possible 8-bit value under ``np.histogram2d``'s rule for one axis, given the
+    axis' value counts [256]: edges = linspace(min, max, bins+1) (±0.5 when min = max),
+    right-open bins except the last."""
+    present = np.flatnonzero(counts)
     lo, hi = float(present[0]), float(present[-1])
     if lo == hi:
         lo, hi = lo - 0.5, hi + 0.5
@@ -332,11 +333,12 @@ def joint_histogram_entropy(x: np.ndarray, y: np.ndarray, bins: int = ISSM_BINS)
     ``np.histogram2d(x.ravel(), y.ravel(), bins)``; empty bins contribute 0). Raw counts, not
     probabilities, as in ISM — so |EHS| is large and the ISSM formula is dominated by the edge
     correlation (see docs/iqa.md). 8-bit inputs: one 256×256 ``bincount``, then the bins."""
-    xv = np.ascontiguousarray(x, dtype=np.uint8).ravel().astype(np.intp)
-    yv = np.ascontiguousarray(y, dtype=np.uint8).ravel().astype(np.intp)
-    joint = np.bincount(xv * 256 + yv, minlength=256 * 256).reshape(256, 256).astype(np.float64)
-    onehot_x = np.eye(bins)[_bin_index(xv, bins)]  # [256, bins]
-    onehot_y = np.eye(bins)[_bin_index(yv, bins)]
+    xv = np.ascontiguousarray(x, dtype=np.uint8).ravel()
+    yv = np.ascontiguousarray(y, dtype=np.uint8).ravel()
+    code = (xv.astype(np.uint16) << 8) | yv  # joint value x·256 + y
+    joint = np.bincount(code, minlength=256 * 256).reshape(256, 256).astype(np.float64)
+    onehot_x = np.eye(bins)[_bin_index(joint.sum(axis=1), bins)]  # [256, bins]
+    onehot_y = np.eye(bins)[_bin_index(joint.sum(axis=0), bins)]
     h = onehot_x.T @ joint @ onehot_y  # exact: integer counts < 2^53
     nz = h[h > 0]
     return float(-np.sum(nz * np.log2(nz)))
