@@ -129,3 +129,15 @@ def test_default_crop_is_the_faces_alignment(tmp_path):
     table = import_disfa(root, tmp_path / "out", frames=3, size=64)
     assert table["AU12"].tolist() == [0, 1, 1] and table["frame"].tolist() == [1, 2, 3]
     assert all(load_rgb(tmp_path / "out" / p).shape == (64, 64, 3) for p in table["image"])
+
+
+def test_import_disfa_command(disfa, tmp_path):
+    """`synthfer import-disfa` runs the importer with the faces phase's crop: the fixture's flat frames hold
+    no face, so every frame is reported and the command stops with a clear error."""
+    from synthfer.cli import main
+
+    with pytest.raises(ValueError, match="no frame could be imported"):
+        main(["import-disfa", "--root", str(disfa), "--out", str(tmp_path / "o"), "--frames", "2", "--size", "64"])
+    assert not (tmp_path / "o" / "labels.csv").exists()
+    report = pd.read_csv(tmp_path / "o" / "import_report.csv")
+    assert len(report) == 4 and set(report["status"]) == {"failed"} and set(report["reason"]) <= {"no_face", "landmarks_failed"}

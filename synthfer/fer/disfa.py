@@ -190,10 +190,10 @@ def import_disfa(
             report.append((subject, f, "ok", ""))
         progress.update()
     table = pd.DataFrame(rows, columns=["image", "subject", "frame", *AU_COLUMNS, *(f"I_{a}" for a in AU_COLUMNS)])
-    if table.empty:
-        raise ValueError(f"{root}: no frame could be imported (see {out_dir / 'import_report.csv'})")
     rep = pd.DataFrame(report, columns=["subject", "frame", "status", "reason"])
     write_table(out_dir / "import_report.csv", rep)
+    if table.empty:
+        raise ValueError(f"{root}: no frame could be imported (reasons in {out_dir / 'import_report.csv'})")
     write_table(out_dir / "labels.csv", table)
     write_json(out_dir / "labels.csv.json", {"root": str(root), "camera": camera, "frames": frames, "threshold": threshold,
                                              "sampling": sampling, "seed": seed, "size": size,
