@@ -63,6 +63,7 @@ CONFIG = {
         "weights": {},
         "metric": "brisque",
         "thresholds": {"psnr": {"min": 5.0}},
+        "links": False,
     },
 }
 
