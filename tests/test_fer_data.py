@@ -11,7 +11,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
-from fer_helpers import make_real_set, make_synthetic_set
+from test_fer_helpers import make_real_set, make_synthetic_set
 
 from synthfer.fer.data import load_image, read_real_table, read_synthetic_set
 from synthfer.fer.train import training_table

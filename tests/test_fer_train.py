@@ -13,7 +13,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
-from fer_helpers import make_real_set, make_synthetic_set
+from test_fer_helpers import make_real_set, make_synthetic_set
 
 from synthfer.fer import AU_COLUMNS
 from synthfer.fer.folds import write_folds

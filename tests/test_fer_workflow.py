@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from fer_helpers import make_real_set, make_synthetic_set
+from test_fer_helpers import make_real_set, make_synthetic_set
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]

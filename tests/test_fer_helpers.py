@@ -1,4 +1,4 @@
-"""Tiny labelled image sets for the FER tests (not a test module)."""
+"""Tiny labelled image sets shared by the FER tests (helpers only; no tests here)."""
 
 from __future__ import annotations
 
