@@ -3,8 +3,8 @@
 Default: 256² with the official `--cfg=auto` values for one GPU (batch 16, channel_base 16384, 2 mapping
 layers, γ 0.8192, ADA 'bgc' at p = 0.2, lazy R1/path length, style mixing, EMA) on random images — the
 figure the official README reports as sec/kimg (21.6–24.2 on one V100 at 256²; ADA on, metrics off).
-On a CPU use a tiny run, e.g.:
-    .venv/bin/python benchmarks/gan_speed.py --steps 2 --gen-images 8 --threads 1
+On a CPU use a tiny run (the demo's model: 64 feature maps, z/w 64), e.g.:
+    .venv/bin/python benchmarks/gan_speed.py --resolution 64 --tiny --steps 8 --gen-images 64 --threads 1
 On a GPU:
     python benchmarks/gan_speed.py --steps 100 --warmup 20 --gen-images 8192 [--compile]
 Prints one table and, with --json, writes the figures to a file.
@@ -49,6 +49,7 @@ def main() -> None:
     ap.add_argument("--device", default=None)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--tiny", action="store_true", help="the demo's small model (channel_base 1024, max 64, z/w 64)")
     ap.add_argument("--no-mixed-precision", action="store_true")
     ap.add_argument("--json", default=None, help="also write the results to this JSON file")
     args = ap.parse_args()
@@ -59,7 +60,12 @@ def main() -> None:
     res = args.resolution
     cfg = resolve_config(
         dict(
-            batch=args.batch, aug="fixed", p=args.p, compile=args.compile, mixed_precision=not args.no_mixed_precision
+            batch=args.batch,
+            aug="fixed",
+            p=args.p,
+            compile=args.compile,
+            mixed_precision=not args.no_mixed_precision,
+            **(dict(channel_base=1024, channel_max=64, z_dim=64, w_dim=64) if args.tiny else {}),
         ),
         resolution=res,
         num_images=256,
@@ -99,6 +105,7 @@ def main() -> None:
         else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
         "torch": torch.__version__,
         "resolution": res,
+        "model": "tiny (demo)" if args.tiny else "auto config",
         "batch": cfg["batch"],
         "G_params": n_g,
         "D_params": n_d,
