@@ -166,6 +166,7 @@ def make_figures(
                 ax.legend(fontsize=7)
         ax.set_ylabel("images surviving")
     fig.suptitle(f"Threshold sweep over {len(scored)} scored images")
+    fig.tight_layout()
     _save(fig, out_dir / "threshold_sweep.png")
     written.append(out_dir / "threshold_sweep.png")
 
