@@ -3,6 +3,7 @@
 #
 # results/gan/snapshots/ is deliberately NOT an output: Snakemake deletes a job's outputs before running
 # it, and the snapshots are what a re-run (after a time limit or a crash) resumes from.
+import os
 
 GAN = config["gan"]
 # Rule-level keys; every other key of the section is a training option (synthfer.gan.train.DEFAULTS).
@@ -43,7 +44,8 @@ rule gan_train:
     benchmark:
         "benchmarks/rules/gan_train/gan_train.tsv"
     params:
-        run_dir="results/gan",
+        # the folder of network-final.pt; snapshots go to its snapshots/ subfolder
+        run_dir=lambda w, output: os.path.dirname(output.final),
         options=GAN_OPTIONS,
         time_limit_minutes=GAN["time_limit_minutes"],
         resume_from=GAN["resume_from"],
