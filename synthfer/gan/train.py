@@ -235,10 +235,10 @@ class Trainer:
         self.stats: dict[str, list[float]] = {}
         self.log_rows: list[dict] = []
         self.elapsed_s = 0.0  # training seconds summed over all sessions
-        self.G_main = self.D_main = None
+        self.synthesis_main = self.D_main = None
         if cfg["compile"] and device.type == "cuda":
-            # Only the plain forward passes: double backward (R1, path length) is not supported by compile.
-            self.G_main, self.D_main = torch.compile(self.G), torch.compile(self.D)
+            # The plain passes only: the regularisers' double backward stays eager (untested here: no GPU).
+            self.synthesis_main, self.D_main = torch.compile(self.G.synthesis), torch.compile(self.D)
 
     def _adam(self, module, interval):
         import torch
@@ -270,8 +270,9 @@ class Trainer:
     def augment(self, x):
         return self.aug(x) if self.aug is not None else x
 
-    def run_G(self, z, grad: bool):
-        """Mapping (with w_avg tracking) + style mixing + synthesis with random noise."""
+    def run_G(self, z, eager: bool = False):
+        """Mapping (with w_avg tracking) + style mixing + synthesis with random noise. ``eager``: never the
+        compiled synthesis (the path-length term needs a double backward, which compile does not support)."""
         import torch
 
         G = self.G
@@ -282,7 +283,7 @@ class Trainer:
         if mix:
             ws2 = G.mapping(torch.randn_like(z))
             ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
-        synth = self.G_main.synthesis if (self.G_main is not None and not grad) else G.synthesis
+        synth = self.synthesis_main if (self.synthesis_main is not None and not eager) else G.synthesis
         img = synth(ws, noise_mode="random")
         return img, ws
 
@@ -311,7 +312,7 @@ class Trainer:
         # G main: non-saturating loss.
         self.G.requires_grad_(True)
         self.opt_G.zero_grad(set_to_none=True)
-        img, _ = self.run_G(torch.randn([batch, z_dim], device=dev), grad=True)
+        img, _ = self.run_G(torch.randn([batch, z_dim], device=dev))
         loss_G = F.softplus(-self._run_D(img)).mean()
         loss_G.backward()
         self._clean_grads(self.G)
@@ -322,7 +323,7 @@ class Trainer:
         if cfg["pl_interval"] and cfg["pl_weight"] and self.batch_idx % int(cfg["pl_interval"]) == 0:
             self.opt_G.zero_grad(set_to_none=True)
             n = batch // int(cfg["pl_batch_shrink"])
-            img, ws = self.run_G(torch.randn([n, z_dim], device=dev), grad=True)
+            img, ws = self.run_G(torch.randn([n, z_dim], device=dev), eager=True)
             pl_noise = torch.randn_like(img) / math.sqrt(img.shape[2] * img.shape[3])
             (grads,) = torch.autograd.grad((img * pl_noise).sum(), ws, create_graph=True)
             pl_len = grads.square().sum(2).mean(1).sqrt()
@@ -338,7 +339,7 @@ class Trainer:
         self.D.requires_grad_(True)
         self.opt_D.zero_grad(set_to_none=True)
         with torch.no_grad():
-            fake, _ = self.run_G(torch.randn([batch, z_dim], device=dev), grad=False)
+            fake, _ = self.run_G(torch.randn([batch, z_dim], device=dev))
         fake_logits = self._run_D(fake)
         real_logits = self._run_D(real)
         loss_D = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
