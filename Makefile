@@ -16,7 +16,7 @@ STAMP        := $(VENV)/.synthfer-installed
 # Debian packages: headless Chromium (review-page test), Slurm + munge (HPC test), graphviz (make dag).
 APT_TEST     := chromium chromium-driver slurm-wlm munge graphviz
 
-.PHONY: help install apt-test demo test test-unit dag lint slurm-profile clean-demo
+.PHONY: help install peers apt-test demo test test-unit dag lint slurm-profile clean-demo
 
 help:
 	@echo "make demo           set up .venv and run the whole workflow on the embedded demo data (results/, report: results/report.html)"
@@ -38,6 +38,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# A separate venv with the peer tools the parity tests and benchmarks compare against
+# (image-similarity-measures pins numpy<2, so it must not go into .venv).
+peers: $(STAMP)
+	PYTHON=$(PYTHON) bash benchmarks/peer_env.sh
+
 # Debian packages the tests need (only as root; otherwise the tests that need them say what is missing).
 apt-test:
 	@missing=""; for p in $(APT_TEST); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -51,7 +56,7 @@ demo: install
 	$(BIN)/snakemake --configfile $(DEMO_CONFIG) --report results/report.html
 	@echo "demo finished: open results/report.html"
 
-test: install apt-test
+test: install peers apt-test
 	$(BIN)/python -m pytest
 
 test-unit: install
