@@ -620,9 +620,9 @@ def train_gan(
                 trainer.log_rows.append(row)
                 write_text(log_path, "".join(json.dumps(r) + "\n" for r in trainer.log_rows))
                 log.info(
-                    "tick %d  kimg %.3f/%.3f  %.1f s/kimg  loss G %.3f D %.3f  p %.3f  r_t %.3f",
-                    row["tick"], row["kimg"], total_nimg / 1000, row["sec_per_kimg"], row["loss_G"],
-                    row["loss_D"], row["augment_p"], row["r_t"],
+                    "tick %d  kimg %.3f/%.3f  %.1f s/kimg  loss G %s D %s  p %.3f  r_t %s",
+                    row["tick"], row["kimg"], total_nimg / 1000, row["sec_per_kimg"], _fmt(row["loss_G"]),
+                    _fmt(row["loss_D"]), row["augment_p"], _fmt(row["r_t"]),
                 )  # fmt: skip
                 trainer.tick += 1
                 trainer.tick_start_nimg = trainer.cur_nimg
@@ -681,6 +681,10 @@ def train_gan(
 def _provenance() -> dict[str, str]:
     # Plain strings only: checkpoints are read with torch.load(weights_only=True).
     return {k: str(v) for k, v in provenance().items()}
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
 
 
 def _mean(v: list[float] | None) -> float | None:
