@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,7 @@ def test_demo_chain_is_planned(repo):
         "results/annotations/synthetic_all/labels.npy",
         "results/annotations/synthetic_tds/labels.npy",
         "results/latent/tsne.png",
+        "results/review/index.html",
     )
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:]
@@ -66,3 +68,5 @@ def test_demo_chain_is_planned(repo):
     ):
         assert rule in out, rule
     assert "does not exist yet" not in out
+    # one generation job per configured shard (demo: generate.shards = 2)
+    assert re.search(r"^generate_shard\s+2$", out, re.M), out[-2000:]
