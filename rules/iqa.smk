@@ -1,7 +1,6 @@
 # Rules of the iqa phase: reference crops, the real-set SVR, the seeded batch partition (a
 # checkpoint: the pool size is known only after generation), one scoring job per batch, and
 # cached feature sets for FID/KID. No threshold, weight or `keep` reaches these rules (select.smk).
-from synthfer.iqa.batches import batch_ids as _iqa_batch_ids  # standard library only at parse time
 
 IQA = config["iqa"]
 IQA_EXTRACTOR = IQA["fid"]["extractor"]
@@ -14,21 +13,6 @@ IQA_SVR_LEVELS = {
 
 wildcard_constraints:
     extractor=r"inception|dlib",
-
-
-def iqa_batches(wildcards=None):
-    """The {batch} ids of the checkpoint's batches.csv (defers the DAG until it exists)."""
-    return _iqa_batch_ids(checkpoints.iqa_batches.get().output.batches)
-
-
-def iqa_score_tables(wildcards):
-    return expand("results/iqa/scores/batch_{batch}.parquet", batch=iqa_batches())
-
-
-def iqa_batch_features(wildcards):
-    return expand(
-        "results/iqa/features/{extractor}/batch_{batch}.npz", extractor=wildcards.extractor, batch=iqa_batches()
-    )
 
 
 rule iqa_references:

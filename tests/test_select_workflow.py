@@ -28,6 +28,7 @@ configfile: "config.yaml"
 TARGETS = {{}}
 wildcard_constraints:
     batch=r"\\d{{4}}",
+include: {str(REPO / "rules" / "iqa_common.smk")!r}
 include: {str(REPO / "rules" / "iqa.smk")!r}
 include: {str(REPO / "rules" / "select.smk")!r}
 rule all:
