@@ -26,6 +26,18 @@ def test_atomic_path_leaves_no_partial_file_on_error(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
 
 
+def test_atomic_outputs_get_umask_permissions(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        io.write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o644
+
+
 def test_write_table_roundtrip_and_unknown_suffix(tmp_path):
     import pandas as pd
 
