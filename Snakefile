@@ -8,7 +8,12 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The thesis-scale config, unless --configfile names another: a config file given on the command line
+# REPLACES it (Snakemake would otherwise merge the two, and thesis values would leak into e.g. the
+# demo). --config KEY=VALUE overrides apply on top of either.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 report: "rules/report/workflow.rst"

@@ -80,3 +80,17 @@ def test_lint_has_no_findings():
     res = run_snakemake("--lint", "--configfile", "config/demo.yaml")
     assert res.returncode == 0, res.stdout + res.stderr
     assert "Lints for rule" not in res.stdout + res.stderr, res.stdout + res.stderr
+
+
+
+def test_configfile_on_the_command_line_replaces_the_thesis_config():
+    """`--configfile demo.yaml` must not be merged over config/config.yaml (thesis values would leak into
+    the demo); without --configfile the thesis config is used and --config overrides apply on top."""
+    demo = run_snakemake("-n", "--configfile", "config/demo.yaml")
+    assert demo.returncode == 0, demo.stderr
+    line = next(x for x in demo.stdout.splitlines() if "Config file(s):" in x)
+    assert "demo.yaml" in line and "config/config.yaml" not in line
+    thesis = run_snakemake("-n", "--config", "seed=4")
+    assert thesis.returncode == 0, thesis.stderr
+    line = next(x for x in thesis.stdout.splitlines() if "Config file(s):" in x)
+    assert "config/config.yaml" in line
