@@ -26,6 +26,11 @@ log = get_logger(__name__)
 RESIZE_FILTERS = ("lanczos", "box")
 
 
+def _fixed_time(name: str) -> zipfile.ZipInfo:
+    """A ZIP entry with a fixed timestamp, so the same crops give a byte-identical dataset.zip."""
+    return zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+
+
 def archive_name(index: int) -> str:
     """``00000/img00000000.png`` for index 0 (the official naming)."""
     s = f"{index:08d}"
@@ -78,14 +83,14 @@ def build_dataset_zip(
                 name = archive_name(len(sources))
                 buf = io.BytesIO()
                 Image.fromarray(rgb).save(buf, format="PNG", compress_level=0, optimize=False)
-                zf.writestr(name, buf.getvalue())
+                zf.writestr(_fixed_time(name), buf.getvalue())
                 sources[name] = path.name
                 progress.update()
             if len(sources) < min_images:
                 raise ValueError(f"{crops_dir}: only {len(sources)} usable images, need at least {min_images}")
-            zf.writestr("dataset.json", json.dumps({"labels": None}))
+            zf.writestr(_fixed_time("dataset.json"), json.dumps({"labels": None}))
             zf.writestr(
-                "synthfer.json",
+                _fixed_time("synthfer.json"),
                 json.dumps(
                     {
                         "sources": sources,
