@@ -30,6 +30,9 @@ FER_SYNTHETIC_INPUTS = {
     )
     for v in ["real_only", "synthetic_all", "synthetic_tds"]
 }
+# A local backbone weights file (e.g. the demo's pretrained resources/demo_fer/*.weights.h5) is an input,
+# so replacing it re-runs the folds; 'imagenet' (a Keras download) and null are not files.
+FER_WEIGHTS_INPUT = {} if FER["model"]["weights"] in (None, "imagenet") else {"weights": FER["model"]["weights"]}
 FER_FIGURES = "results/fer/figures"
 
 
@@ -85,7 +88,7 @@ rule fer_fold_table:
 
 rule fer_fold:
     input:
-        unpack(lambda wc: FER_SYNTHETIC_INPUTS[wc.variant]),
+        unpack(lambda wc: {**FER_SYNTHETIC_INPUTS[wc.variant], **FER_WEIGHTS_INPUT}),
         labels=FER_REAL_TABLE,
         folds="results/fer/folds.csv",
     output:

@@ -75,10 +75,9 @@ def sample_aus(rng: np.random.Generator, p_on: float) -> np.ndarray:
     return on.astype(np.uint8)
 
 
-def _render_disfa(job: tuple) -> dict[str, Any]:
-    seed, subj, frame, size, p_on, out_dir = job
-    ident = _identity(seed, _DISFA, subj)
-    rng = np.random.default_rng([seed, _DISFA, subj, frame])
+def render_disfa_frame(ident: Identity, rng: np.random.Generator, size: int, p_on: float) -> tuple[np.ndarray, np.ndarray]:
+    """One DISFA-like frame of ``ident``: ``(image uint8 (size, size, 3), binary AUs uint8 (6,))``,
+    everything random drawn from ``rng`` (also used to pretrain the demo's FER backbone on other identities)."""
     on = sample_aus(rng, p_on)
     # On: intensity 0.45–1; off: a faint residue 0–0.12, so "absent" is not one constant picture.
     inten = np.where(on == 1, rng.uniform(0.45, 1.0, len(on)), rng.uniform(0.0, 0.12, len(on)))
@@ -87,8 +86,14 @@ def _render_disfa(job: tuple) -> dict[str, Any]:
     zoom = float(rng.uniform(1.35, 1.55))
     off = (float(rng.uniform(-0.03, 0.03) * size), float((0.06 + rng.uniform(-0.03, 0.03)) * size))
     r = render_face(ident, expr, size, angle_deg=float(rng.uniform(-4, 4)), scale=zoom, offset=off, rng=rng, noise=2.5, light=float(rng.uniform(-0.7, 0.7)))
+    return r.image, on
+
+
+def _render_disfa(job: tuple) -> dict[str, Any]:
+    seed, subj, frame, size, p_on, out_dir = job
+    image, on = render_disfa_frame(_identity(seed, _DISFA, subj), np.random.default_rng([seed, _DISFA, subj, frame]), size, p_on)
     name = f"SN{subj + 1:03d}_{frame:04d}.png"
-    save_png(Path(out_dir) / "images" / name, r.image, compress_level=1)
+    save_png(Path(out_dir) / "images" / name, image, compress_level=1)
     return {"image": f"images/{name}", "subject": f"SN{subj + 1:03d}", **{a: int(v) for a, v in zip(AU_NAMES, on, strict=True)}}
 
 
