@@ -48,7 +48,8 @@ rule gan_train:
         run_dir=lambda w, output: os.path.dirname(output.final),
         options=GAN_OPTIONS,
         time_limit_minutes=GAN["time_limit_minutes"],
-        resume_from=GAN["resume_from"],
+        # the optional starting checkpoint, taken from the input (so a new file re-runs training)
+        resume_from=lambda w, input: input.resume[0] if input.resume else None,
         device=GAN["device"],
     threads: GAN["threads"]
     resources:
