@@ -161,3 +161,12 @@ def test_check_input_paths(tmp_path):
     cfg.check_input_paths({"a": {"b": str(tmp_path)}, "c": "results/x", "d": None}, ["a.b", "c", "d"])
     with pytest.raises(cfg.ConfigError, match="config key 'a.b'"):
         cfg.check_input_paths({"a": {"b": str(tmp_path / "missing")}}, ["a.b"])
+
+
+def test_au_column_order_has_one_definition():
+    import synthfer
+    from synthfer import fer, seeds
+    from synthfer.demo import render
+
+    assert synthfer.AU_COLUMNS == ("AU1", "AU4", "AU5", "AU6", "AU12", "AU15")
+    assert fer.AU_COLUMNS is seeds.AU_NAMES is render.AU_NAMES is synthfer.AU_COLUMNS

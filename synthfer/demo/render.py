@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-AU_NAMES = ("AU1", "AU4", "AU5", "AU6", "AU12", "AU15")
+from synthfer import AU_COLUMNS as AU_NAMES
 
 # Skin tones (sRGB) from light to dark, with the label written to the metadata table.
 SKIN_TONES = (

@@ -6,5 +6,6 @@ TDS-selected ones), always validated on the held-out subjects' real frames. Kera
 TensorFlow and PyTorch backends both work. Heavy frameworks are imported inside functions.
 """
 
-AU_COLUMNS = ("AU1", "AU4", "AU5", "AU6", "AU12", "AU15")
+from synthfer import AU_COLUMNS  # noqa: F401 (the one definition of the AU column order)
+
 VARIANTS = ("real_only", "synthetic_all", "synthetic_tds")

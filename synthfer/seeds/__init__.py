@@ -5,4 +5,4 @@ exports); :mod:`synthfer.seeds.plan` turns it into ``results/seeds/plan.csv``, t
 truth for generated image names and their labels.
 """
 
-AU_NAMES = ("AU1", "AU4", "AU5", "AU6", "AU12", "AU15")
+from synthfer import AU_COLUMNS as AU_NAMES  # noqa: F401 (the one definition of the AU column order)
