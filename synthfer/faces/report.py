@@ -73,6 +73,17 @@ def _save_fig(fig, path: PathLike) -> None:
     plt.close(fig)
 
 
+
+def _thumbnail_grid(plt: Any, n: int, max_cols: int, cell: tuple[float, float]):
+    """A figure with room for ``n`` thumbnails (at least one cell), ``max_cols`` per row, axes hidden."""
+    k = max(n, 1)
+    cols = min(max_cols, k)
+    rows = int(np.ceil(k / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cell[0] * cols, cell[1] * rows + 0.4), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    return fig, axes
+
 def contact_sheet(crops_dir: PathLike, df: Any, out_png: PathLike, n: int = 48) -> int:
     """Grid of ``n`` accepted crops (evenly spaced over the sorted names) with landmarks. Returns the count shown."""
     import matplotlib
@@ -83,12 +94,7 @@ def contact_sheet(crops_dir: PathLike, df: Any, out_png: PathLike, n: int = 48) 
     ok = df[df["status"] == "ok"].sort_values("name")
     if len(ok) > n:
         ok = ok.iloc[np.linspace(0, len(ok) - 1, n).round().astype(int)]
-    k = max(len(ok), 1)
-    cols = min(8, k)
-    rows = int(np.ceil(k / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.75 * rows + 0.4), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
+    fig, axes = _thumbnail_grid(plt, len(ok), max_cols=8, cell=(1.6, 1.75))
     for ax, row in zip(axes.flat, ok.itertuples(index=False), strict=False):
         img = load_rgb(Path(crops_dir) / row.crop)
         ax.imshow(img)
@@ -115,12 +121,7 @@ def rejection_sheet(df: Any, out_png: PathLike, n: int = 24) -> int:
     from matplotlib.patches import Rectangle
 
     rej = df[df["status"] != "ok"].sort_values("name").head(n)
-    k = max(len(rej), 1)
-    cols = min(6, k)
-    rows = int(np.ceil(k / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(2.0 * cols, 2.2 * rows + 0.4), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
+    fig, axes = _thumbnail_grid(plt, len(rej), max_cols=6, cell=(2.0, 2.2))
     for ax, row in zip(axes.flat, rej.itertuples(index=False), strict=False):
         try:
             img = load_rgb(row.source)
