@@ -87,6 +87,8 @@ rule review_material:
         strip_pairs=config["latent"]["review"]["strip_pairs"],
         strip_steps=config["latent"]["review"]["strip_steps"],
         batch_size=config["latent"]["review"]["batch_size"],
+        image_format=config["latent"]["review"]["image_format"],
+        jpeg_quality=config["latent"]["review"]["jpeg_quality"],
         noise_mode=config["generate"]["noise_mode"],
         seeds_file=config["seeds"]["file"],
         device=config["generate"]["device"],

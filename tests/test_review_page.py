@@ -254,3 +254,40 @@ def test_browser_check_skips_locally_and_fails_under_ci(monkeypatch):
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="chromium"):
         _need_browser()
+
+
+def test_jpeg_review_material_matches_the_png_one(review, tmp_path):
+    """``image_format='jpeg'``: same layout, ``.jpg`` names in review.json and on disk, pixels within JPEG
+    error of the PNG sheets, the format recorded for scripts."""
+    from synthfer.gan.api import tiny_generator
+    from synthfer.imaging import load_rgb
+    from synthfer.latent.directions import Directions, compute_directions
+    from synthfer.latent.review import build_review
+
+    png_out, png_data = review
+    G = tiny_generator(resolution=16, seed=1)
+    d, _ = compute_directions(G, 400, 3, seed=1, batch_size=400, std_samples=200)
+    data = build_review(
+        G, Directions(d["components"], d["std"], d["mean"], G.num_ws), tmp_path, seed_start=100, seed_count=23,
+        cols=4, rows=3, thumb=32, truncation_psi=0.7, grid_seeds=[101, 105], grid_directions=2,
+        grid_degrees=[-2.0, 0.0, 2.0], edit_layers=(0, None), strip_pairs=[(100, 104)], strip_steps=5,
+        image_format="jpeg", jpeg_quality=95,
+    )  # fmt: skip
+    assert png_data["image_format"] == "png" and data["image_format"] == "jpeg"
+    assert [s["file"] for s in data["sheets"]] == ["sheets/sheet_0000.jpg", "sheets/sheet_0001.jpg"]
+    assert data["grids"] == {"101": "grids/seed_101.jpg", "105": "grids/seed_105.jpg"}
+    assert [s["file"] for s in data["strips"]] == ["strips/strip_100_104.jpg"]
+    assert not list(tmp_path.rglob("*.png"))
+    for rel in [s["file"] for s in data["sheets"]] + list(data["grids"].values()):
+        jpg = load_rgb(tmp_path / rel).astype(int)
+        png = load_rgb(png_out / rel.replace(".jpg", ".png")).astype(int)
+        assert jpg.shape == png.shape and np.abs(jpg - png).mean() < 6, rel
+    assert (tmp_path / "sheets" / "sheet_0000.jpg").read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG, not a renamed PNG
+
+
+def test_unknown_image_format_is_refused(tmp_path):
+    from synthfer.imaging import save_image
+
+    with pytest.raises(ValueError, match="gif"):
+        save_image(tmp_path / "x.gif", np.zeros((4, 4, 3), np.uint8), "gif")
+    assert not list(tmp_path.iterdir())

@@ -25,4 +25,6 @@ write_review(
     batch_size=snakemake.params.batch_size,
     noise_mode=snakemake.params.noise_mode,
     seeds_file_hint=snakemake.params.seeds_file,
+    image_format=snakemake.params.image_format,
+    jpeg_quality=snakemake.params.jpeg_quality,
 )

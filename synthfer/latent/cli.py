@@ -58,6 +58,9 @@ def add_commands(subparsers) -> None:
     p.add_argument(
         "--seeds-file", default="config/seeds.yaml", help="where the page tells the reviewer to save the YAML"
     )
+    p.add_argument("--format", choices=["png", "jpeg"], default="png", dest="image_format",
+                   help="image format of sheets, grids and strips (jpeg: ~5x smaller; default png)")
+    p.add_argument("--jpeg-quality", type=int, default=90, help="JPEG quality 50-100 (default 90)")
     p.add_argument("--device", default=None, help="torch device (default: CUDA if available)")
     p.add_argument("--log", default=None, help="also write the log to this file")
     p.set_defaults(func=_review)
@@ -112,6 +115,8 @@ def _review(args: argparse.Namespace) -> int:
         edit_layers=layers,
         strip_pairs=args.strips if args.strips is not None else 5,
         seeds_file_hint=args.seeds_file,
+        image_format=args.image_format,
+        jpeg_quality=args.jpeg_quality,
     )
     print(f"open {Path(args.out) / 'index.html'} in a browser")
     return 0

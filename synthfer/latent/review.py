@@ -1,6 +1,6 @@
 """Review material for the human annotator (``results/review/``).
 
-* ``sheets/sheet_{page:04d}.png`` — contact sheets: ``cols × rows`` faces per page, the seed number
+* ``sheets/sheet_{page:04d}.png`` (``.jpg`` with ``image_format='jpeg'``, likewise grids and strips) — contact sheets: ``cols × rows`` faces per page, the seed number
   printed under each face; tile i of page p shows seed ``seed_start + p·cols·rows + i`` (row-major).
   Every tile is ``thumb × (thumb + label_h)`` px, so the page can use a sheet as a CSS sprite.
 * ``grids/seed_{seed}.png`` — per-seed edit grid: rows = direction index k, columns = degrees σ
@@ -115,16 +115,27 @@ def build_review(
     batch_size: int = 32,
     noise_mode: str = "const",
     seeds_file_hint: str = "config/seeds.yaml",
+    image_format: str = "png",
+    jpeg_quality: int = 90,
 ) -> dict:
     """Render sheets, edit grids and strips into ``out_dir`` and write ``index.html`` + ``review.json``.
 
-    ``directions`` is a :class:`synthfer.latent.directions.Directions`. Returns the review data dict.
+    ``directions`` is a :class:`synthfer.latent.directions.Directions`. ``image_format`` is ``png`` or
+    ``jpeg`` (at the thesis' 30,000 seeds the PNG sheets alone are ≈ 700 MB to copy off a cluster).
+    Returns the review data dict.
     """
     import torch
 
     from synthfer.gan.api import seeds_to_ws, synthesize_ws
-    from synthfer.imaging import save_png
+    from synthfer.imaging import IMAGE_SUFFIXES, save_image
     from synthfer.io import write_json, write_text
+
+    if image_format not in IMAGE_SUFFIXES:
+        raise ValueError(f"latent.review.image_format: {image_format!r} is not one of {sorted(IMAGE_SUFFIXES)}")
+    ext = IMAGE_SUFFIXES[image_format]
+
+    def save(rel: str, rgb: np.ndarray) -> None:
+        save_image(out / rel, rgb, image_format, jpeg_quality)
 
     out = Path(out_dir)
     for sub in ("sheets", "grids", "strips"):  # declared outputs even when empty
@@ -154,8 +165,8 @@ def build_review(
     for page in range(n_pages):
         seeds = seeds_all[page * per_page : (page + 1) * per_page]
         imgs = synthesize_ws(G, seeds_to_ws(G, seeds, truncation_psi, batch_size), noise_mode, batch_size)
-        rel = f"sheets/sheet_{page:04d}.png"
-        save_png(out / rel, contact_sheet(imgs, seeds, cols, rows, thumb))
+        rel = f"sheets/sheet_{page:04d}{ext}"
+        save(rel, contact_sheet(imgs, seeds, cols, rows, thumb))
         sheets.append({"file": rel, "first_seed": seeds[0], "n": len(seeds)})
         progress.update(len(seeds))
 
@@ -167,9 +178,9 @@ def build_review(
                 [directions.apply(w0, k, d, edit_layers[0], layer_end) for k in grid_directions for d in grid_degrees]
             )
             cells = synthesize_ws(G, ws, noise_mode, batch_size)
-            rel = f"grids/seed_{int(seed)}.png"
-            save_png(
-                out / rel,
+            rel = f"grids/seed_{int(seed)}{ext}"
+            save(
+                rel,
                 labelled_grid(
                     cells,
                     [f"dir {k}" for k in grid_directions],
@@ -191,9 +202,9 @@ def build_review(
         w = seeds_to_ws(G, [int(a), int(b)], truncation_psi)
         t = torch.linspace(0, 1, strip_steps, device=w.device).view(-1, 1, 1)
         cells = synthesize_ws(G, w[0:1] * (1 - t) + w[1:2] * t, noise_mode, batch_size)
-        rel = f"strips/strip_{int(a)}_{int(b)}.png"
-        save_png(
-            out / rel,
+        rel = f"strips/strip_{int(a)}_{int(b)}{ext}"
+        save(
+            rel,
             labelled_grid(cells, [""], [f"{float(x):.2f}" for x in t.flatten()], thumb, title=f"seed {a} -> seed {b}"),
         )
         strips.append({"file": rel, "a": int(a), "b": int(b)})
@@ -216,6 +227,7 @@ def build_review(
         "grid_degrees": [float(d) for d in grid_degrees],
         "edit_layers": [int(edit_layers[0]), None if edit_layers[1] is None else int(edit_layers[1])],
         "seeds_file": seeds_file_hint,
+        "image_format": image_format,
     }
     write_json(out / "review.json", data)
     write_text(out / "index.html", review_html(data))
