@@ -35,8 +35,11 @@ def test_pretraining_identities_are_not_the_demo_subjects():
     seed = DEMO["seed"]
     demo = {_identity(seed, kind, i) for kind in (_REAL, _DISFA) for i in range(60)}
     pre = {Identity.random(np.random.default_rng([seed, _IDENT, _PRETRAIN, i])) for i in range(200)}
-    pre |= {Identity.random(np.random.default_rng([7, _IDENT, _PRETRAIN, i])) for i in range(200)}
-    assert len(pre) == 400 and not demo & pre
+    # the committed backbone's identities, all of them (seed 7, n from its sidecar)
+    committed = json.loads((ROOT / "resources" / "demo_fer" / "efficientnetb0_demo_32px.weights.h5.json").read_text())
+    n = committed["n_identities"]
+    pre |= {Identity.random(np.random.default_rng([committed["seed"], _IDENT, _PRETRAIN, i])) for i in range(n)}
+    assert len(pre) == 200 + n and not demo & pre
 
 
 def test_render_pretraining_set_shapes_and_determinism():
@@ -84,8 +87,8 @@ DEMO_WEIGHTS = ROOT / DEMO["fer"]["model"]["weights"] if DEMO["fer"]["model"]["w
 @pytest.mark.skipif(DEMO_WEIGHTS is None or not DEMO_WEIGHTS.is_file(), reason="demo weights file not present")
 def test_demo_weights_fold_learns_the_aus(tmp_path):
     """One fold with the demo's fer settings and committed backbone, on freshly rendered DISFA-like data of
-    6 subjects (4 train, 2 validate): the mean AUC over the six AUs clears 0.6 (the full 13-fold demo
-    measurement is in docs/fer.md)."""
+    6 subjects (4 train, 2 validate): every AU's AUC clears 0.6 and their mean 0.8 (the full 13-fold demo
+    measurement, asserted per AU in tests/test_demo_run.py, is in docs/fer.md)."""
     from synthfer.fer.folds import write_folds
 
     make_disfa_like(tmp_path / "d", n_subjects=6, frames=40, size=192, seed=DEMO["seed"] + 1)
@@ -108,4 +111,4 @@ def test_demo_weights_fold_learns_the_aus(tmp_path):
 
     pred = pd.read_csv(tmp_path / "f" / "predictions.csv")
     aucs = [roc_auc(pred[a], pred[f"prob_{a}"]) for a in AU_COLUMNS]
-    assert np.mean(aucs) > 0.6, aucs
+    assert np.mean(aucs) > 0.8 and min(aucs) > 0.6, aucs

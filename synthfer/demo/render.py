@@ -11,8 +11,10 @@ How each Action Unit is drawn (FACS appearance changes, Ekman & Friesen 1978):
 
 =====  ====================  ============================================================
 AU1    inner brow raiser     inner brow ends lifted (oblique brows), central forehead lines
-AU4    brow lowerer          brows lowered and pulled together, vertical glabella lines
-AU5    upper lid raiser      upper lid lifted, white of the eye visible above the iris
+AU4    brow lowerer          brows lowered (by up to d/4) and pulled together, vertical glabella lines,
+                             shadow at the nose root and over the eyes, upper lids pressed down
+AU5    upper lid raiser      upper lid lifted (about 3.7× its neutral height at full intensity, never into the brow),
+                             white of the eye visible above the iris
 AU6    cheek raiser          lower lid pushed up, cheek highlight raised, crow's feet
 AU12   lip corner puller     mouth corners up and out, nasolabial folds, teeth when strong
 AU15   lip corner depressor  mouth corners down, shadow lines below the corners
@@ -260,12 +262,17 @@ def render_face(
     lw = max(1, int(round(0.045 * d)))
     ew = ident.eye_w * d
     eye_open = 0.34 * ew
-    up_h = eye_open * (0.55 + 0.75 * au.AU5 - 0.1 * au.AU4)  # upper lid height above the eye line
+    # Brow line: AU4 lowers it by up to a quarter of d (≈ 2 px at the demo's 32-px FER input), AU1 lifts it.
+    brow_y = ey - 0.42 * d + 0.24 * au.AU4 * d - 0.1 * au.AU1 * d
+    # Upper lid: AU5 lifts it (sclera shows above the iris), AU4's lowered brow presses it down; it never
+    # rises into the brow.
+    up_h = eye_open * (0.55 + 1.5 * au.AU5 - 0.25 * au.AU4)  # upper lid height above the eye line
+    up_h = min(up_h, max(0.3 * eye_open, (ey - brow_y) - 0.08 * d))
     lo_h = eye_open * (0.5 - 0.35 * au.AU6)  # lower lid depth below
     eyes = [(cx - d / 2, ey), (cx + d / 2, ey)]
     for s, (px, py) in zip((-1, 1), eyes, strict=True):
         # eye socket and lid crease
-        sd.ellipse([px - 0.42 * d, py - 0.34 * d - 0.1 * au.AU4 * d, px + 0.42 * d, py + 0.22 * d], fill=70)
+        sd.ellipse([px - 0.42 * d, py - 0.34 * d - 0.1 * au.AU4 * d, px + 0.42 * d, py + 0.22 * d], fill=int(70 + 90 * au.AU4))
         crease = _curve((px - 0.55 * ew, py - 0.05 * d), (px, py - up_h - 0.55 * eye_open - 0.15 * au.AU5 * d), (px + 0.55 * ew, py - 0.05 * d))
         sd.line(_pts(crease), fill=150, width=lw)
         # AU6: crow's feet at the outer corner and an infraorbital furrow
@@ -304,10 +311,9 @@ def render_face(
     sd.ellipse([cx - 0.35 * d, my + 0.22 * d, cx + 0.35 * d, my + 0.38 * d], fill=90)
 
     # brows and forehead lines (AU1) / glabella lines (AU4)
-    brow_y = ey - 0.42 * d + 0.13 * au.AU4 * d - 0.1 * au.AU1 * d
     brows = []
     for s in (-1, 1):
-        inner = (cx + s * (0.22 - 0.07 * au.AU4) * d, brow_y - 0.34 * au.AU1 * d + 0.06 * au.AU4 * d)
+        inner = (cx + s * (0.22 - 0.11 * au.AU4) * d, brow_y - 0.34 * au.AU1 * d + 0.08 * au.AU4 * d)
         outer = (cx + s * 0.88 * d, brow_y + 0.08 * d + 0.04 * au.AU1 * d)
         peak = (cx + s * 0.6 * d, brow_y - 0.16 * d - 0.06 * au.AU1 * d + 0.04 * au.AU4 * d)
         brows.append((inner, peak, outer))
@@ -319,6 +325,8 @@ def render_face(
         for s in (-1, 1):
             gx = cx + s * 0.07 * d
             sd.line([(gx, brow_y - 0.2 * d), (gx + s * 0.02 * d, brow_y + 0.12 * d)], fill=int(230 * au.AU4), width=lw * 2)
+        # the skin bunched between the drawn-together brows casts a shadow over the nose root
+        sd.ellipse([cx - 0.16 * d, brow_y - 0.1 * d, cx + 0.16 * d, brow_y + 0.22 * d], fill=int(150 * au.AU4))
 
     sh = _soft(sh, 0.06 * d)
     hl = _soft(hl, 0.08 * d)
