@@ -7,7 +7,16 @@ import os
 
 GAN = config["gan"]
 # Rule-level keys; every other key of the section is a training option (synthfer.gan.train.DEFAULTS).
-GAN_RULE_KEYS = ("resolution", "resize_filter", "time_limit_minutes", "resume_from", "threads", "device", "mem_mb")
+GAN_RULE_KEYS = (
+    "resolution",
+    "resize_filter",
+    "time_limit_minutes",
+    "resume_from",
+    "threads",
+    "device",
+    "mem_mb",
+    "snapshot_fid",
+)
 GAN_OPTIONS = {k: v for k, v in GAN.items() if k not in GAN_RULE_KEYS}
 
 
@@ -60,9 +69,42 @@ rule gan_train:
         "../workflow_scripts/gan_train.py"
 
 
+rule gan_snapshot_fid:
+    input:
+        # training is complete once network-final.pt exists; the snapshots beside it are read, not declared
+        final="results/gan/network-final.pt",
+        real=f"results/iqa/features/{config['iqa']['fid']['extractor']}/real.npz",
+        references="results/iqa/references.npz",
+    output:
+        table="results/gan/snapshot_fid.csv",
+        plot=report("results/gan/snapshot_fid.png", caption="report/gan_snapshot_fid.rst", category="2 GAN"),
+    log:
+        "logs/gan_snapshot_fid/gan_snapshot_fid.log",
+    benchmark:
+        "benchmarks/rules/gan_snapshot_fid/gan_snapshot_fid.tsv"
+    params:
+        snapshot_dir=lambda w, input: os.path.join(os.path.dirname(input.final), "snapshots"),
+        extractor=config["iqa"]["fid"]["extractor"],
+        weights=config["iqa"]["fid"]["inception_weights"],
+        images=GAN["snapshot_fid"]["images"],
+        truncation_psi=GAN["snapshot_fid"]["truncation_psi"],
+        seed=GAN["snapshot_fid"]["seed"],
+        batch_size=GAN["snapshot_fid"]["batch_size"],
+        device=GAN["device"],
+    threads: GAN["snapshot_fid"]["threads"]
+    resources:
+        mem_mb=GAN["snapshot_fid"]["mem_mb"],
+    conda:
+        "../envs/gan.yaml"
+    script:
+        "../workflow_scripts/gan_snapshot_fid.py"
+
+
 TARGETS["gan"] = [
     "results/gan/dataset.zip",
     "results/gan/network-final.pt",
     "results/gan/training_log.jsonl",
     "results/gan/fakes-final.png",
 ]
+if GAN["snapshot_fid"]["enabled"]:
+    TARGETS["gan"] += ["results/gan/snapshot_fid.csv", "results/gan/snapshot_fid.png"]

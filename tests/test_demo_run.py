@@ -84,3 +84,11 @@ def test_fer_summary(demo_run):
     assert len(per_au) == 3 * 6
     table = per_au.pivot(index="variant", columns="au", values="mean_auc").round(3)
     assert (per_au["mean_auc"] > 0.6).all(), table.to_string()
+
+
+def test_gan_snapshot_fid(demo_run):
+    """The demo enables gan.snapshot_fid: one finite FID per snapshot of this run, oldest first."""
+    table = pd.read_csv(demo_run / "gan" / "snapshot_fid.csv")
+    assert len(table) >= 1 and table["kimg"].is_monotonic_increasing
+    assert np.isfinite(table["fid"]).all() and (table["fid"] >= 0).all()
+    assert (demo_run / "gan" / "snapshot_fid.png").is_file()

@@ -10,7 +10,7 @@ import yaml
 from synthfer.gan.train import DEFAULTS, RESUME_MUST_MATCH, resolve_config
 
 REPO = Path(__file__).resolve().parents[1]
-RULE_KEYS = {"resolution", "resize_filter", "time_limit_minutes", "resume_from", "threads", "device", "mem_mb"}
+RULE_KEYS = {"resolution", "resize_filter", "time_limit_minutes", "resume_from", "threads", "device", "mem_mb", "snapshot_fid"}
 
 
 def _schema():
@@ -27,7 +27,7 @@ def test_schema_matches_training_defaults():
     assert _schema()["additionalProperties"] is False
     # The rule splits the section the same way (rules/gan.smk GAN_RULE_KEYS).
     smk = (REPO / "rules" / "gan.smk").read_text()
-    assert all(f'"{k}"' in smk.split("GAN_RULE_KEYS = ")[1].split("\n")[0] for k in RULE_KEYS)
+    assert all(f'"{k}"' in smk.split("GAN_RULE_KEYS = ")[1].split(")")[0] for k in RULE_KEYS)
 
 
 def test_auto_config_256_matches_the_official_values():
