@@ -322,11 +322,12 @@ def render_face(
             yline = brow_y - (0.35 + 0.14 * j) * d
             sd.line(_pts(_curve((cx - 0.4 * d, yline + 0.05 * d), (cx, yline - 0.1 * d), (cx + 0.4 * d, yline + 0.05 * d))), fill=int(255 * au.AU1), width=lw * 2)
     if au.AU4 > 0:
+        # the skin bunched between the drawn-together brows shades the nose root; the furrows go on top
+        # (the layer is overwritten, not accumulated, so the order matters)
+        sd.ellipse([cx - 0.16 * d, brow_y - 0.1 * d, cx + 0.16 * d, brow_y + 0.22 * d], fill=int(150 * au.AU4))
         for s in (-1, 1):
             gx = cx + s * 0.07 * d
             sd.line([(gx, brow_y - 0.2 * d), (gx + s * 0.02 * d, brow_y + 0.12 * d)], fill=int(230 * au.AU4), width=lw * 2)
-        # the skin bunched between the drawn-together brows casts a shadow over the nose root
-        sd.ellipse([cx - 0.16 * d, brow_y - 0.1 * d, cx + 0.16 * d, brow_y + 0.22 * d], fill=int(150 * au.AU4))
 
     sh = _soft(sh, 0.06 * d)
     hl = _soft(hl, 0.08 * d)
