@@ -97,8 +97,11 @@ def _render_disfa(job: tuple) -> dict[str, Any]:
     return {"image": f"images/{name}", "subject": f"SN{subj + 1:03d}", **{a: int(v) for a, v in zip(AU_NAMES, on, strict=True)}}
 
 
-def _run(fn, jobs: Sequence[tuple], workers: int, what: str) -> list[dict[str, Any]]:
-    prog = Progress(log, len(jobs), what, seconds=5.0)
+def map_jobs(fn, jobs: Sequence[tuple], workers: int, what: str, seconds: float = 5.0) -> list[Any]:
+    """``[fn(job) for job in jobs]``, in order, in ``workers`` processes when > 1 (``fn`` must be a
+    module-level function), logging progress as ``what`` every ``seconds``. Results do not depend on
+    ``workers`` as long as ``fn`` draws its randomness from its job."""
+    prog = Progress(log, len(jobs), what, seconds=seconds)
     out = []
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as ex:
@@ -134,7 +137,7 @@ def make_real_set(
         for i in range(n_identities)
         for j, name in enumerate(EXPRESSIONS)
     ]
-    rows = _run(_render_real, jobs, workers, "demo real faces rendered")
+    rows = map_jobs(_render_real, jobs, workers, "demo real faces rendered")
     df = pd.DataFrame(rows)
     write_table(metadata_csv, df[["face_id", "identity", "expression", "age", "gender", "skin_tone"]])
     truth_cols = ["face_id", "left_eye_x", "left_eye_y", "right_eye_x", "right_eye_y", "angle", "scale", "offset_x", "offset_y"]
@@ -157,7 +160,7 @@ def make_disfa_like(
     out_dir = Path(out_dir)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     jobs = [(seed, s, f, size, p_on, str(out_dir)) for s in range(n_subjects) for f in range(frames)]
-    rows = _run(_render_disfa, jobs, workers, "demo DISFA-like frames rendered")
+    rows = map_jobs(_render_disfa, jobs, workers, "demo DISFA-like frames rendered")
     df = pd.DataFrame(rows, columns=["image", "subject", *AU_NAMES])
     write_table(out_dir / "labels.csv", df)
     log.info("DISFA-like: %d frames; AU base rates %s", len(df), {a: round(float(df[a].mean()), 3) for a in AU_NAMES})

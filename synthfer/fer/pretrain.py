@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import math
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from synthfer.fer import AU_COLUMNS
 from synthfer.io import PathLike, atomic_path, provenance, write_json
-from synthfer.logs import Progress, get_logger
+from synthfer.logs import get_logger
 
 log = get_logger(__name__)
 
@@ -67,21 +66,11 @@ def render_pretraining_set(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(x uint8 (N, s, s, 3), y uint8 (N, 6), identity int (N,))`` with N = identities × frames,
     drawn at ``render_size`` (the DISFA-like set's 192 px) and resized to ``input_size``."""
+    from synthfer.demo.dataset import map_jobs
+
     jobs = [(seed, i, frames_per_identity, render_size, input_size, p_on) for i in range(n_identities)]
-    prog = Progress(log, len(jobs), "pretraining identities rendered", seconds=10.0)
-    xs, ys = [], []
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as ex:
-            for x, y in ex.map(_render_identity, jobs, chunksize=max(1, len(jobs) // (workers * 8))):
-                xs.append(x)
-                ys.append(y)
-                prog.update()
-    else:
-        for job in jobs:
-            x, y = _render_identity(job)
-            xs.append(x)
-            ys.append(y)
-            prog.update()
+    rendered = map_jobs(_render_identity, jobs, workers, "pretraining identities rendered", seconds=10.0)
+    xs, ys = zip(*rendered, strict=True)
     ident = np.repeat(np.arange(n_identities), frames_per_identity)
     return np.concatenate(xs), np.concatenate(ys), ident
 
