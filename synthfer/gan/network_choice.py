@@ -174,7 +174,7 @@ def select_network(
     image size: the IQA references are made at that size before any image is generated."""
     import shutil
 
-    from synthfer.gan.face_check import FINAL_TAG, face_rates, sample_settings
+    from synthfer.gan.face_check import FINAL_TAG, NoFacesError, face_rates, sample_settings
     from synthfer.io import atomic_path, provenance, read_table, sha256_file, write_json
     from synthfer.logs import get_logger
 
@@ -190,7 +190,11 @@ def select_network(
         log.info("face check %s (%s): %d/%d faces (%.0f%%)", r.network, r.checkpoint, r.n_faces, r.n_images,
                  100 * r.face_rate)  # fmt: skip
     fid_table = read_table(snapshot_fid_csv) if snapshot_fid_csv else None
-    choice = choose_network(network, rates, min_detection_rate, fid_table)
+    try:
+        choice = choose_network(network, rates, min_detection_rate, fid_table)
+    except NoFacesError as exc:
+        log.error("%s", exc)  # into the rule's log too, which Snakemake shows for a failed job
+        raise
     source = Path(final) if choice["tag"] == FINAL_TAG else Path(snapshot_dir) / choice["checkpoint"]
     final_ckpt = checkpoint_header(final)
     size = checkpoint_header(source)["G_kwargs"]["img_resolution"]
