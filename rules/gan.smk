@@ -94,6 +94,7 @@ rule gan_face_samples:
     output:
         images=directory("results/gan/face_check/samples"),
         samples="results/gan/face_check/samples.csv",
+        networks="results/gan/face_check/samples.json",
     log:
         "logs/gan_face_samples/gan_face_samples.log",
     benchmark:
@@ -159,6 +160,7 @@ rule gan_network:
     input:
         final="results/gan/network-final.pt",
         samples="results/gan/face_check/samples.csv",
+        networks="results/gan/face_check/samples.json",
         detections="results/gan/face_check/detections.csv",
         snapshot_fid=["results/gan/snapshot_fid.csv"] if GAN["network"] == "best_fid" else [],
     output:

@@ -186,3 +186,23 @@ def test_samples_are_deterministic(demo_run, tmp_path):
         a = np.asarray(__import__("PIL.Image").Image.open(tmp_path / "s" / f"{name}.png"))
         b = np.asarray(__import__("PIL.Image").Image.open(demo_run / "samples" / f"{name}.png"))
         assert np.array_equal(a, b)
+
+
+def test_the_gate_imports_nothing_heavy(demo_run, tmp_path):
+    """gan_network is a local rule (a login node under Slurm): choosing, gating and copying need no torch."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from synthfer.gan.network_choice import select_network as s; import sys; r = sys.argv[1]; "
+        "s(62, r + '/network-final.pt', r + '/snapshots', r + '/samples.csv', r + '/detections.csv', "
+        "sys.argv[2] + '/n.pt', sys.argv[2] + '/n.json', resolution=64)"
+    )
+    guard = REPO / "tests" / "support" / "no_heavy_imports"
+    res = subprocess.run([sys.executable, "-c", code, str(demo_run), str(tmp_path)], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(guard), str(REPO)])})  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+    info = json.loads((tmp_path / "n.json").read_text())
+    assert info["img_resolution"] == 64 and info["snapshot"] == "network-snapshot-000062.pt"
+    assert (tmp_path / "n.pt").read_bytes() == DEMO_START.read_bytes()

@@ -10,6 +10,7 @@ write_face_check_samples(
     snapshots=snakemake.params.snapshots,
     out_dir=snakemake.output.images,
     out_csv=snakemake.output.samples,
+    out_json=snakemake.output.networks,
     n_images=snakemake.params.images,
     truncation_psi=snakemake.params.truncation_psi,
     seed=snakemake.params.seed,

@@ -11,6 +11,7 @@ try:
         final=snakemake.input.final,
         snapshot_dir=snakemake.params.snapshot_dir,
         samples_csv=snakemake.input.samples,
+        samples_json=snakemake.input.networks,
         detections_csv=snakemake.input.detections,
         out_pt=snakemake.output.network,
         out_json=snakemake.output.info,

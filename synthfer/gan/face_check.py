@@ -50,6 +50,7 @@ def write_face_check_samples(
     snapshots: str | list[int],
     out_dir: PathLike,
     out_csv: PathLike,
+    out_json: PathLike | None = None,
     n_images: int = 100,
     truncation_psi: float = 0.7,
     seed: int = 0,
@@ -59,13 +60,15 @@ def write_face_check_samples(
 ) -> Any:
     """Render the face-check sample of ``final`` and of ``snapshots`` (``"all"`` = every
     ``network-snapshot-*.pt`` in ``snapshot_dir``, or a list of kimgs, each of which must exist) into
-    ``out_dir``; write ``out_csv`` (:data:`SAMPLE_COLUMNS`, one row per image) and its ``.json`` sidecar.
-    Returns the table."""
+    ``out_dir``; write ``out_csv`` (:data:`SAMPLE_COLUMNS`, one row per image) and ``out_json`` (default: beside
+    it): the sample's settings and, per network, ``network``, ``checkpoint`` (path), ``kimg``, ``img_resolution``
+    and ``snapshot`` (the snapshot whose EMA generator it is; for ``final`` the last snapshot), so that the gate
+    needs no torch. Returns the table."""
     import pandas as pd
     import torch
 
-    from synthfer.gan.api import load_generator, pick_device, synthesize
-    from synthfer.gan.network_choice import checkpoint_header, jsonable, snapshot_for_kimg
+    from synthfer.gan.api import build_generator, pick_device, synthesize
+    from synthfer.gan.network_choice import jsonable, snapshot_for_kimg
     from synthfer.gan.train import list_snapshots
     from synthfer.imaging import save_png
 
@@ -74,45 +77,66 @@ def write_face_check_samples(
     if threads:
         torch.set_num_threads(int(threads))
     final = Path(final)
-    networks: list[tuple[str, Path, float]] = [(FINAL_TAG, final, float(checkpoint_header(final).get("kimg", np.nan)))]
     if snapshots == "all":
         snaps = list_snapshots(snapshot_dir)
         if not snaps:
             raise FileNotFoundError(f"{snapshot_dir}: no network-snapshot-*.pt to check")
     else:
         snaps = [(int(k), snapshot_for_kimg(snapshot_dir, int(k))) for k in snapshots]
-    networks += [(snapshot_tag(k), p, float(k)) for k, p in snaps]
+    networks = [(FINAL_TAG, final, None)] + [(snapshot_tag(k), p, float(k)) for k, p in snaps]
     dev = pick_device(device)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     seeds = list(range(seed, seed + n_images))
-    rows = []
+    rows, described = [], []
     prog = Progress(log, len(networks) * n_images, "face-check samples")
     for tag, path, kimg in networks:
-        G = load_generator(path, device=dev)
+        ckpt = read_checkpoint_mmap(path)
+        if kimg is None:  # network-final.pt records its kimg (a generator-only file may not)
+            kimg = float(ckpt.get("kimg", np.nan))
+        G = build_generator(ckpt["G_kwargs"], ckpt["G_ema"]).eval().requires_grad_(False).to(dev)
         images = synthesize(G, seeds, truncation_psi=truncation_psi, noise_mode="const", batch_size=batch_size)
         for s, img in zip(seeds, images, strict=True):
             name = f"{tag}_{s:06d}"
             save_png(out_dir / f"{name}.png", img)
             rows.append([name, tag, path.name, kimg, s, float(truncation_psi)])
+        described.append({"network": tag, "checkpoint": str(path), "kimg": kimg,
+                          "img_resolution": int(ckpt["G_kwargs"]["img_resolution"]),
+                          "snapshot": ckpt.get("snapshot") if tag == FINAL_TAG else path.name})  # fmt: skip
         prog.update(n_images)
-        del G
+        del G, ckpt
     table = pd.DataFrame(rows, columns=SAMPLE_COLUMNS)
     write_table(out_csv, table)
     write_json(
-        Path(out_csv).with_suffix(".json"),
-        {
-            "networks": jsonable([{"network": t, "checkpoint": str(p), "kimg": k} for t, p, k in networks]),
+        out_json or Path(out_csv).with_suffix(".json"),
+        jsonable({
+            "networks": described,
             "n_images": n_images,
             "seed": seed,
             "truncation_psi": float(truncation_psi),
             "noise_mode": "const",
             "device": str(dev),
             "provenance": provenance(),
-        },
-    )
+        }),
+    )  # fmt: skip
     log.info("face-check samples: %d networks × %d images in %s", len(networks), n_images, out_dir)
     return table
+
+
+def read_checkpoint_mmap(path: PathLike) -> dict[str, Any]:
+    """A synthfer checkpoint read memory-mapped (``torch.load(weights_only=True, mmap=True)``: only the tensors
+    used are read; snapshots are ~0.6 GB at 256²), with its format marker checked."""
+    import torch
+
+    from synthfer.gan.api import CHECKPOINT_FORMAT
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: not a synthfer StyleGAN2 checkpoint (missing format marker {CHECKPOINT_FORMAT!r})")
+    return ckpt
 
 
 def face_rates(samples_csv: PathLike, detections_csv: PathLike) -> Any:

@@ -168,10 +168,14 @@ def select_network(
     min_detection_rate: float = 0.5,
     snapshot_fid_csv: PathLike | None = None,
     resolution: int | None = None,
+    samples_json: PathLike | None = None,
 ) -> dict[str, Any]:
     """Rule ``gan_network``: choose (:func:`choose_network`), gate on the face check, copy the chosen file to
     ``out_pt`` and write ``out_json``. ``resolution`` (``gan.resolution``) is checked against the network's
-    image size: the IQA references are made at that size before any image is generated."""
+    image size: the IQA references are made at that size before any image is generated. What the gate needs
+    to know about each network comes from the samples' sidecar (``samples_json``, default beside
+    ``samples_csv``), so this light rule imports no torch."""
+    import json
     import shutil
 
     from synthfer.gan.face_check import FINAL_TAG, NoFacesError, face_rates, sample_settings
@@ -196,8 +200,12 @@ def select_network(
         log.error("%s", exc)  # into the rule's log too, which Snakemake shows for a failed job
         raise
     source = Path(final) if choice["tag"] == FINAL_TAG else Path(snapshot_dir) / choice["checkpoint"]
-    final_ckpt = checkpoint_header(final)
-    size = checkpoint_header(source)["G_kwargs"]["img_resolution"]
+    sidecar = json.loads(Path(samples_json or Path(samples_csv).with_suffix(".json")).read_text())
+    described = {n["network"]: n for n in sidecar["networks"]}[choice["tag"]]
+    if Path(described["checkpoint"]).name != source.name:
+        raise ValueError(f"{samples_csv}: the face-check sample of {choice['tag']} is of {described['checkpoint']}, "
+                         f"not {source}: re-run the face check")  # fmt: skip
+    size = described["img_resolution"]
     if resolution is not None and int(size) != int(resolution):
         raise ValueError(
             f"{source}: the network makes {size}² images but gan.resolution is {resolution}; the IQA references "
@@ -205,12 +213,11 @@ def select_network(
         )
     with atomic_path(out_pt) as tmp:
         shutil.copyfile(source, tmp)
-    # the snapshot whose EMA generator this is (network-final.pt is the last snapshot's G_ema)
-    same_as = final_ckpt.get("snapshot") if choice["tag"] == FINAL_TAG else source.name
     info = {
         **{k: v for k, v in choice.items() if k != "tag"},
         "source": str(source),
-        "snapshot": same_as,
+        # the snapshot whose EMA generator this is (network-final.pt is the last snapshot's G_ema)
+        "snapshot": described.get("snapshot"),
         "sha256": sha256_file(out_pt),
         "img_resolution": int(size),
         "face_check": {**sample, "min_detection_rate": float(min_detection_rate), "passed": True},
@@ -220,16 +227,3 @@ def select_network(
     write_json(out_json, jsonable(info))
     log.info("selected %s (%s): %s", source, choice["network"], choice["reason"])
     return info
-
-
-def checkpoint_header(path: PathLike) -> dict[str, Any]:
-    """A synthfer checkpoint's small entries (``G_kwargs``, ``kimg``, ``snapshot``) without keeping its
-    tensors in memory (memory-mapped read; snapshots are ~0.6 GB at 256²)."""
-    import torch
-
-    from synthfer.gan.api import CHECKPOINT_FORMAT
-
-    ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: not a synthfer StyleGAN2 checkpoint (missing format marker {CHECKPOINT_FORMAT!r})")
-    return {k: ckpt[k] for k in ("G_kwargs", "kimg", "snapshot") if k in ckpt}
