@@ -92,3 +92,16 @@ def test_gan_snapshot_fid(demo_run):
     assert len(table) >= 1 and table["kimg"].is_monotonic_increasing
     assert np.isfinite(table["fid"]).all() and (table["fid"] >= 0).all()
     assert (demo_run / "gan" / "snapshot_fid.png").is_file()
+
+
+def test_gan_network_choice_and_face_check(demo_run):
+    """The demo picks gan.network: best_fid; the chosen snapshot passed the face check and is the one the
+    snapshot-FID table ranks lowest among the passing snapshots."""
+    import json
+
+    info = json.loads((demo_run / "gan" / "network-selected.json").read_text())
+    table = pd.read_csv(demo_run / "gan" / "snapshot_fid.csv")
+    assert info["network"] == "best_fid" and info["face_check"]["passed"]
+    passing = table[table["face_rate"] >= info["face_check"]["min_detection_rate"]]
+    assert info["snapshot"] == passing.loc[passing["fid"].idxmin(), "snapshot"]
+    assert (demo_run / "gan" / "network-selected.pt").stat().st_size > 0
