@@ -13,6 +13,7 @@ from synthfer.config import (  # noqa: E402
     ConfigError,
     bundle_schema,
     check_input_paths,
+    check_thresholds,
     explain_config_error,
 )
 
@@ -29,6 +30,7 @@ except WorkflowError:
     raise WorkflowError(explain_config_error(config, CONFIG_SCHEMA) or "config: invalid (see above)") from None
 try:
     check_input_paths(config, ["real_images.folder", "real_images.metadata"])
+    check_thresholds(config["select"]["thresholds"])  # min <= max: what the schema cannot say
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 

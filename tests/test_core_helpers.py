@@ -170,3 +170,26 @@ def test_au_column_order_has_one_definition():
 
     assert synthfer.AU_COLUMNS == ("AU1", "AU4", "AU5", "AU6", "AU12", "AU15")
     assert fer.AU_COLUMNS is seeds.AU_NAMES is render.AU_NAMES is synthfer.AU_COLUMNS
+
+
+def test_thresholds_name_known_metrics_and_bounds():
+    """An unknown metric (in thresholds or weights) or bound is refused naming the section and the choices."""
+    schema = REPO / "config/schema/config.schema.yaml"
+    base = {"real_images": {"folder": "x"}}
+    msg = cfg.explain_config_error({**base, "select": {"thresholds": {"psnrr": {"min": 3}}}}, schema)
+    assert "unknown key 'psnrr'" in msg and "section 'select.thresholds'" in msg and "brisque" in msg
+    msg = cfg.explain_config_error({**base, "select": {"weights": {"fsim": 2}}}, schema)
+    assert "unknown key 'fsim'" in msg and "section 'select.weights'" in msg and "psnr" in msg
+    msg = cfg.explain_config_error({**base, "select": {"thresholds": {"psnr": {"mn": 3}}}}, schema)
+    assert "'mn'" in msg and "select.thresholds.psnr" in msg and "max, min" in msg
+    assert cfg.explain_config_error({**base, "select": {"thresholds": {"psnr": {"min": 3, "max": 9}}}}, schema) is None
+
+
+def test_min_above_max_is_refused_naming_the_key():
+    cfg.check_thresholds({"psnr": {"min": 10, "max": 10}, "brisque": {"max": 60}})
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.check_thresholds({"ssim": {"min": 0.2}, "psnr": {"min": 40, "max": 10}})
+    msg = str(err.value)
+    assert "select.thresholds.psnr" in msg and "min 40 is greater than max 10" in msg and "Fix:" in msg
+    assert "ssim" not in msg
+

@@ -97,3 +97,15 @@ def test_configfile_on_the_command_line_replaces_the_thesis_config(workdir):
     line = next(x for x in thesis.stdout.splitlines() if "Config file(s):" in x)
     assert "config/config.yaml" in line
 
+
+def test_threshold_min_above_max_stops_the_dry_run(tmp_path, workdir):
+    import yaml
+
+    conf = yaml.safe_load((REPO / "config/demo.yaml").read_text())
+    conf["select"]["thresholds"] = {"psnr": {"min": 40, "max": 8}}
+    (tmp_path / "swapped.yaml").write_text(yaml.safe_dump(conf))
+    res = run_snakemake("-n", "--configfile", str(tmp_path / "swapped.yaml"), cwd=workdir)
+    assert res.returncode != 0
+    text = _error_text(res)
+    assert "config key 'select.thresholds.psnr': min 40 is greater than max 8" in text and "Fix:" in text
+    assert "Traceback" not in text
