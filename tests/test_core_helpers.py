@@ -193,3 +193,32 @@ def test_min_above_max_is_refused_naming_the_key():
     assert "select.thresholds.psnr" in msg and "min 40 is greater than max 10" in msg and "Fix:" in msg
     assert "ssim" not in msg
 
+
+def test_png_with_a_broken_checksum_is_corrupt_not_silently_taken(tmp_path):
+    arr = np.random.default_rng(2).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    imaging.save_png(tmp_path / "ok.png", arr)
+    png = (tmp_path / "ok.png").read_bytes()
+    i = png.find(b"IDAT")
+    crc = i + 4 + int.from_bytes(png[i - 4 : i], "big")
+    (tmp_path / "bad.png").write_bytes(png[:crc] + bytes([png[crc] ^ 0xFF]) + png[crc + 1 :])
+    with pytest.raises(imaging.ImageReadError) as err:
+        imaging.load_rgb(tmp_path / "bad.png")
+    assert err.value.reason == "corrupt" and "checksum" in err.value.detail
+    assert (imaging.load_rgb(tmp_path / "ok.png") == arr).all()
+
+
+def test_scan_folder_accounts_for_every_entry(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    (tmp_path / "B.PNG").write_bytes(b"x")
+    (tmp_path / "c.gif").write_bytes(b"x")
+    (tmp_path / "notes").write_text("x")
+    (tmp_path / "x.jpg").mkdir()
+    (tmp_path / "link.png").symlink_to(tmp_path / "a.jpg")
+    (tmp_path / "broken.png").symlink_to(tmp_path / "nowhere.png")
+    (tmp_path / ".hidden.jpg").write_bytes(b"x")
+    got = {e.path.name: e.reason for e in imaging.scan_folder(tmp_path)}
+    assert got == {
+        "B.PNG": "", "a.jpg": "", "link.png": "", "c.gif": "unsupported_format", "notes": "unsupported_format",
+        "x.jpg": "not_a_file", "broken.png": "unreadable",
+    }  # fmt: skip
+    assert [e.path.name for e in imaging.scan_folder(tmp_path)] == sorted(got)
