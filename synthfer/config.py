@@ -153,6 +153,21 @@ def check_input_paths(config: Mapping[str, Any], keys: Iterable[str], produced_p
         raise ConfigError("\n".join(problems))
 
 
+def check_input_folders(config: Mapping[str, Any], keys: Iterable[str], produced_prefix: str = "results/") -> None:
+    """Raise :class:`ConfigError` for each dotted ``key`` that names an existing file where a folder is meant."""
+    problems = []
+    for dotted in keys:
+        node = get(config, dotted)
+        if node is None or str(node).startswith(produced_prefix):
+            continue
+        if Path(node).exists() and not Path(node).is_dir():
+            problems.append(
+                f"config key '{dotted}': {node!r} is a file, not a folder. Fix: point it at the folder that holds the files."
+            )
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
 def get(config: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
     """``get(config, "select.keep")`` — dotted lookup returning ``default`` when any part is absent."""
     node: Any = config

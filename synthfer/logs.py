@@ -1,7 +1,9 @@
 """Logging set-up for workflow scripts and the command line.
 
 Every rule has a ``log:`` file; its workflow script calls :func:`log_to` first, so progress lines
-(counts, rates) and any traceback land in ``logs/<rule>/…``.
+(counts, rates) and any error land in ``logs/<rule>/…``: :func:`log_to` also installs an exception
+hook that writes an uncaught error as ``error: <message>`` followed by its traceback (on Slurm the
+log file is what the user reads; a traceback on the job's terminal alone is lost).
 """
 
 from __future__ import annotations
@@ -36,7 +38,18 @@ def log_to(path: PathLike | None, level: int = logging.INFO) -> logging.Logger:
         root.addHandler(fh)
     logging.captureWarnings(True)
     root.propagate = False
+    sys.excepthook = _log_uncaught
     return root
+
+
+def _log_uncaught(exc_type, exc, tb) -> None:
+    """``sys.excepthook``: the error's message, then its traceback, to every handler of the ``synthfer``
+    logger (the rule's log file and stderr). Ctrl-C keeps Python's default report."""
+    if issubclass(exc_type, KeyboardInterrupt) or not logging.getLogger("synthfer").handlers:
+        sys.__excepthook__(exc_type, exc, tb)
+        return
+    message = str(exc).strip() or exc_type.__name__
+    logging.getLogger("synthfer").error("error: %s", message, exc_info=(exc_type, exc, tb))
 
 
 def get_logger(name: str) -> logging.Logger:

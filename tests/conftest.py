@@ -61,3 +61,9 @@ def clean_workdir(dest: Path, checkout: Path = REPO) -> Path:
 def workdir(tmp_path_factory) -> Path:
     """A clean working directory of this checkout for Snakemake runs (see :func:`clean_workdir`)."""
     return clean_workdir(tmp_path_factory.mktemp("workdir"))
+
+
+@pytest.fixture
+def fresh_workdir(tmp_path) -> Path:
+    """A clean working directory of this checkout of its own (for tests that run jobs or leave state)."""
+    return clean_workdir(tmp_path / "workdir")
