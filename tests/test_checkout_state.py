@@ -18,8 +18,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-# Every test module that plans with Snakemake (dry-run, rulegraph, lint, profile).
-DRY_RUN_MODULES = ["tests/test_workflow.py", "tests/test_seeds_workflow.py", "tests/test_slurm_profile.py"]
+# Every fast test module that runs Snakemake on the workflow (dry-run, rulegraph, lint, profile, first run).
+DRY_RUN_MODULES = [
+    "tests/test_workflow.py", "tests/test_seeds_workflow.py", "tests/test_slurm_profile.py", "tests/test_first_contact.py",
+]  # fmt: skip
 NOTHING_TO_DO = "Nothing to be done"
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
