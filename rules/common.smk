@@ -6,13 +6,16 @@ from pathlib import Path
 import yaml
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)  # import synthfer from the checkout even if not installed
 from synthfer.config import (  # noqa: E402
     ConfigError,
     bundle_schema,
+    check_input_folders,
     check_input_paths,
+    check_thresholds,
     explain_config_error,
 )
 
@@ -29,6 +32,8 @@ except WorkflowError:
     raise WorkflowError(explain_config_error(config, CONFIG_SCHEMA) or "config: invalid (see above)") from None
 try:
     check_input_paths(config, ["real_images.folder", "real_images.metadata"])
+    check_input_folders(config, ["real_images.folder"])
+    check_thresholds(config["select"]["thresholds"])  # min <= max: what the schema cannot say
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
@@ -48,3 +53,25 @@ wildcard_constraints:
     shard=r"\d{3}",
     batch=r"\d{4}",
     fold=r"\d{2}",
+
+
+_WARNED_PHOTO_FOLDER = set()
+
+
+def real_photo_folder(wildcards):
+    """real_images.folder for the faces_real_shard jobs, checked once while the DAG is built — before any
+    job starts — so a folder without photographs stops the run with one message instead of failing every
+    shard job. A dry-run only warns (it shows the plan); a workflow output (the demo's) is not checked."""
+    folder = config["real_images"]["folder"]
+    if str(folder).startswith("results/"):
+        return folder
+    from synthfer.faces.pipeline import photo_folder_problem
+
+    problem = photo_folder_problem(folder)
+    if problem and workflow.executor_plugin is not None and not (workflow.dryrun or workflow.touch):
+        raise WorkflowError(f"real_images.folder: {problem}")
+    if problem and folder not in _WARNED_PHOTO_FOLDER:
+        _WARNED_PHOTO_FOLDER.add(folder)
+        logger.warning(f"warning: real_images.folder: {problem} (a real run stops here, before any job)")
+    return folder
+

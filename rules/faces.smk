@@ -40,7 +40,7 @@ localrules:
 
 rule faces_real_shard:
     input:
-        folder=config["real_images"]["folder"],
+        folder=real_photo_folder,
     output:
         crops=directory("results/faces/real_shards/{shard}"),
         manifest="results/faces/real_shards/{shard}.csv",

@@ -113,6 +113,13 @@ def explain_config_error(config: Mapping[str, Any], schema_path: str | Path) -> 
             f"config: unknown key(s) {', '.join(repr(u) for u in unknown)} in {where}. "
             f"Fix: check the spelling; allowed keys are {', '.join(allowed)}."
         )
+    if "propertyNames" in err.absolute_schema_path:  # a mapping keyed by names from a list (metrics)
+        names = (_subschema(root, path, registry) or {}).get("propertyNames", {}).get("enum", [])
+        where = f"section '{key}'" if path else "the top level"
+        return (
+            f"config: unknown key {err.instance!r} in {where}. "
+            f"Fix: check the spelling; allowed keys are {', '.join(map(str, names))}."
+        )
     if err.validator == "required":
         missing = err.message.split("'")[1] if "'" in err.message else err.message
         full = f"{key}.{missing}" if path else missing
@@ -146,6 +153,21 @@ def check_input_paths(config: Mapping[str, Any], keys: Iterable[str], produced_p
         raise ConfigError("\n".join(problems))
 
 
+def check_input_folders(config: Mapping[str, Any], keys: Iterable[str], produced_prefix: str = "results/") -> None:
+    """Raise :class:`ConfigError` for each dotted ``key`` that names an existing file where a folder is meant."""
+    problems = []
+    for dotted in keys:
+        node = get(config, dotted)
+        if node is None or str(node).startswith(produced_prefix):
+            continue
+        if Path(node).exists() and not Path(node).is_dir():
+            problems.append(
+                f"config key '{dotted}': {node!r} is a file, not a folder. Fix: point it at the folder that holds the files."
+            )
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
 def get(config: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
     """``get(config, "select.keep")`` — dotted lookup returning ``default`` when any part is absent."""
     node: Any = config
@@ -154,3 +176,27 @@ def get(config: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
             return default
         node = node[part]
     return node
+
+
+def check_thresholds(thresholds: Mapping[str, Any] | None, key: str = "select.thresholds") -> None:
+    """Raise :class:`ConfigError` when a threshold can reject every image by itself: ``min > max``
+    (no value lies in the range) or a bound that is not a number.
+
+    Names of metrics and bounds are checked by the schema; this is the check a schema cannot express.
+    """
+    problems = []
+    for metric, bounds in (thresholds or {}).items():
+        if not isinstance(bounds, Mapping):
+            problems.append(f"config key '{key}.{metric}': {bounds!r} is not a mapping. Fix: write {{min: v}} and/or {{max: v}}.")
+            continue
+        lo, hi = bounds.get("min"), bounds.get("max")
+        for op, v in (("min", lo), ("max", hi)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v != v):
+                problems.append(f"config key '{key}.{metric}.{op}': {v!r} is not a number. Fix: give a number or drop the bound.")
+        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo > hi:
+            problems.append(
+                f"config key '{key}.{metric}': min {lo:g} is greater than max {hi:g}, so every image would be "
+                f"rejected. Fix: make min <= max (did you swap them?) or drop one of the bounds."
+            )
+    if problems:
+        raise ConfigError("\n".join(problems))

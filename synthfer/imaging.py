@@ -4,12 +4,18 @@
 decodes with Pillow, honours the EXIF orientation tag, and converts every mode a face photo can
 come in (greyscale, palette, RGBA/LA, CMYK JPEG, 16-bit PNG) to 8-bit RGB. Anything it cannot
 read raises :class:`ImageReadError` with a short, stable ``reason`` code that manifests record.
+
+:func:`scan_folder` accounts for every entry of an input folder: the images to read and, with a
+manifest reason, everything else (another format, a folder, a broken link), so nothing a user put
+there vanishes without a row.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,7 +26,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", "
 
 class ImageReadError(Exception):
     """An image that cannot be used. ``reason`` is a short code for manifests
-    (``unreadable``, ``truncated``, ``too_small``, ``too_large``, ``wrong_size``)."""
+    (``unreadable``, ``truncated``, ``corrupt``, ``too_small``, ``too_large``, ``wrong_size``)."""
 
     def __init__(self, path: PathLike, reason: str, detail: str = ""):
         self.path = str(path)
@@ -38,6 +44,50 @@ def list_images(folder: PathLike, recursive: bool = False) -> list[Path]:
     return sorted(p for p in it if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))
 
 
+class FolderEntry(NamedTuple):
+    """One entry of a scanned folder: ``reason`` is ``''`` for an image file to read, else the manifest
+    reason it is not one (``unsupported_format``, ``not_a_file``, ``unreadable``) with a ``detail``."""
+
+    path: Path
+    reason: str
+    detail: str
+
+
+def scan_folder(folder: PathLike) -> list[FolderEntry]:
+    """Every non-hidden entry of ``folder`` (not recursive), sorted by path, with what it is:
+
+    - ``reason=''``: a file (or a link to one) with an image extension (:data:`IMAGE_EXTENSIONS`);
+    - ``not_a_file``: a folder (also one named ``x.jpg``), a link to one, a socket, a device …;
+    - ``unreadable``: a symbolic link whose target does not exist, or an entry that cannot be examined;
+    - ``unsupported_format``: a file of any other type (GIF, HEIC, a README …).
+
+    Hidden entries (name starting with ``.``) are skipped: editors, file browsers and sync tools
+    leave them, and they were never photographs.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"image folder {folder} does not exist or is not a folder")
+    entries = []
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith("."):
+            continue
+        try:
+            if p.is_symlink() and not p.exists():
+                entries.append(FolderEntry(p, "unreadable", f"broken symbolic link to {os.readlink(p)}"))
+            elif p.is_dir():
+                entries.append(FolderEntry(p, "not_a_file", "a folder (folders are not searched)"))
+            elif not p.is_file():
+                entries.append(FolderEntry(p, "not_a_file", "not a regular file (a socket, pipe or device)"))
+            elif p.suffix.lower() not in IMAGE_EXTENSIONS:
+                kind = f"{p.suffix.lower()} files" if p.suffix else "files without an extension"
+                entries.append(FolderEntry(p, "unsupported_format", f"{kind} are not read (use {', '.join(IMAGE_EXTENSIONS)})"))
+            else:
+                entries.append(FolderEntry(p, "", ""))
+        except OSError as exc:  # e.g. a permission denied on stat
+            entries.append(FolderEntry(p, "unreadable", str(exc)[:200]))
+    return entries
+
+
 def load_rgb(
     path: PathLike,
     min_side: int | None = None,
@@ -49,6 +99,8 @@ def load_rgb(
     - EXIF orientation is applied (a phone photo stored sideways comes out upright).
     - Greyscale/palette → RGB by replication; RGBA/LA → alpha dropped (composited on black);
       CMYK → RGB by Pillow's ICC-less conversion; 16-bit → 8-bit by ``round(v / 257)``.
+    - A PNG's chunk checksums (CRC-32) are verified first: a PNG with a broken checksum is ``corrupt``
+      even where its pixels would still decode (Pillow skips the image-data checksums while decoding).
     - ``min_side`` / ``max_side`` bound the shorter / longer side *after* orientation;
       ``expect_size`` = ``(height, width)`` demands an exact size.
 
@@ -62,6 +114,8 @@ def load_rgb(
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
+                if im.format == "PNG":
+                    _verify_png_checksums(path)
                 im.load()
                 im = ImageOps.exif_transpose(im)
                 arr = _to_rgb8(im)
@@ -84,6 +138,18 @@ def load_rgb(
     if expect_size is not None and (h, w) != tuple(expect_size):
         raise ImageReadError(path, "wrong_size", f"{w}x{h} px, expected {expect_size[1]}x{expect_size[0]}")
     return arr
+
+
+def _verify_png_checksums(path: Path) -> None:
+    """Raise ``corrupt`` when a chunk's CRC-32 does not match its bytes (other damage is left to decoding)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im.verify()
+    except (SyntaxError, OSError) as exc:
+        if "checksum" in str(exc).lower():
+            raise ImageReadError(path, "corrupt", f"PNG chunk checksum (CRC) mismatch: {exc}") from exc
 
 
 def _to_rgb8(im) -> np.ndarray:

@@ -163,11 +163,19 @@ def link_or_copy(src: PathLike, dst: PathLike) -> None:
             shutil.copy2(src, tmp)
 
 
-def provenance(extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Versions of Python, synthfer and the numerical packages already imported, for manifests.
+def provenance(
+    extra: Mapping[str, Any] | None = None, device: Any = None, compute: bool | None = None
+) -> dict[str, Any]:
+    """What an output's numbers depend on besides its inputs and settings, for manifests and sidecars:
+    the versions of Python, synthfer and the numerical packages already imported and, for outputs computed
+    with torch or TensorFlow, the compute context (:func:`compute_provenance`: threads, device, CUDA/cuDNN).
 
-    Only packages already in ``sys.modules`` are reported, so recording provenance never imports
-    torch or tensorflow by itself.
+    ``compute``: None = record the compute context when torch or tensorflow is imported in this process
+    (their float reductions depend on threads and device) or ``device`` is given; True = always (e.g. BLAS-
+    heavy numpy code); False = never. Outputs that do not depend on the thread count (selection, labels,
+    evaluation) record none, so their bytes are the same whatever the threads. Only packages already in
+    ``sys.modules`` are reported, so recording provenance never imports torch or tensorflow by itself.
+    Every value is a str, int, float or bool (checkpoints read with ``torch.load(weights_only=True)``).
     """
     from synthfer import __version__
 
@@ -176,10 +184,82 @@ def provenance(extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
-    for name in ("numpy", "pandas", "scipy", "sklearn", "skimage", "cv2", "dlib", "torch", "tensorflow", "keras"):
+    for name in ("numpy", "pandas", "scipy", "sklearn", "skimage", "PIL", "cv2", "dlib", "torch", "tensorflow", "keras"):
         mod = sys.modules.get(name)
         if mod is not None:
             info[name] = getattr(mod, "__version__", getattr(mod, "DLIB_VERSION", "unknown"))
+    if compute is None:
+        compute = device is not None or "torch" in sys.modules or "tensorflow" in sys.modules
+    if compute:
+        info.update(compute_provenance(device))
     if extra:
         info.update(extra)
     return info
+
+
+# Environment variables that set the thread pools of OpenMP, BLAS and NumExpr (Snakemake sets them all
+# to a job's `threads`).
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def compute_provenance(device: Any = None) -> dict[str, Any]:
+    """The compute context of this process (flat keys, plain values):
+
+    - ``device``: ``device`` as given, else ``cuda:<i> (<GPU name>)`` when this process has initialised CUDA
+      through torch, else ``cpu``; with CUDA also ``gpu`` (the current GPU and its name), ``cuda`` (toolkit),
+      ``cudnn`` and the cuDNN flags;
+    - ``torch_threads`` / ``torch_interop_threads``, ``deterministic_algorithms`` (torch imported);
+    - ``tf_intra_op_threads`` / ``tf_inter_op_threads`` (0 = TensorFlow's default), ``tf_gpus`` (tensorflow
+      imported); ``keras_backend``;
+    - ``blas``: each BLAS/OpenMP pool with its thread count (threadpoolctl), ``cpu_count``, the CPUs this
+      process may use (``cpu_affinity``) and the thread variables of :data:`THREAD_ENV` that are set.
+
+    Results computed with float reductions are bit-identical only for equal threads, device and versions.
+    """
+    info: dict[str, Any] = {}
+    torch = sys.modules.get("torch")
+    dev = None if device is None else str(device)
+    if torch is not None:
+        info["torch_threads"] = int(torch.get_num_threads())
+        info["torch_interop_threads"] = int(torch.get_num_interop_threads())
+        info["deterministic_algorithms"] = bool(torch.are_deterministic_algorithms_enabled())
+        cuda_used = bool(torch.cuda.is_initialized())
+        if cuda_used:
+            index = torch.cuda.current_device()
+            info["gpu"] = f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+            dev = dev or info["gpu"]
+        if cuda_used or (dev or "").startswith("cuda"):
+            info["cuda"] = str(torch.version.cuda)
+            info["cudnn"] = str(torch.backends.cudnn.version())
+            info["cudnn_deterministic"] = bool(torch.backends.cudnn.deterministic)
+            info["cudnn_benchmark"] = bool(torch.backends.cudnn.benchmark)
+    info["device"] = dev or "cpu"
+    tf = sys.modules.get("tensorflow")
+    if tf is not None:
+        try:
+            info["tf_intra_op_threads"] = int(tf.config.threading.get_intra_op_parallelism_threads())
+            info["tf_inter_op_threads"] = int(tf.config.threading.get_inter_op_parallelism_threads())
+            info["tf_gpus"] = ",".join(d.name for d in tf.config.list_logical_devices("GPU")) or "none"
+        except Exception as exc:  # noqa: BLE001 — provenance must never fail a job
+            info["tf_threads"] = f"unknown ({type(exc).__name__})"
+    keras = sys.modules.get("keras")
+    if keras is not None and hasattr(keras, "backend") and hasattr(keras.backend, "backend"):
+        info["keras_backend"] = str(keras.backend.backend())
+    info["blas"] = _blas_pools()
+    info["cpu_count"] = os.cpu_count() or 0
+    if hasattr(os, "sched_getaffinity"):
+        info["cpu_affinity"] = len(os.sched_getaffinity(0))
+    info["thread_env"] = " ".join(f"{k}={os.environ[k]}" for k in THREAD_ENV if k in os.environ)
+    return info
+
+
+def _blas_pools() -> str:
+    """``openblas 0.3.27: 8 threads; …`` for the BLAS/OpenMP libraries loaded in this process."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (threadpoolctl not installed)"
+    pools = sorted(
+        {f"{p.get('internal_api', '?')} {p.get('version') or '?'}: {p.get('num_threads')} threads" for p in threadpool_info()}
+    )
+    return "; ".join(pools) or "none loaded"

@@ -34,3 +34,36 @@ def faces_data() -> Path:
             pytest.fail(msg)
         pytest.skip(msg)
     return root
+
+
+# What a run leaves in a checkout (outputs, logs, Snakemake's metadata and locks). No test may depend
+# on it: a test that runs Snakemake does so in a working directory made by :func:`clean_workdir`.
+RUN_STATE = ("results", "logs", ".snakemake")
+
+
+def clean_workdir(dest: Path, checkout: Path = REPO) -> Path:
+    """Make ``dest`` a working directory that looks like a fresh clone of ``checkout``.
+
+    Every visible top-level entry of the checkout is symlinked into ``dest`` except the run state
+    (:data:`RUN_STATE`), so a dry-run there sees no results, no ``.snakemake`` metadata and no lock
+    whatever ``make demo`` left in the checkout, and writes nothing into the checkout.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    for entry in sorted(checkout.iterdir()):
+        if entry.name.startswith(".") or entry.name in RUN_STATE:
+            continue
+        (dest / entry.name).symlink_to(entry)
+    (dest / "results").mkdir(exist_ok=True)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory) -> Path:
+    """A clean working directory of this checkout for Snakemake runs (see :func:`clean_workdir`)."""
+    return clean_workdir(tmp_path_factory.mktemp("workdir"))
+
+
+@pytest.fixture
+def fresh_workdir(tmp_path) -> Path:
+    """A clean working directory of this checkout of its own (for tests that run jobs or leave state)."""
+    return clean_workdir(tmp_path / "workdir")

@@ -170,3 +170,55 @@ def test_au_column_order_has_one_definition():
 
     assert synthfer.AU_COLUMNS == ("AU1", "AU4", "AU5", "AU6", "AU12", "AU15")
     assert fer.AU_COLUMNS is seeds.AU_NAMES is render.AU_NAMES is synthfer.AU_COLUMNS
+
+
+def test_thresholds_name_known_metrics_and_bounds():
+    """An unknown metric (in thresholds or weights) or bound is refused naming the section and the choices."""
+    schema = REPO / "config/schema/config.schema.yaml"
+    base = {"real_images": {"folder": "x"}}
+    msg = cfg.explain_config_error({**base, "select": {"thresholds": {"psnrr": {"min": 3}}}}, schema)
+    assert "unknown key 'psnrr'" in msg and "section 'select.thresholds'" in msg and "brisque" in msg
+    msg = cfg.explain_config_error({**base, "select": {"weights": {"fsim": 2}}}, schema)
+    assert "unknown key 'fsim'" in msg and "section 'select.weights'" in msg and "psnr" in msg
+    msg = cfg.explain_config_error({**base, "select": {"thresholds": {"psnr": {"mn": 3}}}}, schema)
+    assert "'mn'" in msg and "select.thresholds.psnr" in msg and "max, min" in msg
+    assert cfg.explain_config_error({**base, "select": {"thresholds": {"psnr": {"min": 3, "max": 9}}}}, schema) is None
+
+
+def test_min_above_max_is_refused_naming_the_key():
+    cfg.check_thresholds({"psnr": {"min": 10, "max": 10}, "brisque": {"max": 60}})
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.check_thresholds({"ssim": {"min": 0.2}, "psnr": {"min": 40, "max": 10}})
+    msg = str(err.value)
+    assert "select.thresholds.psnr" in msg and "min 40 is greater than max 10" in msg and "Fix:" in msg
+    assert "ssim" not in msg
+
+
+def test_png_with_a_broken_checksum_is_corrupt_not_silently_taken(tmp_path):
+    arr = np.random.default_rng(2).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    imaging.save_png(tmp_path / "ok.png", arr)
+    png = (tmp_path / "ok.png").read_bytes()
+    i = png.find(b"IDAT")
+    crc = i + 4 + int.from_bytes(png[i - 4 : i], "big")
+    (tmp_path / "bad.png").write_bytes(png[:crc] + bytes([png[crc] ^ 0xFF]) + png[crc + 1 :])
+    with pytest.raises(imaging.ImageReadError) as err:
+        imaging.load_rgb(tmp_path / "bad.png")
+    assert err.value.reason == "corrupt" and "checksum" in err.value.detail
+    assert (imaging.load_rgb(tmp_path / "ok.png") == arr).all()
+
+
+def test_scan_folder_accounts_for_every_entry(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    (tmp_path / "B.PNG").write_bytes(b"x")
+    (tmp_path / "c.gif").write_bytes(b"x")
+    (tmp_path / "notes").write_text("x")
+    (tmp_path / "x.jpg").mkdir()
+    (tmp_path / "link.png").symlink_to(tmp_path / "a.jpg")
+    (tmp_path / "broken.png").symlink_to(tmp_path / "nowhere.png")
+    (tmp_path / ".hidden.jpg").write_bytes(b"x")
+    got = {e.path.name: e.reason for e in imaging.scan_folder(tmp_path)}
+    assert got == {
+        "B.PNG": "", "a.jpg": "", "link.png": "", "c.gif": "unsupported_format", "notes": "unsupported_format",
+        "x.jpg": "not_a_file", "broken.png": "unreadable",
+    }  # fmt: skip
+    assert [e.path.name for e in imaging.scan_folder(tmp_path)] == sorted(got)

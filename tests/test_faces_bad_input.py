@@ -67,8 +67,19 @@ def bad_folder(tmp_path_factory):
     Image.fromarray(two).save(d / "two_faces.png")
     face.save(d / "dup.jpg", quality=92)
     face.save(d / "dup.png")
-    (d / "a_folder.png").mkdir()  # a folder named like an image is not listed
+    (d / "a_folder.png").mkdir()  # a folder named like an image: a row, not_a_file
+    face.save(d / "anim.gif")  # a format the pipeline does not read: a row, unsupported_format
+    (d / "gone.jpg").symlink_to(d / "moved_away.jpg")  # a broken link: a row, unreadable
+    (d / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")  # hidden: skipped
+    (d / "badcrc.png").write_bytes(_break_png_crc((d / "good.png").read_bytes()))  # decodes, checksum wrong
     return d
+
+
+def _break_png_crc(png: bytes) -> bytes:
+    """``png`` with the CRC of its first IDAT chunk flipped: the pixels still decode, the file is damaged."""
+    i = png.find(b"IDAT")
+    crc = i + 4 + int.from_bytes(png[i - 4 : i], "big")
+    return png[:crc] + bytes([png[crc] ^ 0xFF]) + png[crc + 1 :]
 
 
 EXPECTED = {
@@ -87,6 +98,10 @@ EXPECTED = {
     "huge": ("rejected", "too_large"),
     "no_face": ("rejected", "no_face"),
     "two_faces": ("ok", ""),
+    "a_folder": ("rejected", "not_a_file"),
+    "anim": ("rejected", "unsupported_format"),
+    "gone": ("rejected", "unreadable"),
+    "badcrc": ("rejected", "corrupt"),
 }
 
 
@@ -107,12 +122,17 @@ def test_inputs_are_never_modified(shards):
     assert before == after
 
 
-def test_every_file_gets_exactly_one_row_across_shards(bad_folder, shards):
+def test_every_entry_gets_exactly_one_row_across_shards(bad_folder, shards):
+    """Files, folders and broken links alike: nothing in the folder vanishes without a row (hidden ones aside)."""
     _, frames, _, _ = shards
-    files = sorted(p.name for p in bad_folder.iterdir() if p.is_file())
+    entries = sorted(p.name for p in bad_folder.iterdir() if not p.name.startswith("."))
     rows = sorted(pd.concat(frames)["source"].map(lambda s: s.rsplit("/", 1)[-1]))
-    assert rows == files
-    assert abs(len(frames[0]) - len(frames[1])) <= 1  # interleaved shards are balanced
+    assert rows == entries
+    assert {"a_folder.png", "anim.gif", "gone.jpg"} <= set(rows) and ".DS_Store" not in rows
+    not_images = {"not_a_file", "unsupported_format"}
+    images = [df[~df["reason"].isin(not_images) & ~df["source"].str.endswith("gone.jpg")] for df in frames]
+    assert abs(len(images[0]) - len(images[1])) <= 1  # interleaved shards are balanced
+    assert not frames[1]["reason"].isin(not_images).any()  # shard 0 records the entries that are not images
     for df in frames:
         assert list(df.columns) == MANIFEST_COLUMNS
 
@@ -176,6 +196,8 @@ def test_merge_links_crops_and_writes_sidecar(shards, tmp_path):
     assert by_group.loc[("group", "a"), "rate"] == 1.0 and by_group.loc[("group", "b"), "rate"] == 0.0
     summary = pd.read_csv(outputs["summary"]).set_index("outcome")
     assert summary["count"].sum() == len(merged) and summary.loc["truncated", "count"] >= 2
+    for outcome in ("not_a_file", "unsupported_format", "unreadable", "corrupt"):
+        assert summary.loc[outcome, "count"] >= 1 and side["counts"][outcome] >= 1, outcome
 
 
 def test_synthetic_filter_on_small_generated_images(tmp_path):

@@ -13,12 +13,14 @@ import pytest
 pytestmark = pytest.mark.workflow
 
 
-def dry_run(repo: Path, *args: str) -> subprocess.CompletedProcess:
+def dry_run(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    """A dry-run in ``workdir`` (the clean working directory fixture, never the checkout itself: after
+    `make demo` the checkout's results/ would make every job look done)."""
     snakemake = Path(sys.executable).parent / "snakemake"
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     return subprocess.run(
         [str(snakemake), "-n", "--quiet", "rules", *args],
-        cwd=repo,
+        cwd=workdir,
         capture_output=True,
         text=True,
         timeout=300,
@@ -26,11 +28,11 @@ def dry_run(repo: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_missing_seed_list_builds_review_then_stops_with_message(repo, tmp_path):
+def test_missing_seed_list_builds_review_then_stops_with_message(workdir, tmp_path):
     # The thesis config (config/seeds.yaml is written by the reviewer), pointed at a file that is surely missing.
     missing = tmp_path / "seeds.yaml"
     res = dry_run(
-        repo,
+        workdir,
         "--config",
         f"seeds={{'file': '{missing}'}}",
         "--",
@@ -43,9 +45,9 @@ def test_missing_seed_list_builds_review_then_stops_with_message(repo, tmp_path)
     assert "review_material" in out and "seed_plan" in out
 
 
-def test_demo_chain_is_planned(repo):
+def test_demo_chain_is_planned(workdir):
     res = dry_run(
-        repo,
+        workdir,
         "--configfile",
         "config/demo.yaml",
         "--",

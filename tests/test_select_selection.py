@@ -136,3 +136,38 @@ def test_links_never_touch_the_images(tmp_path):
     pd.DataFrame({"name": ["9_000009"]}).to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(FileNotFoundError, match="9_000009"):
         link_selected(tmp_path / "bad.csv", raw, tmp_path / "selected2")
+
+
+def test_min_above_max_is_refused_before_anything_is_written(tables):
+    tmp_path, paths = tables
+    with pytest.raises(ValueError, match=r"select\.thresholds\.psnr': min 0\.9 is greater than max 0\.1"):
+        _run(tmp_path, paths, "mm", thresholds={"psnr": {"min": 0.9, "max": 0.1}})
+    assert not (tmp_path / "selmm.csv").exists()
+
+
+def test_a_batch_that_keeps_nothing_is_recorded_with_its_cause(tables):
+    tmp_path, paths = tables
+    # batch 1 is shifted below the psnr limit: the threshold empties it, batch 0 is untouched
+    low = pd.read_parquet(paths[1])
+    low["psnr"] = low["psnr"] - 2.0
+    low.to_parquet(paths[1], index=False)
+    sel, rej = _run(tmp_path, paths, "e", thresholds={"psnr": {"min": 0.0}})
+    assert set(sel["batch"]) == {0}
+    batches = {b["batch"]: b for b in json.loads((tmp_path / "sele.json").read_text())["batches"]}
+    assert batches[0]["empty_because"] is None and batches[0]["rejected_by_threshold"] == {}
+    assert batches[1]["selected"] == 0
+    assert batches[1]["rejected_by_threshold"] == {"threshold:psnr<0": 18}  # 19 images, one not scored
+    assert batches[1]["empty_because"] == "every scored image failed a threshold: psnr<0 rejected 18 of 18 scored"
+
+
+def test_a_selection_that_keeps_nothing_fails_naming_the_thresholds(tables):
+    tmp_path, paths = tables
+    with pytest.raises(ValueError) as err:
+        _run(tmp_path, paths, "z", thresholds={"psnr": {"min": 2.0}, "ssim": {"max": 0.5}})
+    msg = str(err.value)
+    assert "no image was selected from 2 batch(es) of 39 images (38 scored)" in msg
+    assert "psnr<2 rejected 38 of 38 scored" in msg and "ssim>0.5 rejected" in msg
+    assert "select.thresholds.psnr" in msg and "select.thresholds.ssim" in msg and "Fix:" in msg
+    assert not (tmp_path / "selz.csv").exists()
+    with pytest.raises(ValueError, match="select.keep is 0"):
+        _run(tmp_path, paths, "k0", keep=0)

@@ -22,10 +22,11 @@ NO_HEAVY = REPO / "tests" / "support" / "no_heavy_imports"
 pytestmark = pytest.mark.workflow
 
 
-def _snakemake(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def _snakemake(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Snakemake in ``cwd``: the clean ``workdir`` fixture, never the checkout (its results/ would change the plan)."""
     return subprocess.run(
         [sys.executable, "-m", "snakemake", *args],
-        cwd=REPO,
+        cwd=cwd,
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
@@ -43,24 +44,25 @@ def profile() -> dict:
 
 
 @pytest.fixture(scope="module")
-def rules() -> set[str]:
-    res = _snakemake("--list-rules", "--configfile", "config/demo.yaml")
+def rules(workdir) -> set[str]:
+    res = _snakemake("--list-rules", "--configfile", "config/demo.yaml", cwd=workdir)
     assert res.returncode == 0, res.stderr
     return {line.strip() for line in res.stdout.splitlines() if re.fullmatch(r"\s*\w+\s*", line)}
 
 
 @pytest.mark.parametrize("configfile", ["config/config.yaml", "config/demo.yaml"])
-def test_dry_run_through_the_profile_imports_nothing_heavy(configfile):
+def test_dry_run_through_the_profile_imports_nothing_heavy(configfile, workdir):
     res = _snakemake(
-        "--profile", "profiles/slurm", "-n", "--quiet", "rules", "--configfile", configfile, env=_no_heavy_env()
-    )
+        "--profile", "profiles/slurm", "-n", "--quiet", "rules", "--configfile", configfile,
+        cwd=workdir, env=_no_heavy_env(),
+    )  # fmt: skip
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert "heavy import" not in res.stderr
 
 
-def test_rulegraph_through_the_profile_imports_nothing_heavy():
+def test_rulegraph_through_the_profile_imports_nothing_heavy(workdir):
     res = _snakemake(
-        "--profile", "profiles/slurm", "--rulegraph", "--configfile", "config/demo.yaml", env=_no_heavy_env()
+        "--profile", "profiles/slurm", "--rulegraph", "--configfile", "config/demo.yaml", cwd=workdir, env=_no_heavy_env()
     )
     assert res.returncode == 0, res.stderr[-3000:]
     assert res.stdout.lstrip().startswith("digraph")
@@ -68,7 +70,7 @@ def test_rulegraph_through_the_profile_imports_nothing_heavy():
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
-def test_make_slurm_profile_makes_the_bare_name_work(tmp_path):
+def test_make_slurm_profile_makes_the_bare_name_work(tmp_path, workdir):
     """The README's two HPC commands, with HOME in a scratch folder."""
     env = {**os.environ, "HOME": str(tmp_path)}
     made = subprocess.run(
@@ -78,8 +80,9 @@ def test_make_slurm_profile_makes_the_bare_name_work(tmp_path):
     link = tmp_path / ".config" / "snakemake" / "slurm"
     assert link.resolve() == PROFILE.resolve()
     res = _snakemake(
-        "--profile", "slurm", "-n", "--quiet", "rules", "--configfile", "config/demo.yaml", env={"HOME": str(tmp_path)}
-    )
+        "--profile", "slurm", "-n", "--quiet", "rules", "--configfile", "config/demo.yaml",
+        cwd=workdir, env={"HOME": str(tmp_path)},
+    )  # fmt: skip
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
 
 
@@ -116,9 +119,9 @@ def test_gpu_rules_ask_for_one_gpu_in_the_gpu_partition(profile):
     )
 
 
-def test_rules_scaling_with_images_are_batched_not_per_image():
+def test_rules_scaling_with_images_are_batched_not_per_image(workdir):
     """The per-image work runs in shard/batch jobs: no rule has an image-name wildcard."""
-    res = _snakemake("--profile", "profiles/slurm", "-n", "--configfile", "config/demo.yaml", env=_no_heavy_env())
+    res = _snakemake("--profile", "profiles/slurm", "-n", "--configfile", "config/demo.yaml", cwd=workdir, env=_no_heavy_env())
     assert res.returncode == 0, res.stderr[-2000:]
     assert not re.search(r"wildcards: .*\b(name|image|seed)=", res.stdout), "a job per image"
 

@@ -18,7 +18,9 @@ NO_HEAVY = REPO / "tests" / "support" / "no_heavy_imports"
 pytestmark = pytest.mark.workflow
 
 
-def run_snakemake(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
+def run_snakemake(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Snakemake in ``cwd`` — the ``workdir`` fixture, never the checkout (whose results/ a demo run may
+    have filled)."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [*SNAKEMAKE, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300
@@ -26,9 +28,9 @@ def run_snakemake(*args: str, env: dict | None = None, cwd: Path = REPO) -> subp
 
 
 @pytest.mark.parametrize("configfile", SHIPPED_CONFIGS)
-def test_dry_run_of_shipped_config_imports_nothing_heavy(configfile):
+def test_dry_run_of_shipped_config_imports_nothing_heavy(configfile, workdir):
     env = {"PYTHONPATH": os.pathsep.join([str(NO_HEAVY), os.environ.get("PYTHONPATH", "")])}
-    res = run_snakemake("-n", "--quiet", "rules", "--configfile", configfile, env=env)
+    res = run_snakemake("-n", "--quiet", "rules", "--configfile", configfile, cwd=workdir, env=env)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "heavy import" not in res.stderr
 
@@ -39,9 +41,9 @@ def test_the_import_guard_itself_works():
     assert res.returncode != 0 and "heavy import at parse time: cv2" in res.stderr
 
 
-def test_rulegraph_without_heavy_imports():
+def test_rulegraph_without_heavy_imports(workdir):
     env = {"PYTHONPATH": os.pathsep.join([str(NO_HEAVY), os.environ.get("PYTHONPATH", "")])}
-    res = run_snakemake("--rulegraph", "--configfile", "config/demo.yaml", env=env)
+    res = run_snakemake("--rulegraph", "--configfile", "config/demo.yaml", cwd=workdir, env=env)
     assert res.returncode == 0, res.stderr
     assert res.stdout.lstrip().startswith("digraph")
     assert "demo_data" in res.stdout
@@ -51,46 +53,59 @@ def _error_text(res: subprocess.CompletedProcess) -> str:
     return res.stdout + res.stderr
 
 
-def test_unknown_key_names_the_key_and_the_fix():
-    res = run_snakemake("-n", "--configfile", "config/demo.yaml", "--config", "sed=1")
+def test_unknown_key_names_the_key_and_the_fix(workdir):
+    res = run_snakemake("-n", "--configfile", "config/demo.yaml", "--config", "sed=1", cwd=workdir)
     assert res.returncode != 0
     text = _error_text(res)
     assert "unknown key(s) 'sed'" in text and "Fix:" in text and "seed" in text
 
 
-def test_wrong_type_names_the_full_key(tmp_path):
+def test_wrong_type_names_the_full_key(tmp_path, workdir):
     bad = tmp_path / "bad.yaml"
     bad.write_text((REPO / "config/demo.yaml").read_text() + "\n")
-    res = run_snakemake("-n", "--configfile", str(bad), "--config", "seed=minus-one")
+    res = run_snakemake("-n", "--configfile", str(bad), "--config", "seed=minus-one", cwd=workdir)
     assert res.returncode != 0
     text = _error_text(res)
     assert "config key 'seed'" in text and "not of type 'integer'" in text and "Fix:" in text
 
 
-def test_missing_input_path_is_named(tmp_path):
+def test_missing_input_path_is_named(tmp_path, workdir):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"real_images:\n  folder: {tmp_path / 'nowhere'}\n")
-    res = run_snakemake("-n", "--configfile", str(cfg))
+    res = run_snakemake("-n", "--configfile", str(cfg), cwd=workdir)
     assert res.returncode != 0
     text = _error_text(res)
     assert "config key 'real_images.folder'" in text and "does not exist" in text
 
 
-def test_lint_has_no_findings():
-    res = run_snakemake("--lint", "--configfile", "config/demo.yaml")
+def test_lint_has_no_findings(workdir):
+    res = run_snakemake("--lint", "--configfile", "config/demo.yaml", cwd=workdir)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "Lints for rule" not in res.stdout + res.stderr, res.stdout + res.stderr
 
 
 
-def test_configfile_on_the_command_line_replaces_the_thesis_config():
+def test_configfile_on_the_command_line_replaces_the_thesis_config(workdir):
     """`--configfile demo.yaml` must not be merged over config/config.yaml (thesis values would leak into
     the demo); without --configfile the thesis config is used and --config overrides apply on top."""
-    demo = run_snakemake("-n", "--configfile", "config/demo.yaml")
+    demo = run_snakemake("-n", "--configfile", "config/demo.yaml", cwd=workdir)
     assert demo.returncode == 0, demo.stderr
     line = next(x for x in demo.stdout.splitlines() if "Config file(s):" in x)
     assert "demo.yaml" in line and "config/config.yaml" not in line
-    thesis = run_snakemake("-n", "--config", "seed=4")
+    thesis = run_snakemake("-n", "--config", "seed=4", cwd=workdir)
     assert thesis.returncode == 0, thesis.stderr
     line = next(x for x in thesis.stdout.splitlines() if "Config file(s):" in x)
     assert "config/config.yaml" in line
+
+
+def test_threshold_min_above_max_stops_the_dry_run(tmp_path, workdir):
+    import yaml
+
+    conf = yaml.safe_load((REPO / "config/demo.yaml").read_text())
+    conf["select"]["thresholds"] = {"psnr": {"min": 40, "max": 8}}
+    (tmp_path / "swapped.yaml").write_text(yaml.safe_dump(conf))
+    res = run_snakemake("-n", "--configfile", str(tmp_path / "swapped.yaml"), cwd=workdir)
+    assert res.returncode != 0
+    text = _error_text(res)
+    assert "config key 'select.thresholds.psnr': min 40 is greater than max 8" in text and "Fix:" in text
+    assert "Traceback" not in text

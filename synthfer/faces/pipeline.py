@@ -4,6 +4,8 @@ detection-only filter of generated images.
 Shards: shard ``k`` of ``n`` takes every ``n``-th file of the sorted file list starting at ``k``
 (``files[k::n]``), so shards are balanced and each one streams its images one at a time.
 One bad file never stops a shard: its row gets ``status='rejected'`` and a ``reason``.
+Every other non-hidden entry of the folder (another format, a folder, a broken link) gets a rejected row
+too, written by shard 0, so the manifest accounts for everything in the folder.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from synthfer.faces.settings import FaceSettings
-from synthfer.imaging import ImageReadError, list_images, load_rgb, save_png
+from synthfer.imaging import IMAGE_EXTENSIONS, ImageReadError, list_images, load_rgb, save_png, scan_folder
 from synthfer.io import PathLike, link_or_copy, provenance, read_table, sha256_file, write_json, write_table
 from synthfer.logs import Progress, get_logger
 
@@ -49,6 +51,26 @@ def duplicate_stems(files: Sequence[Path]) -> set[Path]:
             dups.add(p)
         seen.add(p.stem)
     return dups
+
+
+def photo_folder_problem(folder: PathLike) -> str | None:
+    """The one message for a real-photo folder the faces phase cannot start from (missing, a file, or
+    without a single image file), or None when it holds at least one image file.
+
+    Used by ``align_shard`` and, before any job starts, by the workflow (rules/common.smk).
+    """
+    folder = Path(folder)
+    fix = "put the photographs there or point real_images.folder at them"
+    if not folder.exists():
+        return f"the photo folder {folder} does not exist: create it and {fix}"
+    if not folder.is_dir():
+        return f"the photo folder {folder} is a file, not a folder: point real_images.folder at the folder that holds the photographs"
+    entries = scan_folder(folder)
+    if not any(e.reason == "" for e in entries):
+        names = ", ".join(e.path.name for e in entries[:3]) + (", …" if len(entries) > 3 else "")
+        holds = f"; it holds only {names}" if entries else ""
+        return f"no images in {folder} (looked for {', '.join(IMAGE_EXTENSIONS)}{holds}): {fix}"
+    return None
 
 
 def _empty_row(path: Path, shard: int) -> dict[str, Any]:
@@ -102,26 +124,32 @@ def align_shard(
 ) -> Any:
     """Align shard ``shard`` of the photographs in ``folder``; crops to ``out_dir``, rows to ``manifest_path``.
 
-    Returns the manifest DataFrame (columns :data:`MANIFEST_COLUMNS`, one row per file of the shard).
+    Returns the manifest DataFrame (columns :data:`MANIFEST_COLUMNS`, one row per file of the shard;
+    shard 0 also has one row per folder entry that is not an image file, see :func:`scan_folder`).
     """
     import pandas as pd
 
     settings = settings if isinstance(settings, FaceSettings) else FaceSettings.from_mapping(settings)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = list_images(folder)
-    if not files:
-        from synthfer.imaging import IMAGE_EXTENSIONS
-
-        raise FileNotFoundError(
-            f"no images in {folder} (looked for {', '.join(IMAGE_EXTENSIONS)}): put the photographs there "
-            "or point real_images.folder at them"
-        )
+    problem = photo_folder_problem(folder)
+    if problem:
+        raise FileNotFoundError(problem)
+    entries = scan_folder(folder)
+    files = [e.path for e in entries if not e.reason]
+    others = [e for e in entries if e.reason] if shard == 0 else []
     dups = duplicate_stems(files)
     mine = shard_files(files, shard, n_shards)
     log.info("shard %d/%d: %d of %d images in %s", shard, n_shards, len(mine), len(files), folder)
-    prog = Progress(log, len(mine), f"shard {shard:03d} aligned")
     rows = []
+    for entry in others:
+        row = _empty_row(entry.path, shard)
+        row.update(reason=entry.reason, detail=entry.detail)
+        log.info("%s: rejected (%s) %s", entry.path.name, entry.reason, entry.detail)
+        rows.append(row)
+    if others:
+        log.info("shard 0: %d folder entries are not image files: %s", len(others), dict(Counter(e.reason for e in others)))
+    prog = Progress(log, len(mine), f"shard {shard:03d} aligned")
     for path in mine:
         if path in dups:
             row = _empty_row(path, shard)

@@ -175,7 +175,7 @@ def generate_shard(
             "seconds": round(seconds, 3),
             "images_per_second": round(len(manifest) / seconds, 3) if seconds > 0 else None,
             "seeds": sorted(set(int(s) for s in rows["seed"])),
-            "provenance": provenance(),
+            "provenance": provenance(device=dev),
         },
     )
     log.info("shard %03d: wrote %d images in %.1f s", shard, len(manifest), seconds)

@@ -148,7 +148,7 @@ def score_batch(
         "not_scored": out.loc[out["status"] != "ok", "status"].value_counts().to_dict(),
         "device": str(dev),
         "reference_mode": reference_mode,
-        "provenance": provenance(),
+        "provenance": provenance(device=dev),
     }
     write_json(Path(out_parquet).with_suffix(".json"), summary)
     log.info("batch %d: %d/%d images scored", batch, n_ok, len(out))

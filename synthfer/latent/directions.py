@@ -19,6 +19,7 @@ strip variant, which first removes the sample's own coordinate along v_k).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -192,15 +193,17 @@ def write_directions(
     if threads:
         torch.set_num_threads(int(threads))
     from synthfer.gan.api import load_generator, pick_device
-    from synthfer.io import save_npy, save_npz
+    from synthfer.io import provenance, save_npy, save_npz
 
     torch.manual_seed(seed)
-    G = load_generator(network, device=pick_device(device))
+    dev = pick_device(device)
+    G = load_generator(network, device=dev)
     log.info("generator %s: z_dim=%d w_dim=%d num_ws=%d res=%d", network, G.z_dim, G.w_dim, G.num_ws, G.img_resolution)
     directions, kept = compute_directions(
         G, n_samples, n_components, seed, batch_size, std_samples, estimator, keep_samples
     )
-    save_npz(out_npz, **directions)
+    # the sampling runs in torch and the PCA in BLAS: threads, device and versions decide the last bits
+    save_npz(out_npz, **directions, provenance=np.array(json.dumps(provenance(device=dev), sort_keys=True)))
     save_npy(out_samples, kept)
     log.info("wrote %s (%d components) and %s (%d w)", out_npz, n_components, out_samples, len(kept))
 

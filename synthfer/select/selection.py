@@ -16,6 +16,10 @@ For each batch b with n_b images:
 4. The best ``keep_b = min(survivors, round(keep · n_b / batch_size))`` are selected (keep = 180
    of a full batch of 512; a smaller batch keeps the same fraction).
 
+A batch that keeps nothing is recorded in the summary with its cause (``empty_because``; per
+batch ``rejected_by_threshold`` counts the scored images each bound rejected). A selection that
+keeps nothing at all is an error naming the thresholds (or ``keep``) responsible.
+
 Outputs (CSV): ``selected.csv`` — name, batch, rank, score, pass_<metric>…, then the metric values;
 ``rejected.csv`` — name, batch, reason, rank (−1 when not ranked), score (NaN when not ranked),
 pass_<metric>…, metric values; face-filter rejects from the manifest appear with batch −1 and
@@ -24,11 +28,13 @@ reason ``face_filter:<face_reason>``. Images are never touched.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from synthfer.config import check_thresholds
 from synthfer.io import PathLike, provenance, read_table, write_json, write_table
 from synthfer.iqa import HIGHER_IS_BETTER, SCORE_METRICS
 from synthfer.logs import get_logger
@@ -118,6 +124,7 @@ def select(
     import pandas as pd
 
     thresholds = dict(thresholds or {})
+    check_thresholds(thresholds)
     if keep < 0 or batch_size < 1:
         raise ValueError(f"select: keep must be >= 0 and batch_size >= 1 (got {keep}, {batch_size})")
     if not score_paths:
@@ -128,11 +135,15 @@ def select(
     pass_cols = [f"pass_{m}" for m in thresholds]
     value_cols = [m for m in SCORE_METRICS if m in scores.columns]
     sel_parts, rej_parts, per_batch = [], [], []
+    rejected_by_total: Counter[str] = Counter()
     for b, df in scores.groupby("batch", sort=True):
         df = df.sort_values("name").reset_index(drop=True)
         n_b = len(df)
         ok = (df["status"] == "ok").to_numpy()
         passes, reasons = threshold_pass(df, thresholds)
+        # scored images each bound rejected (one image may fail several bounds)
+        rejected_by = Counter(r for i in np.flatnonzero(ok) for r in reasons[i])
+        rejected_by_total.update(rejected_by)
         for m in thresholds:
             df[f"pass_{m}"] = passes[m]
         survive = ok.copy()
@@ -157,16 +168,24 @@ def select(
         df["reason"] = [";".join(r) for r in reasons]
         sel_parts.append(df[chosen])
         rej_parts.append(df[~chosen])
+        empty_because = None
+        if not chosen.any():
+            empty_because = _empty_cause(int(ok.sum()), int(survive.sum()), n_b, rejected_by, keep, batch_size)
+            log.warning("batch %d keeps nothing: %s", int(b), empty_because)
         per_batch.append(
             {
                 "batch": int(b),
                 "n": n_b,
                 "not_scored": int((~ok).sum()),
                 "failed_thresholds": int((ok & ~survive).sum()),
+                "rejected_by_threshold": dict(sorted(rejected_by.items())),
                 "keep": keep_b,
                 "selected": int(chosen.sum()),
+                "empty_because": empty_because,
             }
         )
+    if not any(part.shape[0] for part in sel_parts):
+        raise ValueError(_nothing_selected(per_batch, rejected_by_total, thresholds, keep, batch_size))
     sel = pd.concat(sel_parts, ignore_index=True).sort_values(["batch", "rank"])
     rej = pd.concat(rej_parts, ignore_index=True)
     if manifest_csv is not None:
@@ -209,6 +228,46 @@ def select(
     write_json(Path(out_selected).with_suffix(".json"), summary)
     log.info("selected %d images from %d batches (%d rejected)", len(sel_out), len(per_batch), len(rej_out))
     return summary
+
+
+def _bounds_text(rejected_by: Mapping[str, int], n_scored: int) -> str:
+    """``psnr<40 rejected 512 of 512 scored`` for each failed bound, most rejecting first."""
+    items = sorted(rejected_by.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{r.removeprefix('threshold:')} rejected {k} of {n_scored} scored" for r, k in items)
+
+
+def _empty_cause(
+    n_scored: int, n_survivors: int, n_b: int, rejected_by: Mapping[str, int], keep: int, batch_size: int
+) -> str:
+    """Why one batch keeps nothing, in words."""
+    if n_scored == 0:
+        return f"none of its {n_b} images could be scored"
+    if n_survivors == 0:
+        return "every scored image failed a threshold: " + _bounds_text(rejected_by, n_scored)
+    return f"keep rounds to 0 for a batch of {n_b} (select.keep {keep} per iqa.batch_size {batch_size})"
+
+
+def _nothing_selected(
+    per_batch: Sequence[Mapping], rejected_by: Mapping[str, int], thresholds: Mapping, keep: int, batch_size: int
+) -> str:
+    """The error of a selection that keeps no image at all, naming what is responsible and the fix."""
+    n = sum(p["n"] for p in per_batch)
+    n_scored = n - sum(p["not_scored"] for p in per_batch)
+    head = f"select: no image was selected from {len(per_batch)} batch(es) of {n} images ({n_scored} scored): "
+    if n_scored == 0:
+        return head + "no image could be scored (see the status column of the score tables)."
+    if keep == 0:
+        return head + "select.keep is 0. Fix: set select.keep to the number of images to keep per batch."
+    if sum(p["failed_thresholds"] for p in per_batch) == n_scored:
+        names = ", ".join(f"select.thresholds.{m}" for m in thresholds)
+        return (
+            head + "the thresholds rejected every scored image — " + _bounds_text(rejected_by, n_scored) + ". "
+            f"Fix: loosen or remove {names} (the score tables show the values the images reach)."
+        )
+    return head + (
+        f"select.keep {keep} per iqa.batch_size {batch_size} rounds to 0 for these batches. "
+        "Fix: raise select.keep."
+    )
 
 
 def link_selected(selected_csv: PathLike, raw_dir: PathLike, out_dir: PathLike) -> int:
