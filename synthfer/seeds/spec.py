@@ -122,11 +122,16 @@ def load_seed_spec(path: str | Path) -> SeedSpec:
     """Read and validate ``path``; raises :class:`SeedSpecError` naming the file and entry."""
     import yaml
 
+    from synthfer.strict_yaml import DuplicateKeyError, load_yaml
+
     path = Path(path)
     if not path.is_file():
         raise SeedSpecError(f"{path}: seed-list file not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # a key written twice (e.g. two `AU1:` lines) would otherwise drop the first list's seeds silently
+        data = load_yaml(path.read_text(encoding="utf-8"), source=str(path))
+    except DuplicateKeyError as exc:
+        raise SeedSpecError(str(exc)) from None
     except yaml.YAMLError as exc:
         raise SeedSpecError(f"{path}: not valid YAML ({exc})") from None
     return parse_seed_spec(data, source=str(path))
