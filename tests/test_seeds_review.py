@@ -61,7 +61,9 @@ def test_no_two_plan_rows_share_a_latent_key(include_unedited):
     # no edited row at degree 0: those are the unedited image, once per seed and ψ
     assert not ((plan["direction"] >= 0) & (plan["degree"] == 0.0)).any()
     unedited = plan[plan["direction"] < 0]
-    assert sorted(zip(unedited["seed"], unedited["psi"])) == sorted((s, p) for s in spec.seeds for p in (0.7, 1.0))
+    assert sorted(zip(unedited["seed"], unedited["psi"], strict=True)) == sorted(
+        (s, p) for s in spec.seeds for p in (0.7, 1.0)
+    )
     # one image per seed and combination, whatever the number of AU lists a seed is in
     per_seed = plan.groupby("seed").size().to_dict()
     # per ψ: unedited + directions 0-2 × (−2, +2) = 7; AU12 seeds 7, 9 also direction 3 at +1.5 → 8

@@ -80,8 +80,7 @@ def render_rows(G, directions, rows, batch_size: int = 32, noise_mode: str = "co
         chunk = rows.iloc[i : i + batch_size]
         ws = plan_ws(G, directions, chunk, batch_size)
         images = synthesize_ws(G, ws, noise_mode, batch_size)
-        for row, img in zip(chunk.itertuples(index=False), images, strict=True):
-            yield row, img
+        yield from zip(chunk.itertuples(index=False), images, strict=True)
 
 
 def generate_rows(
