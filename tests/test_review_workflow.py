@@ -167,6 +167,9 @@ def test_assistant_puts_real_only_training_before_the_review_material(tmp_path):
     # off, the graph is the one without the assistant: the same rules and edges, minus its own
     assert rules_off == rules_on - {"review_suggestions"}
     assert edges_off == {e for e in edges_on if "review_suggestions" not in e}
+    # the plan checks the seeds against the network the review was made on: the same rule produces both inputs
+    network_rules = {a for a, b in edges_off if b == "review_material"} - {"latent_directions"}
+    assert network_rules and all((r, "seed_plan") in edges_off for r in network_rules), network_rules
 
     # and at job level: the real_only folds are the review material's only FER inputs
     res = snakemake(workdir(tmp_path / "jobs"), "-n", "--forceall", "--dag", "--configfile", "config/demo.yaml")

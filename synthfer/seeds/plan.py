@@ -320,6 +320,7 @@ def check_network(
     if allow_other_network:
         log.warning("%s (allowed by seeds.allow_other_network)", msg.split(": the seeds show")[0])
         return "overridden"
+    log.error("%s", msg)  # into the rule's log too
     raise NetworkMismatch(msg)
 
 
