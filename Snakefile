@@ -37,4 +37,4 @@ include: "rules/assistant.smk"
 rule all:
     default_target: True
     input:
-        default_targets(),  # all_targets(), or only those before the review while the seed list is missing (rules/seeds.smk)
+        default_targets(),  # all_targets(), or only those before the review while the seed list is missing (rules/review_stop.smk)

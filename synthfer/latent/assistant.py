@@ -111,6 +111,8 @@ def score_review_images(
 
     layer_end = G.num_ws if edit_layers[1] is None else int(edit_layers[1])
     jobs: list[tuple[int, int, float]] = [(int(s), -1, 0.0) for s in seeds]
+    if any(float(d) == 0.0 for d in grid_degrees):  # a degree-0 cell is the face: score it for grid seeds off the page
+        jobs += [(int(s), -1, 0.0) for s in grid_seeds if int(s) not in set(map(int, seeds))]
     jobs += [
         (int(s), int(k), float(d)) for s in grid_seeds for k in grid_directions for d in grid_degrees if float(d) != 0.0
     ]
