@@ -31,9 +31,10 @@ include: "rules/iqa.smk"
 include: "rules/select.smk"
 include: "rules/annotate.smk"
 include: "rules/fer.smk"
+include: "rules/assistant.smk"
 
 
 rule all:
     default_target: True
     input:
-        all_targets(),
+        default_targets(),  # all_targets(), or only those before the review while the seed list is missing (rules/review_stop.smk)

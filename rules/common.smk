@@ -26,6 +26,16 @@ BUNDLED_SCHEMA = Path(".snakemake") / "synthfer" / "config.schema.bundled.yaml"
 BUNDLED_SCHEMA.parent.mkdir(parents=True, exist_ok=True)
 BUNDLED_SCHEMA.write_text(yaml.safe_dump(bundle_schema(CONFIG_SCHEMA), sort_keys=False))
 
+# Snakemake reads config files with a YAML loader that keeps the last of two equal keys (a `select:`
+# section written twice silently replaces the first): re-read them strictly before validating.
+from synthfer.strict_yaml import DuplicateKeyError, load_yaml_file  # noqa: E402
+
+for _configfile in workflow.configfiles:
+    try:
+        load_yaml_file(_configfile)
+    except DuplicateKeyError as exc:
+        raise WorkflowError(f"config: {exc}") from None
+
 try:
     validate(config, schema=str(BUNDLED_SCHEMA.resolve()))
 except WorkflowError:

@@ -62,6 +62,8 @@ rule review_material:
     input:
         network=NETWORK_SELECTED,
         directions="results/latent/directions.npz",
+        # the annotation assistant's suggestions (rules/assistant.smk), only when latent.review.assistant is on
+        suggestions="results/review/suggestions.csv" if config["latent"]["review"]["assistant"]["enabled"] else [],
     output:
         sheets=directory("results/review/sheets"),
         grids=directory("results/review/grids"),
@@ -92,6 +94,7 @@ rule review_material:
         noise_mode=config["generate"]["noise_mode"],
         seeds_file=config["seeds"]["file"],
         device=config["generate"]["device"],
+        suggestion_threshold=config["latent"]["review"]["assistant"]["threshold"],
     threads: 2
     resources:
         mem_mb=8000,

@@ -1,17 +1,21 @@
 # Reviewed seed lists → the generation plan (the single source of truth for names and labels).
-# When the seeds file does not exist yet (a first real run), seed_plan waits for the review material
-# and then stops with instructions instead of failing at DAG construction (docs/latent.md).
+# When the seeds file does not exist yet (a first real run), the default target ends successfully at the
+# review material and the next step is printed once (docs/latent.md); asking for the plan (or anything
+# after it) explicitly still stops at seed_plan with the same instructions.
 from pathlib import Path as _SeedsPath
 
 SEEDS_FILE = config["seeds"]["file"]
 SEEDS_READY = _SeedsPath(SEEDS_FILE).is_file()
+REVIEW_PAGE = "results/review/index.html"
 SEEDS_MISSING_MESSAGE = (
-    f"The reviewed seed list {SEEDS_FILE} does not exist yet: this run builds the review material and then "
-    "stops at rule seed_plan. Open results/review/index.html in a browser, tick the AUs (or neutral) per "
-    f"seed, export the seed list, save it as {SEEDS_FILE} and run snakemake again."
+    f"Next step: review the seeds. The reviewed seed list {SEEDS_FILE} does not exist yet, so this run ends at "
+    f"the review material. Open {REVIEW_PAGE} in a browser, tick the AUs (or neutral) per seed, press "
+    f"'Export seeds YAML', save the text as {SEEDS_FILE} and run snakemake again."
 )
-if not SEEDS_READY:
-    logger.warning(SEEDS_MISSING_MESSAGE)
+# Phases whose targets need no reviewed seeds: rule all stops here while the seed list is missing (the GAN's
+# snapshot FID and face check need only the real crops, so the chosen network is known before the review).
+PHASES_BEFORE_REVIEW = ("demo", "faces", "gan", "latent")
+include: "review_stop.smk"
 
 
 localrules:
@@ -23,9 +27,11 @@ rule seed_plan:
         f"Planning the images to generate from {SEEDS_FILE}" if SEEDS_READY else SEEDS_MISSING_MESSAGE
     input:
         directions="results/latent/directions.npz",
+        # the generator the plan will be rendered with: the reviewed seeds must come from it
+        network=rules.review_material.input.network,
         # Without the seed list, wait for the review material so the stop comes after it is built.
         seeds=SEEDS_FILE if SEEDS_READY else [],
-        review=[] if SEEDS_READY else "results/review/index.html",
+        review=[] if SEEDS_READY else REVIEW_PAGE,
     output:
         plan="results/seeds/plan.csv",
         seed_labels="results/seeds/seed_labels.csv",
@@ -39,6 +45,7 @@ rule seed_plan:
         missing_seeds_file=[] if SEEDS_READY else SEEDS_FILE,
         n_shards=config["generate"]["shards"],
         edit_layers=config["latent"]["edit_layers"],
+        allow_other_network=config["seeds"]["allow_other_network"],
     conda:
         "../envs/report.yaml"
     script:

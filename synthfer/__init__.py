@@ -12,3 +12,13 @@ AUS = (1, 4, 5, 6, 12, 15)
 """The six Action Units synthfer labels, in column order everywhere (.npy, CSV, model outputs)."""
 
 AU_COLUMNS = tuple(f"AU{a}" for a in AUS)
+
+AU_DESCRIPTIONS = {
+    "AU1": "inner brow raiser",
+    "AU4": "brow lowerer",
+    "AU5": "upper lid raiser",
+    "AU6": "cheek raiser",
+    "AU12": "lip corner puller",
+    "AU15": "lip corner depressor",
+}
+"""FACS names of the six AUs (Ekman & Friesen), e.g. for the review page's tick boxes."""

@@ -27,4 +27,6 @@ write_review(
     seeds_file_hint=snakemake.params.seeds_file,
     image_format=snakemake.params.image_format,
     jpeg_quality=snakemake.params.jpeg_quality,
+    suggestions=snakemake.input.suggestions or None,
+    suggestion_threshold=snakemake.params.suggestion_threshold,
 )

@@ -14,4 +14,6 @@ write_seed_plan(
     n_shards=snakemake.params.n_shards,
     default_layers=tuple(snakemake.params.edit_layers),
     review_page=snakemake.input.review,
+    network=snakemake.input.network,
+    allow_other_network=snakemake.params.allow_other_network,
 )

@@ -51,31 +51,36 @@ def png_bytes(rgb: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def render_rows(G, directions, rows, batch_size: int = 32, noise_mode: str = "const"):
-    """Yield ``(row, uint8 image)`` for the plan rows (a DataFrame), batch by batch, in row order."""
+def plan_ws(G, directions, rows, batch_size: int = 32):
+    """The ws ``[len(rows), num_ws, w_dim]`` of plan rows (a DataFrame), in row order: mapping(z(seed), ψ),
+    then the row's edit."""
     import torch
 
-    from synthfer.gan.api import seeds_to_ws, synthesize_ws
+    from synthfer.gan.api import seeds_to_ws
+
+    ws_list = []
+    for psi, part in rows.groupby("psi", sort=False):
+        w = seeds_to_ws(G, part["seed"].tolist(), float(psi), batch_size)
+        for j, row in enumerate(part.itertuples(index=False)):
+            wj = w[j : j + 1]
+            if row.direction >= 0:
+                if directions is None:
+                    raise ValueError(f"plan row {row.name}: direction {row.direction} but no directions were given")
+                wj = directions.apply(wj, int(row.direction), float(row.degree), int(row.layer_start), int(row.layer_end))
+            ws_list.append((row.order, wj))
+    ws_list.sort(key=lambda t: t[0])  # back to plan order after grouping by psi
+    return torch.cat([w for _, w in ws_list])
+
+
+def render_rows(G, directions, rows, batch_size: int = 32, noise_mode: str = "const"):
+    """Yield ``(row, uint8 image)`` for the plan rows (a DataFrame), batch by batch, in row order."""
+    from synthfer.gan.api import synthesize_ws
 
     for i in range(0, len(rows), batch_size):
         chunk = rows.iloc[i : i + batch_size]
-        ws_list = []
-        for psi, part in chunk.groupby("psi", sort=False):
-            w = seeds_to_ws(G, part["seed"].tolist(), float(psi), batch_size)
-            for j, row in enumerate(part.itertuples(index=False)):
-                wj = w[j : j + 1]
-                if row.direction >= 0:
-                    if directions is None:
-                        raise ValueError(f"plan row {row.name}: direction {row.direction} but no directions were given")
-                    wj = directions.apply(
-                        wj, int(row.direction), float(row.degree), int(row.layer_start), int(row.layer_end)
-                    )
-                ws_list.append((row.order, wj))
-        ws_list.sort(key=lambda t: t[0])  # back to plan order after grouping by psi
-        ws = torch.cat([w for _, w in ws_list])
+        ws = plan_ws(G, directions, chunk, batch_size)
         images = synthesize_ws(G, ws, noise_mode, batch_size)
-        for row, img in zip(chunk.itertuples(index=False), images, strict=True):
-            yield row, img
+        yield from zip(chunk.itertuples(index=False), images, strict=True)
 
 
 def generate_rows(

@@ -26,6 +26,10 @@ def _pairs(text: str) -> list[tuple[int, int]]:
     return out
 
 
+# The workflow's directions (rule latent_directions), relative to the directory seeds-check runs in.
+DEFAULT_DIRECTIONS = "results/latent/directions.npz"
+
+
 def add_commands(subparsers) -> None:
     p = subparsers.add_parser(
         "review",
@@ -48,7 +52,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--psi", type=float, default=0.7, help="truncation psi")
     p.add_argument("--grid-seeds", type=_int_list, default=None, help="comma-separated seeds (default: the first 10)")
     p.add_argument("--grid-directions", type=int, default=10, help="directions 0..n-1 as grid rows")
-    p.add_argument("--degrees", type=_float_list, default=[-4.0, -2.0, 0.0, 2.0, 4.0], help="comma-separated degrees")
+    p.add_argument("--degrees", type=_float_list, default=[-4.0, -2.0, 2.0, 4.0], help="comma-separated degrees (0 = the unedited face)")
     p.add_argument(
         "--layers", type=_int_list, default=None, help="edited w layers start,end (end exclusive; default all)"
     )
@@ -72,6 +76,14 @@ def add_commands(subparsers) -> None:
         "bad edit groups) and print the number of images per AU it would generate.",
     )
     q.add_argument("seeds_file")
+    q.add_argument(
+        "--directions",
+        default=None,
+        help=f"directions.npz the edits must exist in (default: {DEFAULT_DIRECTIONS} when present; 'none' skips the check)",
+    )
+    q.add_argument(
+        "--network", default=None, help="generator file the list must have been reviewed on (default: not checked)"
+    )
     q.add_argument("--shards", type=int, default=1)
     q.add_argument("--plan", default=None, help="also write the plan CSV here")
     q.add_argument("--log", default=None)
@@ -83,7 +95,7 @@ def _review(args: argparse.Namespace) -> int:
 
     from synthfer.gan.api import load_generator, pick_device
     from synthfer.latent.directions import Directions, compute_directions
-    from synthfer.latent.review import build_review
+    from synthfer.latent.review import build_review, network_record
 
     G = load_generator(args.network, device=pick_device(args.device))
     if args.directions:
@@ -117,23 +129,50 @@ def _review(args: argparse.Namespace) -> int:
         seeds_file_hint=args.seeds_file,
         image_format=args.image_format,
         jpeg_quality=args.jpeg_quality,
+        network=network_record(args.network),
     )
     print(f"open {Path(args.out) / 'index.html'} in a browser")
     return 0
 
 
 def _seeds_check(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
     from synthfer.seeds import AU_NAMES
-    from synthfer.seeds.plan import build_plan
+    from synthfer.seeds.plan import build_plan, check_directions, check_network, plan_merges
     from synthfer.seeds.spec import SeedSpecError, load_seed_spec
 
+    directions = args.directions
+    if directions is None:
+        directions = DEFAULT_DIRECTIONS if Path(DEFAULT_DIRECTIONS).is_file() else None
+    elif directions.lower() == "none":
+        directions = None
     try:
         spec = load_seed_spec(args.seeds_file)
-        plan = build_plan(spec, args.shards)
+        n_dirs = num_ws = None
+        if directions is not None:
+            if not Path(directions).is_file():
+                raise SeedSpecError(f"{directions}: directions file not found (pass --directions FILE or --directions none)")
+            with np.load(directions) as npz:
+                n_dirs, num_ws = int(npz["components"].shape[0]), int(npz["num_ws"])
+            check_directions(spec, n_dirs, num_ws, args.seeds_file, directions)
+        if args.network:
+            from synthfer.io import sha256_file
+
+            check_network(spec, args.seeds_file, args.network, sha256_file(args.network))
+        plan = build_plan(spec, args.shards, num_ws=num_ws, n_directions=n_dirs)
     except SeedSpecError as exc:
         print(f"error: {exc}")
         return 1
     print(f"{args.seeds_file}: OK — {len(spec.seeds)} seeds ({len(spec.neutral)} neutral), {len(plan)} images")
+    if directions is None:
+        print(f"  directions not checked (no {DEFAULT_DIRECTIONS}; pass --directions FILE)")
+    else:
+        print(f"  directions checked against {directions} ({n_dirs} components)")
+    for line in plan_merges(spec).lines():
+        print(f"  {line}")
     for au in (*AU_NAMES, "neutral"):
         print(f"  {au:8s} {int(plan[au].sum()):8d} images")
     if args.plan:

@@ -7,9 +7,12 @@
   (additive GANSpace edit, see :mod:`synthfer.latent.directions`), with row/column captions.
 * ``strips/strip_{a}_{b}.png`` — linear interpolation in W (after truncation) from seed a to b.
 * ``index.html`` — a self-contained page (data inlined, no network, works from ``file://``):
-  browse the sheets, open a seed's grid, tick AUs/neutral per seed, export the seed-list YAML
-  in the format of :func:`synthfer.seeds.spec.format_seed_yaml`.
-* ``review.json`` — the same data the page embeds (layout, seeds, files), for scripts.
+  short instructions, a responsive grid of faces with named AU tick boxes, a larger view (and the
+  edit grid where one was rendered) on click, export of the seed-list YAML in the format of
+  :func:`synthfer.seeds.spec.format_seed_yaml`, carrying the network's sha256.
+  With the annotation assistant (:mod:`synthfer.latent.assistant`), each seed also shows the
+  ``real_only`` ensemble's AU probabilities, and the page sorts and filters by them; only ticks are exported.
+* ``review.json`` — the same data the page embeds (layout, seeds, files, network, suggestions), for scripts.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from synthfer import AU_DESCRIPTIONS
 from synthfer.logs import Progress, get_logger
 from synthfer.seeds import AU_NAMES
 
@@ -91,6 +95,29 @@ def labelled_grid(
     return np.asarray(img)
 
 
+def review_layout(
+    seed_start: int,
+    seed_count: int,
+    grid_seeds: Sequence[int] | int,
+    grid_directions: Sequence[int] | int,
+    n_directions: int,
+) -> tuple[list[int], list[int], list[int]]:
+    """``(reviewed seeds, grid seeds, grid directions)``; a count stands for "the first n" of the seed
+    range or of the directions (shared by the review material and the annotation assistant)."""
+    if seed_count < 1:
+        raise ValueError("seed_count must be >= 1")
+    seeds_all = list(range(seed_start, seed_start + seed_count))
+    if isinstance(grid_seeds, int):
+        grid_seeds = seeds_all[:grid_seeds]
+    if isinstance(grid_directions, int):
+        grid_directions = range(min(grid_directions, n_directions))
+    grid_directions = [int(k) for k in grid_directions]
+    for k in grid_directions:
+        if not 0 <= k < n_directions:
+            raise ValueError(f"latent.review.grid_directions: direction {k} does not exist (have {n_directions})")
+    return seeds_all, [int(s) for s in grid_seeds], grid_directions
+
+
 def fmt_degree(d: float) -> str:
     """Column caption: the degree in std units (ASCII: Pillow's default font has no σ)."""
     return f"{d:+g}" if d else "0"
@@ -117,12 +144,16 @@ def build_review(
     seeds_file_hint: str = "config/seeds.yaml",
     image_format: str = "png",
     jpeg_quality: int = 90,
+    network: dict | None = None,
+    suggestions: dict | None = None,
 ) -> dict:
     """Render sheets, edit grids and strips into ``out_dir`` and write ``index.html`` + ``review.json``.
 
     ``directions`` is a :class:`synthfer.latent.directions.Directions`. ``image_format`` is ``png`` or
     ``jpeg`` (at the thesis' 30,000 seeds the PNG sheets alone are ≈ 700 MB to copy off a cluster).
-    Returns the review data dict.
+    ``network`` = ``{"file", "sha256"}`` of the generator (exported into the seed list, so the plan can
+    refuse seeds reviewed on another network). ``suggestions`` = the annotation assistant's
+    probabilities (:func:`synthfer.latent.assistant.page_suggestions`) or None. Returns the review data dict.
     """
     import torch
 
@@ -143,18 +174,12 @@ def build_review(
     per_page = cols * rows
     if seed_count < 1 or per_page < 1:
         raise ValueError("seed_count, cols and rows must be >= 1")
-    seeds_all = list(range(seed_start, seed_start + seed_count))
     # Counts stand for "the first n": seeds of the range, directions, consecutive seed pairs.
-    if isinstance(grid_seeds, int):
-        grid_seeds = seeds_all[:grid_seeds]
-    if isinstance(grid_directions, int):
-        grid_directions = range(min(grid_directions, len(directions)))
+    seeds_all, grid_seeds, grid_directions = review_layout(
+        seed_start, seed_count, grid_seeds, grid_directions, len(directions)
+    )
     if isinstance(strip_pairs, int):
         strip_pairs = [(seeds_all[2 * i], seeds_all[2 * i + 1]) for i in range(min(strip_pairs, seed_count // 2))]
-    grid_directions = [int(k) for k in grid_directions]
-    for k in grid_directions:
-        if not 0 <= k < len(directions):
-            raise ValueError(f"latent.review.grid_directions: direction {k} does not exist (have {len(directions)})")
     layer_end = G.num_ws if edit_layers[1] is None else int(edit_layers[1])
     if not 0 <= edit_layers[0] < layer_end <= G.num_ws:
         raise ValueError(f"latent.edit_layers {list(edit_layers)} is not a range [start, end) within 0…{G.num_ws}")
@@ -212,6 +237,7 @@ def build_review(
     data = {
         "version": 1,
         "aus": list(AU_NAMES),
+        "au_names": {au: AU_DESCRIPTIONS[au] for au in AU_NAMES},
         "seed_start": seed_start,
         "seed_count": seed_count,
         "cols": cols,
@@ -228,6 +254,8 @@ def build_review(
         "edit_layers": [int(edit_layers[0]), None if edit_layers[1] is None else int(edit_layers[1])],
         "seeds_file": seeds_file_hint,
         "image_format": image_format,
+        "network": network,
+        "assistant": suggestions,
     }
     write_json(out / "review.json", data)
     write_text(out / "index.html", review_html(data))
@@ -250,16 +278,27 @@ def review_html(data: dict) -> str:
     return template.replace("/*__REVIEW_DATA__*/null", blob)
 
 
+def network_record(network: str | Path) -> dict:
+    """``{"file": path as given, "sha256": of its bytes}`` — what the review page exports."""
+    from synthfer.io import sha256_file
+
+    return {"file": str(network), "sha256": sha256_file(network)}
+
+
 def write_review(
     network: str | Path,
     directions_npz: str | Path,
     page_path: str | Path,
     device: str | None = None,
     threads: int | None = None,
+    suggestions: str | Path | None = None,
+    suggestion_threshold: float = 0.5,
     **kwargs,
 ) -> dict:
     """Rule ``review_material`` / ``synthfer review``: load the network and directions and build the
-    review in the folder of ``page_path`` (which must be named ``index.html``)."""
+    review in the folder of ``page_path`` (which must be named ``index.html``). ``suggestions`` is the
+    annotation assistant's table (rule ``review_suggestions``) or None; the page marks an AU as
+    suggested from probability ``suggestion_threshold`` (the reviewer may change it on the page)."""
     import torch
 
     from synthfer.gan.api import load_generator, pick_device
@@ -271,4 +310,21 @@ def write_review(
     if threads:
         torch.set_num_threads(int(threads))
     G = load_generator(network, device=pick_device(device))
-    return build_review(G, Directions.load(directions_npz), page_path.parent, **kwargs)
+    directions = Directions.load(directions_npz)
+    page_suggestions = None
+    if suggestions:
+        from synthfer.latent.assistant import page_suggestions as read_page_suggestions
+
+        seeds_all, grid_seeds, grid_directions = review_layout(
+            kwargs["seed_start"],
+            kwargs["seed_count"],
+            kwargs.get("grid_seeds", ()),
+            kwargs.get("grid_directions", ()),
+            len(directions),
+        )
+        page_suggestions = read_page_suggestions(
+            suggestions, seeds_all, grid_seeds, grid_directions, kwargs.get("grid_degrees", ()), suggestion_threshold
+        )
+    return build_review(
+        G, directions, page_path.parent, network=network_record(network), suggestions=page_suggestions, **kwargs
+    )

@@ -19,10 +19,17 @@ neutral        int 0/1  1 if the seed is neutral and no label rule added an AU
 Per seed and ψ the unedited image comes first, then the edit groups in file order, each
 direction-major then degree. ``images_per_seed`` keeps an evenly spaced subset
 (indices ``round(linspace(0, M−1, cap))``) of the seed's M combinations.
+
+**No latent is planned twice.** An edit of degree 0 moves w by 0 · s_k · v_k = 0 whatever the direction
+and layers, so it *is* the unedited image: it is planned once per seed and ψ, as the unedited row
+(direction −1), in the place of its first occurrence, with the seed's label (label rules act on edited
+images). A seed listed under several AUs is one seed with the union of those labels, so each of its
+(ψ, direction, degree) images is planned once. :func:`plan_merges` says what was merged.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +73,126 @@ def image_name(seed: int, order: int) -> str:
     return f"{int(seed)}_{int(order):06d}"
 
 
+UNEDITED = (-1, 0.0, (0, 0))  # (direction, degree, layers) of the unedited image
+
+
+def _canonical(direction: int, degree: float, layers) -> tuple[int, float, tuple]:
+    """Degree 0 of any direction is the unedited latent (w + 0·s_k·v_k = w)."""
+    if direction < 0 or float(degree) == 0.0:
+        return UNEDITED
+    return (int(direction), float(degree), tuple(layers))
+
+
+def _seed_combos(spec: SeedSpec, seed: int, default_layers) -> tuple[list, int]:
+    """The seed's distinct (ψ, direction, degree, layers) in plan order, and how many degree-0 edits
+    were folded into the unedited image."""
+    combos: list[tuple[float, int, float, tuple]] = []
+    seen: set[tuple] = set()
+    folded = 0
+    for psi in spec.truncation_psi:
+        candidates = [UNEDITED] if spec.include_unedited else []
+        for group in spec.edits:
+            if seed not in group.seeds:
+                continue
+            layers = group.layers if group.layers is not None else default_layers
+            candidates += [(d, deg, layers) for d in group.directions for deg in group.degrees]
+        for d, deg, layers in candidates:
+            key = (float(psi), *_canonical(d, deg, layers))
+            if d >= 0 and key[1] < 0:
+                folded += 1
+            if key in seen:
+                continue
+            seen.add(key)
+            combos.append(key)
+    return combos, folded
+
+
+@dataclass
+class PlanMerges:
+    """What the plan merged so that no latent is generated twice (reported by ``seeds-check``)."""
+
+    #: degree-0 edits that are the unedited image, per seed (planned once per seed and ψ)
+    degree_zero: dict[int, int] = field(default_factory=dict)
+    #: the degree-0 edits' directions
+    degree_zero_directions: tuple[int, ...] = ()
+    #: seeds listed under several AUs → those AUs (one image per combination, labelled with all of them)
+    multi_au_seeds: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def n_degree_zero(self) -> int:
+        return sum(self.degree_zero.values())
+
+    def lines(self) -> list[str]:
+        """Human-readable summary, one line per kind of merge (empty when nothing was merged)."""
+        out = []
+        if self.degree_zero:
+            dirs = ", ".join(map(str, self.degree_zero_directions))
+            out.append(
+                f"merged {self.n_degree_zero} degree-0 edit(s) (direction(s) {dirs}) of {len(self.degree_zero)} seed(s) "
+                "into the seeds' unedited images: a degree-0 edit is the unedited latent, planned once per seed and psi"
+            )
+        if self.multi_au_seeds:
+            shown = ", ".join(f"{s} ({'+'.join(a)})" for s, a in list(self.multi_au_seeds.items())[:10])
+            more = f", … {len(self.multi_au_seeds) - 10} more" if len(self.multi_au_seeds) > 10 else ""
+            out.append(
+                f"merged {len(self.multi_au_seeds)} seed(s) listed under several AUs into one set of images each, "
+                f"labelled with all of their AUs: {shown}{more}"
+            )
+        return out
+
+    def as_dict(self) -> dict:
+        return {
+            "degree_zero_edits": self.n_degree_zero,
+            "degree_zero_seeds": len(self.degree_zero),
+            "degree_zero_directions": list(self.degree_zero_directions),
+            "multi_au_seeds": {str(s): list(a) for s, a in self.multi_au_seeds.items()},
+        }
+
+
+def plan_merges(spec: SeedSpec, default_layers: tuple[int, int | None] = (0, None)) -> PlanMerges:
+    """Which listed combinations :func:`build_plan` merges (before any ``images_per_seed`` cap)."""
+    merges = PlanMerges()
+    zero_dirs: set[int] = set()
+    for group in spec.edits:
+        if any(float(deg) == 0.0 for deg in group.degrees):
+            zero_dirs.update(group.directions)
+    for seed in spec.seeds:
+        _, folded = _seed_combos(spec, seed, default_layers)
+        if folded:
+            merges.degree_zero[seed] = folded
+        aus = tuple(au for au in AU_NAMES if seed in spec.aus[au])
+        if len(aus) > 1:
+            merges.multi_au_seeds[seed] = aus
+    merges.degree_zero_directions = tuple(sorted(zero_dirs))
+    return merges
+
+
+def check_directions(
+    spec: SeedSpec,
+    n_directions: int,
+    num_ws: int | None = None,
+    seeds_file: str | Path = "the seed list",
+    directions_file: str | Path = "directions.npz",
+    default_layers: tuple[int, int | None] = (0, None),
+) -> None:
+    """Raise :class:`SeedSpecError` naming both files when an edit group uses a direction that
+    ``directions_file`` does not have, or a layer range beyond the generator's ``num_ws``."""
+    for i, group in enumerate(spec.edits):
+        bad = [d for d in group.directions if d >= n_directions]
+        if bad:
+            raise SeedSpecError(
+                f"{seeds_file}: generation.edits[{i}].directions: direction {bad[0]} does not exist in "
+                f"{directions_file} ({n_directions} components, 0…{n_directions - 1}). Fix: use directions below "
+                f"{n_directions}, or recompute the directions with more components (latent.n_components)."
+            )
+        start, end = group.layers if group.layers is not None else default_layers
+        if num_ws is not None and end is not None and end > num_ws:
+            raise SeedSpecError(
+                f"{seeds_file}: generation.edits[{i}]: layer range [{start}, {end}) exceeds the generator's {num_ws} "
+                f"w layers ({directions_file})"
+            )
+
+
 def build_plan(
     spec: SeedSpec,
     n_shards: int,
@@ -73,7 +200,7 @@ def build_plan(
     num_ws: int | None = None,
     n_directions: int | None = None,
 ):
-    """Return the plan DataFrame (columns :data:`PLAN_COLUMNS`).
+    """Return the plan DataFrame (columns :data:`PLAN_COLUMNS`); no two rows share a latent.
 
     ``num_ws`` resolves an open layer end and bounds the layer ranges; ``n_directions`` (the
     number of components in ``directions.npz``) bounds the direction indices. Either may be
@@ -86,17 +213,7 @@ def build_plan(
     rows = []
     order = 0
     for seed in spec.seeds:
-        combos: list[tuple[float, int, float, tuple[int, int | None]]] = []
-        for psi in spec.truncation_psi:
-            if spec.include_unedited:
-                combos.append((psi, -1, 0.0, (0, 0)))
-            for group in spec.edits:
-                if seed not in group.seeds:
-                    continue
-                layers = group.layers if group.layers is not None else default_layers
-                for d in group.directions:
-                    for deg in group.degrees:
-                        combos.append((psi, d, deg, layers))
+        combos, _ = _seed_combos(spec, seed, default_layers)
         if spec.images_per_seed is not None and len(combos) > spec.images_per_seed:
             keep = np.rint(np.linspace(0, len(combos) - 1, spec.images_per_seed)).astype(int)
             combos = [combos[i] for i in keep]
@@ -168,6 +285,45 @@ def read_plan(path: str | Path):
     return df
 
 
+class NetworkMismatch(SeedSpecError):
+    """The seed list was reviewed on another generator than the one this run generates with."""
+
+
+def check_network(
+    spec: SeedSpec,
+    seeds_file: str | Path,
+    network: str | Path,
+    network_sha256: str,
+    allow_other_network: bool = False,
+) -> str:
+    """Compare the network recorded in the seed list with the one the plan will be generated with.
+
+    Returns ``"match"``, ``"not recorded"`` (a hand-written list; logged) or ``"overridden"``
+    (``allow_other_network``; logged); raises :class:`NetworkMismatch` — one line naming both files
+    and both hashes — otherwise.
+    """
+    if spec.network_sha256 is None:
+        log.warning(
+            "%s records no network (written by hand or by an older review page): not checked against %s",
+            seeds_file,
+            network,
+        )
+        return "not recorded"
+    if spec.network_sha256 == network_sha256:
+        return "match"
+    msg = (
+        f"{seeds_file} was reviewed on network {spec.network_file or '(file not recorded)'} (sha256 "
+        f"{spec.network_sha256}) but this run generates with {network} (sha256 {network_sha256}): the seeds show "
+        "other faces now. Fix: review again on the rebuilt review page and export a new seed list, or set "
+        "seeds.allow_other_network: true to generate with it anyway."
+    )
+    if allow_other_network:
+        log.warning("%s (allowed by seeds.allow_other_network)", msg.split(": the seeds show")[0])
+        return "overridden"
+    log.error("%s", msg)  # into the rule's log too
+    raise NetworkMismatch(msg)
+
+
 def write_seed_plan(
     seeds_file: str | Path,
     directions: str | Path | None,
@@ -178,15 +334,18 @@ def write_seed_plan(
     default_layers: tuple[int, int | None] = (0, None),
     review_page: str | Path | None = None,
     missing_seeds_file: str | Path | None = None,
+    network: str | Path | None = None,
+    allow_other_network: bool = False,
 ) -> int:
     """Rule ``seed_plan``: validate ``seeds_file`` and write the plan and the seed-level labels.
 
     ``directions`` (``directions.npz``) bounds direction indices and resolves open layer ranges.
-    A missing ``seeds_file`` (an empty value: the workflow passes ``missing_seeds_file``, the path the
-    reviewer must create, instead) raises :class:`SeedsFileMissing` with the review instructions
-    (``review_page`` is the page to open). Returns the number of planned images.
+    ``network`` (the generator the plan is generated with) must be the one the seeds were reviewed on
+    (:func:`check_network`). A missing ``seeds_file`` (an empty value: the workflow passes
+    ``missing_seeds_file``, the path the reviewer must create, instead) raises :class:`SeedsFileMissing`
+    with the review instructions (``review_page`` is the page to open). Returns the number of planned images.
     """
-    from synthfer.io import provenance, write_json, write_table
+    from synthfer.io import provenance, sha256_file, write_json, write_table
     from synthfer.seeds.spec import load_seed_spec
 
     if not seeds_file or not Path(seeds_file).is_file():
@@ -194,15 +353,23 @@ def write_seed_plan(
         log.error("%s", exc)  # into the rule's log too, which Snakemake shows for a failed job
         raise exc
     spec = load_seed_spec(seeds_file)
+    network_info = None
+    if network is not None:
+        sha = sha256_file(network)
+        status = check_network(spec, seeds_file, network, sha, allow_other_network)
+        network_info = {"file": str(network), "sha256": sha, "reviewed_on": spec.network_sha256, "check": status}
     n_dirs = num_ws = None
+    start, end = default_layers
+    layers = (int(start), None if end is None else int(end))
     if directions is not None:
         with np.load(directions) as npz:
             n_dirs = int(npz["components"].shape[0])
             num_ws = int(npz["num_ws"])
-    start, end = default_layers
-    plan = build_plan(
-        spec, n_shards, (int(start), None if end is None else int(end)), num_ws=num_ws, n_directions=n_dirs
-    )
+        check_directions(spec, n_dirs, num_ws, seeds_file, directions, layers)
+    merges = plan_merges(spec, layers)
+    for line in merges.lines():
+        log.info("%s", line)
+    plan = build_plan(spec, n_shards, layers, num_ws=num_ws, n_directions=n_dirs)
     write_table(plan_path, plan)
     write_table(seed_labels_path, seed_labels_table(spec))
     write_json(
@@ -214,6 +381,8 @@ def write_seed_plan(
             "n_shards": n_shards,
             "images_per_shard": plan.groupby("shard").size().reindex(range(n_shards), fill_value=0).tolist(),
             "seeds": spec.seeds,
+            "merged": merges.as_dict(),
+            "network": network_info,
             "provenance": provenance(),
         },
     )

@@ -3,6 +3,9 @@
 Format (the review page exports exactly what :func:`format_seed_yaml` writes)::
 
     format: 1
+    network:                  # optional: the generator the seeds were reviewed on (the review page writes it)
+      file: results/gan/network-final.pt
+      sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
     aus:                      # per AU, the generator seeds whose face shows that AU
       AU1: [12, 40]
       AU4: []
@@ -22,6 +25,9 @@ Format (the review page exports exactly what :func:`format_seed_yaml` writes)::
           layers: [0, 8]      # optional [start, end) of the w layers edited; default latent.edit_layers
     label_rules: []           # optional: [{direction: 3, degree_min: 2.0, add: [AU12]}, ...]
 
+A seed's face depends on the generator: ``network.sha256`` ties the list to the network it was reviewed
+on, and the plan step refuses to generate it with another one (config ``seeds.allow_other_network``).
+
 Label of a seed (the thesis' semi-automated annotation): the union of the AU lists that contain it;
 neutral seeds are all zeros. A ``label_rule`` adds/removes AUs for the images of one direction whose
 degree lies in ``[degree_min, degree_max]`` (either bound optional), so labels may depend on
@@ -30,6 +36,7 @@ degree lies in ``[degree_min, degree_max]`` (either bound optional), so labels m
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -85,6 +92,9 @@ class SeedSpec:
     images_per_seed: int | None
     edits: tuple[EditGroup, ...]
     label_rules: tuple[LabelRule, ...]
+    #: the network the seeds were reviewed on (``network.file``, ``network.sha256``); None = not recorded
+    network_file: str | None = None
+    network_sha256: str | None = None
 
     @property
     def seeds(self) -> list[int]:
@@ -122,11 +132,16 @@ def load_seed_spec(path: str | Path) -> SeedSpec:
     """Read and validate ``path``; raises :class:`SeedSpecError` naming the file and entry."""
     import yaml
 
+    from synthfer.strict_yaml import DuplicateKeyError, load_yaml
+
     path = Path(path)
     if not path.is_file():
         raise SeedSpecError(f"{path}: seed-list file not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # a key written twice (e.g. two `AU1:` lines) would otherwise drop the first list's seeds silently
+        data = load_yaml(path.read_text(encoding="utf-8"), source=str(path))
+    except DuplicateKeyError as exc:
+        raise SeedSpecError(str(exc)) from None
     except yaml.YAMLError as exc:
         raise SeedSpecError(f"{path}: not valid YAML ({exc})") from None
     return parse_seed_spec(data, source=str(path))
@@ -140,10 +155,11 @@ def parse_seed_spec(data: Any, source: str = "<seeds>") -> SeedSpec:
 
     if not isinstance(data, Mapping):
         raise SeedSpecError(f"{source}: expected a mapping with keys format, aus, neutral, generation")
-    _check_keys(data, {"format", "aus", "neutral", "generation", "label_rules"}, "<top level>", fail)
+    _check_keys(data, {"format", "network", "aus", "neutral", "generation", "label_rules"}, "<top level>", fail)
     fmt = data.get("format", FORMAT_VERSION)
     if fmt != FORMAT_VERSION:
         raise fail("format", f"unsupported format {fmt!r} (this synthfer reads format {FORMAT_VERSION})")
+    network_file, network_sha256 = _network(data.get("network"), fail)
 
     aus_raw = data.get("aus") or {}
     if not isinstance(aus_raw, Mapping):
@@ -205,9 +221,26 @@ def parse_seed_spec(data: Any, source: str = "<seeds>") -> SeedSpec:
         images_per_seed=cap,
         edits=edits,
         label_rules=rules,
+        network_file=network_file,
+        network_sha256=network_sha256,
     )
     _check_duplicate_images(spec, fail)
     return spec
+
+
+def _network(value: Any, fail) -> tuple[str | None, str | None]:
+    if value is None:
+        return None, None
+    if not isinstance(value, Mapping):
+        raise fail("network", "expected a mapping {file, sha256}")
+    _check_keys(value, {"file", "sha256"}, "network", fail)
+    sha = value.get("sha256")
+    if not (isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)):
+        raise fail("network.sha256", f"{sha!r} is not a sha256 (64 lowercase hex digits)")
+    file = value.get("file")
+    if file is not None and not isinstance(file, str):
+        raise fail("network.file", f"{file!r} is not a path")
+    return file, sha
 
 
 def _check_keys(obj: Mapping, allowed: set[str], where: str, fail) -> None:
@@ -396,15 +429,23 @@ def format_seed_yaml(
     layers: tuple[int, int | None] | None = None,
     include_unedited: bool = True,
     comment: str = "",
+    network: Mapping[str, str] | None = None,
 ) -> str:
     """The seed-list YAML exactly as the review page exports it (seeds sorted ascending).
 
     One edit group (every listed seed × ``directions`` × ``degrees``); edit it by hand for finer plans.
+    With ``include_unedited`` a degree 0 is left out (it is the unedited image, already planned).
+    ``network`` = ``{"file": …, "sha256": …}`` of the generator the seeds were reviewed on.
     """
+    if include_unedited:
+        degrees = [d for d in degrees if float(d) != 0.0]
     lines = ["# synthfer seed list (format 1): generator seeds per AU, reviewed by a person."]
     if comment:
         lines.append(f"# {comment}")
-    lines += ["format: 1", "aus:"]
+    lines.append("format: 1")
+    if network:
+        lines += ["network:", f"  file: {json.dumps(str(network['file']), ensure_ascii=False)}", f"  sha256: {network['sha256']}"]
+    lines.append("aus:")
     for au in AU_NAMES:
         lines.append(f"  {au}: {_flow(sorted(int(s) for s in aus.get(au, ())))}")
     lines.append(f"neutral: {_flow(sorted(int(s) for s in neutral))}")

@@ -1,0 +1,51 @@
+# Annotation assistant (latent.review.assistant.enabled; docs/latent.md): the real_only FER ensemble scores
+# every reviewed seed's face and its edit-grid cells, and the review page shows the suggestions. It needs
+# the real labelled data of the FER phase, so with it the real_only folds train before the review material.
+# Off, this file adds no rule and the DAG is unchanged.
+
+REVIEW_ASSISTANT = config["latent"]["review"]["assistant"]
+
+if REVIEW_ASSISTANT["enabled"]:
+    if not config["fer"].get("enabled", True):
+        raise WorkflowError(
+            "config key 'latent.review.assistant.enabled': the annotation assistant needs the FER phase's real "
+            "labelled data and its real_only models, but fer.enabled is false. Fix: set one of the two differently."
+        )
+
+    rule review_suggestions:
+        input:
+            network=rules.review_material.input.network,
+            directions="results/latent/directions.npz",
+            models=expand(
+                "results/fer/real_only/fold_{fold}/model.keras",
+                fold=[f"{i:02d}" for i in range(1, config["fer"]["folds"] + 1)],
+            ),
+        output:
+            table="results/review/suggestions.csv",
+            meta="results/review/suggestions.json",
+        log:
+            "logs/review_suggestions/review_suggestions.log",
+        benchmark:
+            "benchmarks/rules/review_suggestions/review_suggestions.tsv"
+        params:
+            seed_start=config["latent"]["review"]["seed_start"],
+            seed_count=config["latent"]["review"]["seed_count"],
+            truncation_psi=config["latent"]["review"]["truncation_psi"],
+            grid_seeds=config["latent"]["review"]["grid_seeds"],
+            grid_directions=config["latent"]["review"]["grid_directions"],
+            grid_degrees=config["latent"]["review"]["grid_degrees"],
+            edit_layers=config["latent"]["edit_layers"],
+            noise_mode=config["generate"]["noise_mode"],
+            batch_size=REVIEW_ASSISTANT["batch_size"],
+            threshold=REVIEW_ASSISTANT["threshold"],
+            backend=config["fer"]["model"]["backend"],
+            device=config["generate"]["device"],
+        threads: config["fer"]["threads"]
+        resources:
+            mem_mb=max(config["fer"]["mem_mb"], 4000),
+            runtime=config["fer"]["runtime"],
+        conda:
+            # Keras and torch: the generator renders, the fold models score, in one process
+            "../envs/fer.yaml"
+        script:
+            "../workflow_scripts/review_suggestions.py"
