@@ -90,6 +90,7 @@ def _prebuilt_upstream(wd: Path) -> None:
             path.mkdir(parents=True, exist_ok=True)
     G = tiny_generator(resolution=16, seed=5)
     save_generator(wd / "results/gan/network-final.pt", G)
+    save_generator(wd / "results/gan/network-selected.pt", G)  # gan.network's choice (rule gan_network)
     d, kept = compute_directions(G, 200, 3, seed=1, batch_size=200, std_samples=100, keep_samples=20)
     save_npz(wd / "results/latent/directions.npz", **d)
     save_npy(wd / "results/latent/w_sample.npy", kept)
@@ -97,10 +98,17 @@ def _prebuilt_upstream(wd: Path) -> None:
     base = max(time.time() - 30, max(p.stat().st_mtime for p in (REPO / "resources").rglob("*")) + 1)
     for path in sorted((wd / "results").rglob("*")):
         os.utime(path, (base, base))
-    for rel in ("results/gan/network-final.pt", "results/latent/directions.npz", "results/latent/w_sample.npy"):
-        os.utime(wd / rel, (base + 1, base + 1))
+    # training → face check / snapshot FID → the chosen network → directions → plots
+    os.utime(wd / "results/gan/network-final.pt", (base + 1, base + 1))
+    for path in (wd / "results/gan").rglob("*"):
+        if path.name not in ("dataset.zip", "network-final.pt") and not path.name.startswith("network-selected"):
+            os.utime(path, (base + 2, base + 2))
+    for path in (wd / "results/gan").glob("network-selected*"):
+        os.utime(path, (base + 3, base + 3))
+    for rel in ("results/latent/directions.npz", "results/latent/w_sample.npy", "results/gan/snapshot_fid.png"):
+        os.utime(wd / rel, (base + 4, base + 4))
     for rel in ("results/latent/explained_variance.png", "results/latent/pca_2d.png", "results/latent/tsne.png"):
-        os.utime(wd / rel, (base + 2, base + 2))
+        os.utime(wd / rel, (base + 5, base + 5))
     assert np.load(wd / "results/latent/directions.npz")["components"].shape[0] == 3
 
 
