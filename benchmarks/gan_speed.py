@@ -34,7 +34,8 @@ def main() -> None:
     import torch
 
     from synthfer.gan.api import pick_device, seeds_to_ws, synthesize_ws
-    from synthfer.gan.train import Trainer, resolve_config
+    from synthfer.gan.options import resolve_config
+    from synthfer.gan.train import Trainer
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--resolution", type=int, default=256)

@@ -5,19 +5,12 @@
 # it, and the snapshots are what a re-run (after a time limit or a crash) resumes from.
 import os
 
+from synthfer.gan.options import training_options  # standard library only
+
 GAN = config["gan"]
-# Rule-level keys; every other key of the section is a training option (synthfer.gan.train.DEFAULTS).
-GAN_RULE_KEYS = (
-    "resolution",
-    "resize_filter",
-    "time_limit_minutes",
-    "resume_from",
-    "threads",
-    "device",
-    "mem_mb",
-    "snapshot_fid",
-)
-GAN_OPTIONS = {k: v for k, v in GAN.items() if k not in GAN_RULE_KEYS}
+# The training options of the section (their names and defaults are defined once, in
+# synthfer.gan.options.DEFAULTS); every other key of the section is used by the rules below.
+GAN_OPTIONS = training_options(GAN)
 
 
 rule gan_dataset:

@@ -16,8 +16,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from synthfer.gan.api import load_generator, read_checkpoint, synthesize  # noqa: E402
+from synthfer.gan.checkpoint import list_snapshots  # noqa: E402
 from synthfer.gan.dataset import build_dataset_zip, load_dataset  # noqa: E402
-from synthfer.gan.train import TrainingIncomplete, list_snapshots, train_gan  # noqa: E402
+from synthfer.gan.train import TrainingIncomplete, train_gan  # noqa: E402
 from synthfer.imaging import save_png  # noqa: E402
 
 torch.set_num_threads(1)  # the CI machine's cores are shared; one thread also keeps CPU results bitwise stable
@@ -218,20 +219,20 @@ def test_ada_p_rises_when_d_overfits(tmp_path):
 
 
 def test_slurm_time_budget(monkeypatch):
-    from synthfer.gan import train
+    from synthfer.gan import time_budget
 
-    assert train.parse_slurm_duration("1-02:03:04") == 93784
-    assert train.parse_slurm_duration("02:03:04") == 7384
-    assert train.parse_slurm_duration("03:04") == 184
-    assert train.parse_slurm_duration("UNLIMITED") is None
+    assert time_budget.parse_slurm_duration("1-02:03:04") == 93784
+    assert time_budget.parse_slurm_duration("02:03:04") == 7384
+    assert time_budget.parse_slurm_duration("03:04") == 184
+    assert time_budget.parse_slurm_duration("UNLIMITED") is None
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
-    assert train.time_budget_s(None, 60) is None  # local run: no limit even if the rule declares a runtime
-    assert train.time_budget_s(30, 60) == 1800
+    assert time_budget.time_budget_s(None, 60) is None  # local run: no limit even if the rule declares a runtime
+    assert time_budget.time_budget_s(30, 60) == 1800
     monkeypatch.setenv("SLURM_JOB_ID", "123")
-    monkeypatch.setattr(train, "slurm_time_left_s", lambda: None)
-    assert train.time_budget_s(None, 60) == 3600
-    monkeypatch.setattr(train, "slurm_time_left_s", lambda: 1000.0)
-    assert train.time_budget_s(None, 60) == 1000.0
+    monkeypatch.setattr(time_budget, "slurm_time_left_s", lambda: None)
+    assert time_budget.time_budget_s(None, 60) == 3600
+    monkeypatch.setattr(time_budget, "slurm_time_left_s", lambda: 1000.0)
+    assert time_budget.time_budget_s(None, 60) == 1000.0
 
 
 def test_train_rule_outputs(dataset, tmp_path):
