@@ -37,6 +37,8 @@ rule gan_train:
     input:
         dataset="results/gan/dataset.zip",
         resume=[GAN["resume_from"]] if GAN["resume_from"] else [],
+        # transfer learning: the network a new run starts from (replacing the file re-runs training)
+        start=[GAN["start_from"]] if GAN["start_from"] else [],
     output:
         final="results/gan/network-final.pt",
         training_log="results/gan/training_log.jsonl",
@@ -52,6 +54,7 @@ rule gan_train:
         time_limit_minutes=GAN["time_limit_minutes"],
         # the optional starting checkpoint, taken from the input (so a new file re-runs training)
         resume_from=lambda w, input: input.resume[0] if input.resume else None,
+        start_from=lambda w, input: input.start[0] if input.start else None,
         device=GAN["device"],
     threads: GAN["threads"]
     resources:

@@ -90,3 +90,12 @@ def test_freeze_layers_are_counted_as_the_official_code(nets, tmp_path):
     assert frozen_parameter_names(D, 0) == set()
     with pytest.raises(ValueError, match="has 10 freezable layers"):
         frozen_parameter_names(D, 11)
+
+
+def test_official_transfer_options_unless_set():
+    from synthfer.gan.start import transfer_options
+
+    assert transfer_options({}) == {"ada_kimg": 100, "ema_rampup": 0}
+    assert transfer_options({"ada_kimg": 500, "ema_rampup": 0.05, "batch": 8}) == {"ada_kimg": 100, "ema_rampup": 0,
+                                                                                   "batch": 8}  # fmt: skip
+    assert transfer_options({"ada_kimg": 300, "ema_rampup": 0.1}) == {"ada_kimg": 300, "ema_rampup": 0.1}

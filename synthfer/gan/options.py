@@ -49,6 +49,7 @@ DEFAULTS: dict[str, Any] = dict(
     tf32=True,
     compile=False,
     time_margin_minutes=2.0,
+    freeze_d=0,
 )
 
 # Options whose change makes existing snapshots unusable for a resume (they define the networks, the
@@ -57,7 +58,7 @@ RESUME_MUST_MATCH = (
     "resolution", "batch", "gamma", "ema_kimg", "ema_rampup", "lr", "z_dim", "w_dim", "map_layers",
     "channel_base", "channel_max", "mbstd_group", "style_mixing", "pl_weight", "pl_batch_shrink", "pl_decay",
     "r1_interval", "pl_interval", "aug", "ada_target", "ada_interval", "ada_kimg", "mirror", "seed",
-    "mixed_precision", "num_images",
+    "mixed_precision", "num_images", "freeze_d",
 )  # fmt: skip
 
 

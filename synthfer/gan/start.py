@@ -7,7 +7,8 @@ generator-only ``network-final.pt``). Like the official ``train.py --resume=X``,
 the data order and the RNG start fresh. Unlike the official code (which builds the networks from the command
 line's config and fails on a shape mismatch), the architecture comes from the start network itself: resolution,
 z/w dimensions, mapping layers, channel widths, fp16 layers and their ``conv_clamp``. A start network whose
-resolution differs from the data set's is refused.
+resolution differs from the data set's is refused. As the official ``--resume`` does, ``ada_kimg`` becomes
+100 and the EMA ramp-up is switched off (:func:`transfer_options`) unless the config sets other values.
 
 FreezeD (Mo et al. 2020, "Freeze the Discriminator: a Simple Baseline for Fine-Tuning GANs") keeps the first
 ``N`` discriminator layers at their pretrained values. Layers are counted as the official ``--freezed`` counts
@@ -171,3 +172,20 @@ def frozen_parameter_names(D, freeze_d: int) -> set[str]:
     for prefix, layer in layers[: int(freeze_d)]:
         names |= {f"{prefix}.{n}" for n, _ in layer.named_parameters()}
     return names
+
+
+# What the official train.py changes when it resumes from a pickle (--resume): ADA reacts faster at the
+# start and the EMA has no ramp-up (so G_ema starts as the pretrained G_ema, not as G).
+OFFICIAL_TRANSFER_OPTIONS = {"ada_kimg": 100, "ema_rampup": 0}
+
+
+def transfer_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with :data:`OFFICIAL_TRANSFER_OPTIONS` applied where the option is at its default (an
+    explicitly different value is kept)."""
+    from synthfer.gan.options import DEFAULTS
+
+    out = dict(options)
+    for key, value in OFFICIAL_TRANSFER_OPTIONS.items():
+        if out.get(key, DEFAULTS[key]) == DEFAULTS[key]:
+            out[key] = value
+    return out

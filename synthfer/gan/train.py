@@ -89,13 +89,16 @@ class Trainer:
     phases). :meth:`state_dict` / :meth:`load_state_dict` are the snapshot contents
     (:mod:`synthfer.gan.checkpoint`)."""
 
-    def __init__(self, cfg: dict[str, Any], images: np.ndarray, device):
+    def __init__(self, cfg: dict[str, Any], images: np.ndarray, device, G_kwargs=None, D_kwargs=None):
+        """``G_kwargs``/``D_kwargs``: the networks' constructor arguments (default: from ``cfg``; a start
+        network or a snapshot brings its own). ``cfg['freeze_d']`` first D layers get no optimiser step."""
         import torch
 
         from synthfer.gan.augment import AdaController, AugmentPipe
         from synthfer.gan.dataset import InfiniteSampler
         from synthfer.gan.loss import StyleGAN2Loss
         from synthfer.gan.networks import Discriminator, Generator
+        from synthfer.gan.start import frozen_parameter_names
 
         self.cfg, self.device = cfg, device
         if device.type == "cuda":
@@ -103,7 +106,9 @@ class Trainer:
             torch.backends.cudnn.allow_tf32 = bool(cfg["tf32"])
             torch.backends.cudnn.benchmark = True
         torch.manual_seed(int(cfg["seed"]))
-        self.G_kwargs, self.D_kwargs = network_kwargs(cfg)
+        if G_kwargs is None or D_kwargs is None:
+            G_kwargs, D_kwargs = network_kwargs(cfg)
+        self.G_kwargs, self.D_kwargs = dict(G_kwargs), dict(D_kwargs)
         self.G = Generator(**self.G_kwargs).train().requires_grad_(False).to(device)
         self.D = Discriminator(**self.D_kwargs).train().requires_grad_(False).to(device)
         self.G_ema = copy.deepcopy(self.G).eval()
@@ -113,8 +118,11 @@ class Trainer:
         self.ada = (
             AdaController(cfg["ada_target"], cfg["ada_interval"], cfg["ada_kimg"]) if cfg["aug"] == "ada" else None
         )
-        self.opt_G = self._adam(self.G, cfg["pl_interval"])
-        self.opt_D = self._adam(self.D, cfg["r1_interval"])
+        # FreezeD: the first freeze_d D layers keep their (pretrained) values: never trainable, not optimised.
+        frozen = frozen_parameter_names(self.D, int(cfg.get("freeze_d") or 0))
+        self.D_trainable = [p for n, p in self.D.named_parameters() if n not in frozen]
+        self.opt_G = self._adam(list(self.G.parameters()), cfg["pl_interval"])
+        self.opt_D = self._adam(self.D_trainable, cfg["r1_interval"])
         self.images = torch.from_numpy(images).to(device)  # uint8 [N, 3, H, W]
         n_virtual = len(images) * (2 if cfg["mirror"] else 1)
         self.sampler = InfiniteSampler(n_virtual, int(cfg["seed"]))
@@ -142,13 +150,17 @@ class Trainer:
             D_main=D_main,
         )
 
-    def _adam(self, module, interval):
+    def _adam(self, params, interval):
         import torch
 
         ratio = interval / (interval + 1) if interval else 1.0
         lr = float(self.cfg["lr"]) * ratio
         betas = (0.0**ratio, 0.99**ratio)
-        return torch.optim.Adam(module.parameters(), lr=lr, betas=betas, eps=1e-8)
+        return torch.optim.Adam(params, lr=lr, betas=betas, eps=1e-8)
+
+    def _D_requires_grad(self, flag: bool) -> None:
+        for p in self.D_trainable:
+            p.requires_grad_(flag)
 
     # -- helpers ------------------------------------------------------------------------------
     def _p(self) -> float:
@@ -207,7 +219,7 @@ class Trainer:
         self.G.requires_grad_(False)
 
         # D main: logistic loss on fakes and reals; ADA statistics from the real logits.
-        self.D.requires_grad_(True)
+        self._D_requires_grad(True)
         self.opt_D.zero_grad(set_to_none=True)
         out = self.loss.accumulate_gradients("Dmain", real_img=real, gen_z=torch.randn([batch, z_dim], device=dev))
         self._clean_grads(self.D)
@@ -225,7 +237,7 @@ class Trainer:
             self._clean_grads(self.D)
             self.opt_D.step()
             self._stat("r1_penalty", out["r1_penalty"])
-        self.D.requires_grad_(False)
+        self._D_requires_grad(False)
 
         # G_ema.
         ema_nimg = float(cfg["ema_kimg"]) * 1000
@@ -272,6 +284,7 @@ def train_gan(
     resume_from: PathLike | None = None,
     device: str | None = None,
     raise_incomplete: bool = True,
+    start_from: PathLike | None = None,
     max_steps: int | None = None,
 ) -> TrainResult:
     """Train (or continue training) StyleGAN2-ADA on an NVIDIA-format dataset.
@@ -280,8 +293,11 @@ def train_gan(
       ``fakes{kimg:06d}.png`` every ``snapshot_ticks`` ticks, ``reals.png`` once.
     - ``log_path`` (``training_log.jsonl``) gets one JSON object per tick (rewritten whole, atomically,
       from the rows carried in the state, so a resumed run's log is continuous).
-    - Start: the newest snapshot in ``run_dir/snapshots`` if there is one, else ``resume_from`` (a
-      synthfer snapshot, e.g. the demo's starting checkpoint), else fresh initialisation.
+    - Start: the newest snapshot in ``run_dir/snapshots`` if there is one (exact continuation), else
+      ``resume_from`` (a synthfer snapshot: exact continuation of its run), else ``start_from`` (transfer
+      learning, :mod:`synthfer.gan.start`: an official ``.pkl`` or any synthfer checkpoint initialises G, D
+      and G_ema of a new run at kimg 0 with fresh optimisers, p and data order; the architecture comes from
+      it), else fresh initialisation. Snapshots of a run started from another ``start_from`` file are refused.
     - Stop: at ``total_kimg`` (write the last snapshot, then ``final_path`` = G_ema + config only);
       or, before the wall-clock budget ``time_limit_s`` minus ``time_margin_minutes`` runs out, or on
       SIGTERM/SIGUSR1: write a snapshot and raise :class:`TrainingIncomplete` (or return status
@@ -297,18 +313,46 @@ def train_gan(
     snap_dir = run_dir / "snapshots"
     dev = pick_device(device)
     images = load_dataset(dataset)
+    start_net = None
+    if start_from is not None:
+        from synthfer.gan.start import architecture_options, check_resolution, read_start_networks, transfer_options
+
+        if resume_from:
+            raise ValueError(
+                "gan.start_from and gan.resume_from are both set: start_from begins a new run from a network, "
+                "resume_from continues a run exactly. Fix: set only one of them."
+            )
+        start_net = read_start_networks(start_from)
+        check_resolution(start_net, images.shape[-1], dataset)
+        options = transfer_options(options)
     cfg = resolve_config(options, resolution=images.shape[-1], num_images=len(images))
+    if start_net is not None:
+        cfg.update(architecture_options(start_net.G_kwargs))
+        cfg["start_from"], cfg["start_from_sha256"] = str(start_from), start_net.sha256
+    if cfg["freeze_d"] and start_net is None and not resume_from:
+        raise ValueError(
+            f"gan.freeze_d = {cfg['freeze_d']} freezes layers of a pretrained discriminator, but nothing is "
+            f"pretrained. Fix: set gan.start_from (or gan.freeze_d: 0)."
+        )
     log.info("dataset %s: %d images at %d², device %s", dataset, len(images), images.shape[-1], dev)
     log.info("config: %s", json.dumps(cfg, sort_keys=True))
-    trainer = Trainer(cfg, images, dev)
 
     start, path = find_start(snap_dir, resume_from)
     if start is not None:
         saved = dict(start["config"])
+        saved.setdefault("freeze_d", 0)  # snapshots written before gan.freeze_d existed
         # num_images may differ for a starting checkpoint trained on a different image set.
         if Path(path).parent != snap_dir:
             saved["num_images"] = cfg["num_images"]
         check_compatible(saved, cfg, path)
+        if saved.get("start_from_sha256") != cfg.get("start_from_sha256"):
+            raise ValueError(
+                f"{path} belongs to a run started from {saved.get('start_from') or 'scratch'} "
+                f"(sha256 {saved.get('start_from_sha256')}), but gan.start_from is now "
+                f"{cfg.get('start_from') or 'unset'} (sha256 {cfg.get('start_from_sha256')}). Fix: restore "
+                f"gan.start_from, or move the snapshots folder away to start a new run (nothing is deleted)."
+            )
+        trainer = Trainer(cfg, images, dev, start["G_kwargs"], start["D_kwargs"])
         trainer.load_state_dict(start)
         if Path(path).parent != snap_dir:
             # A new data set: its own shuffled order from the start, keep the counters and the state.
@@ -317,7 +361,25 @@ def train_gan(
             trainer.sampler = InfiniteSampler(trainer.sampler.n, int(cfg["seed"]))
         log.info("resumed from %s at %.3f kimg (augment p %.4f)", path, trainer.cur_nimg / 1000, trainer._p())
         del start
+    elif start_net is not None:
+        from synthfer.gan.start import discriminator_kwargs_for
+
+        trainer = Trainer(cfg, images, dev, start_net.G_kwargs, discriminator_kwargs_for(start_net, cfg["mbstd_group"]))
+        trainer.G.load_state_dict(start_net.G)
+        trainer.G_ema.load_state_dict(start_net.G_ema)
+        if start_net.D is not None:
+            trainer.D.load_state_dict(start_net.D)
+        else:
+            log.warning("%s holds no discriminator: D starts from a fresh initialisation", start_net.path)
+        log.info(
+            "new run from %s: kimg 0, augment p %.4f, fresh optimisers and data order (seed %d); architecture "
+            "from the network: %s; %d D layer(s) frozen", start_net.describe(), trainer._p(), cfg["seed"],
+            json.dumps({k: cfg[k] for k in ("z_dim", "w_dim", "map_layers", "channel_base", "channel_max",
+                                            "mixed_precision")}), cfg["freeze_d"],
+        )  # fmt: skip
+        del start_net
     else:
+        trainer = Trainer(cfg, images, dev)
         log.info("starting from scratch (seed %d)", cfg["seed"])
 
     total_nimg = int(round(float(cfg["total_kimg"]) * 1000))
@@ -460,6 +522,7 @@ def train_rule(
     resume_from: PathLike | None = None,
     device: str | None = None,
     threads: int = 1,
+    start_from: PathLike | None = None,
 ) -> TrainResult:
     """Rule ``gan_train``: :func:`train_gan` with the job's time budget and thread count; on completion
     also writes ``fakes_path`` (the final G_ema's grid). Raises :class:`TrainingIncomplete` (the job fails,
@@ -471,7 +534,7 @@ def train_rule(
     if budget is not None:
         log.info("wall-clock budget of this job: %.1f min", budget / 60)
     res = train_gan(dataset, run_dir, final_path, log_path, options, time_limit_s=budget,
-                    resume_from=resume_from, device=device)  # fmt: skip
+                    resume_from=resume_from, device=device, start_from=start_from)  # fmt: skip
     kimg = int(res.kimg)
     grid = Path(run_dir) / "snapshots" / f"fakes{kimg:06d}.png"
     from synthfer.io import link_or_copy
