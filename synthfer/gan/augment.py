@@ -27,7 +27,7 @@ Colour ('c'), composed into one 4×4 affine matrix acting on (r, g, b, 1) with v
 
 Differences from the official implementation (documented in docs/gan.md): the random draws are made in
 another order (same distributions, the paper's), and a minibatch whose matrices are all the identity (e.g.
-p = 0) is passed through unresampled.
+p = 0) is passed through unresampled (the wavelet resampling returns it within float error anyway).
 """
 
 from __future__ import annotations
