@@ -5,21 +5,12 @@
 # it, and the snapshots are what a re-run (after a time limit or a crash) resumes from.
 import os
 
+from synthfer.gan.options import training_options  # standard library only
+
 GAN = config["gan"]
-# Rule-level keys; every other key of the section is a training option (synthfer.gan.train.DEFAULTS).
-GAN_RULE_KEYS = (
-    "resolution",
-    "resize_filter",
-    "time_limit_minutes",
-    "resume_from",
-    "threads",
-    "device",
-    "mem_mb",
-    "snapshot_fid",
-    "network",
-    "face_check",
-)
-GAN_OPTIONS = {k: v for k, v in GAN.items() if k not in GAN_RULE_KEYS}
+# The training options of the section (their names and defaults are defined once, in
+# synthfer.gan.options.DEFAULTS); every other key of the section is used by the rules below.
+GAN_OPTIONS = training_options(GAN)
 
 # gan.network: which network latent directions, the review and generation use (synthfer.gan.network_choice).
 from snakemake.exceptions import WorkflowError
@@ -60,6 +51,8 @@ rule gan_train:
     input:
         dataset="results/gan/dataset.zip",
         resume=[GAN["resume_from"]] if GAN["resume_from"] else [],
+        # transfer learning: the network a new run starts from (replacing the file re-runs training)
+        start=[GAN["start_from"]] if GAN["start_from"] else [],
     output:
         final="results/gan/network-final.pt",
         training_log="results/gan/training_log.jsonl",
@@ -75,6 +68,7 @@ rule gan_train:
         time_limit_minutes=GAN["time_limit_minutes"],
         # the optional starting checkpoint, taken from the input (so a new file re-runs training)
         resume_from=lambda w, input: input.resume[0] if input.resume else None,
+        start_from=lambda w, input: input.start[0] if input.start else None,
         device=GAN["device"],
     threads: GAN["threads"]
     resources:

@@ -1,4 +1,4 @@
-"""The gan config schema, the training defaults and the auto config agree."""
+"""The gan config schema, the training options (defined once in synthfer.gan.options) and the rules agree."""
 
 from __future__ import annotations
 
@@ -7,28 +7,41 @@ from pathlib import Path
 import pytest
 import yaml
 
-from synthfer.gan.train import DEFAULTS, RESUME_MUST_MATCH, resolve_config
+from synthfer.gan.options import DEFAULTS, RESUME_MUST_MATCH, resolve_config, training_options
 
 REPO = Path(__file__).resolve().parents[1]
-RULE_KEYS = {"resolution", "resize_filter", "time_limit_minutes", "resume_from", "threads", "device", "mem_mb", "snapshot_fid",
-             "network", "face_check"}  # fmt: skip
 
 
 def _schema():
     return yaml.safe_load((REPO / "config" / "schema" / "gan.schema.yaml").read_text())
 
 
+def _rule_keys() -> set[str]:
+    """The section's keys that are not training options: the rules' own settings."""
+    return set(_schema()["properties"]) - set(DEFAULTS)
+
+
 def test_schema_matches_training_defaults():
     props = _schema()["properties"]
-    assert set(props) == set(DEFAULTS) | RULE_KEYS
+    # Every training option is in the schema with the same default ...
+    assert set(DEFAULTS) <= set(props), sorted(set(DEFAULTS) - set(props))
     for key, value in DEFAULTS.items():
         assert props[key]["default"] == value, key
     for key, spec in props.items():
         assert spec.get("description") and "default" in spec, key
     assert _schema()["additionalProperties"] is False
-    # The rule splits the section the same way (rules/gan.smk GAN_RULE_KEYS).
+    # ... and every other key is a rule setting that rules/gan.smk reads (none is silently ignored).
     smk = (REPO / "rules" / "gan.smk").read_text()
-    assert all(f'"{k}"' in smk.split("GAN_RULE_KEYS = ")[1].split(")")[0] for k in RULE_KEYS)
+    unused = sorted(k for k in _rule_keys() if f'GAN["{k}"]' not in smk)
+    assert unused == [], f"gan schema keys that are neither training options nor read by rules/gan.smk: {unused}"
+    assert "training_options(GAN)" in smk
+
+
+def test_training_options_split_the_section():
+    section = {k: spec["default"] for k, spec in _schema()["properties"].items()}
+    opts = training_options(section)
+    assert set(opts) == set(DEFAULTS)
+    resolve_config(opts, resolution=64, num_images=10)  # every option of the section is accepted
 
 
 def test_auto_config_256_matches_the_official_values():
@@ -49,6 +62,6 @@ def test_auto_config_256_matches_the_official_values():
 def test_shipped_configs_use_only_known_keys(name):
     section = yaml.safe_load((REPO / "config" / name).read_text()).get("gan") or {}
     assert set(section) <= set(_schema()["properties"])
-    options = {k: v for k, v in section.items() if k not in RULE_KEYS}
+    options = training_options(section)
     cfg = resolve_config(options, resolution=section.get("resolution", 256), num_images=100)
     assert cfg["total_kimg"] > 0

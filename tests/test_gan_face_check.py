@@ -5,7 +5,6 @@ passes, best_fid prefers snapshots that make faces, and a kimg must name an exis
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("dlib")
 
 REPO = Path(__file__).resolve().parents[1]
-DEMO_START = REPO / "resources" / "demo_gan" / "demo-start.pt"
+DEMO_START = REPO / "resources" / "demo_gan" / "demo-start.pkl"  # the demo's start network (official structure)
 # The demo's detector settings (config/demo.yaml faces: upsample 0; 64² images enlarged to 256²).
 FACES = {"upsample": 0, "upscale_to": 256}
 
@@ -63,7 +62,7 @@ def demo_run(tmp_path_factory):
     snaps.mkdir()
     save_generator(root / "network-final.pt", load_generator(DEMO_START, device="cpu"))
     save_generator(snaps / "network-snapshot-000001.pt", tiny_generator(resolution=64, seed=5))
-    shutil.copyfile(DEMO_START, snaps / "network-snapshot-000062.pt")
+    save_generator(snaps / "network-snapshot-000062.pt", load_generator(DEMO_START, device="cpu"))
     _check(root, "all", n_images=16)
     return root
 
@@ -120,7 +119,7 @@ def test_kimg_names_a_snapshot(demo_run):
     from synthfer.gan.face_check import NoFacesError
 
     info = _select(demo_run, 62)
-    assert (demo_run / "selected.pt").read_bytes() == DEMO_START.read_bytes()
+    assert (demo_run / "selected.pt").read_bytes() == (demo_run / "snapshots" / "network-snapshot-000062.pt").read_bytes()
     assert info["kimg"] == 62 and info["snapshot"] == "network-snapshot-000062.pt"
     with pytest.raises(FileNotFoundError, match=r"no snapshot of kimg 5 .*available kimgs: 1, 62"):
         _select(demo_run, 5)
@@ -205,4 +204,4 @@ def test_the_gate_imports_nothing_heavy(demo_run, tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     info = json.loads((tmp_path / "n.json").read_text())
     assert info["img_resolution"] == 64 and info["snapshot"] == "network-snapshot-000062.pt"
-    assert (tmp_path / "n.pt").read_bytes() == DEMO_START.read_bytes()
+    assert (tmp_path / "n.pt").read_bytes() == (demo_run / "snapshots" / "network-snapshot-000062.pt").read_bytes()

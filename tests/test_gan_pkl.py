@@ -1,16 +1,18 @@
 """Import of official StyleGAN2-ADA pickles through the restricted unpickler.
 
-The fixture is built here in the official pickle *structure* (persistent-object reduce calls with
-``meta = {type, version, module_src, class_name, state}``, ``dnnlib.util.EasyDict`` init kwargs,
-plain-pickled tensors) from our own modules; no NVIDIA code is involved. ``module_src`` is a program
-that would create a marker file if anyone executed it.
+The fixture pickles come from ``tests/support/official_pickle.py``: synthfer's own modules written in the
+structure and with the global set of a genuine ``network-snapshot-*.pkl`` (no NVIDIA code). Its
+``module_src`` here is a program that would create a marker file if anyone executed it. The reference images
+(``tests/data/official_reference_images.npz``) were computed once by NVIDIA's official ``Generator``
+(stylegan2-ada-pytorch, commit recorded in the file) on the fixture's ``G_ema`` weights: fp32
+(``force_fp32=True``), ``noise_mode='const'``, ``z = np.random.RandomState(seed).randn(1, z_dim)`` as the
+official ``generate.py``; ``d_logits`` are the official ``Discriminator``'s logits for
+``RandomState(7).randn(4, 3, 32, 32)``.
 """
 
 from __future__ import annotations
 
 import pickle
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -18,137 +20,146 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from support.official_pickle import (  # noqa: E402
+    GENUINE_GLOBALS,
+    dump_official,
+    fixture_networks,
+    write_official_pickle,
+)
+
+from synthfer.cli import main  # noqa: E402
 from synthfer.gan import api  # noqa: E402
-from synthfer.gan.networks import Discriminator, Generator  # noqa: E402
-from synthfer.gan.pkl import import_official_pkl, load_official_pkl, read_official_pkl  # noqa: E402
+from synthfer.gan.networks import Generator  # noqa: E402
+from synthfer.gan.pkl import (  # noqa: E402
+    OfficialPickleError,
+    RestrictedUnpickler,
+    load_official_pkl,
+    read_official_pkl,
+    scan_pickle,
+)
 
 torch.set_num_threads(1)
-
-G_INIT = dict(z_dim=32, w_dim=32, mapping_kwargs={"num_layers": 2},
-              synthesis_kwargs={"channel_base": 512, "channel_max": 32, "num_fp16_res": 0, "conv_clamp": None},
-              c_dim=0, img_resolution=16, img_channels=3)  # fmt: skip
-D_INIT = dict(block_kwargs={}, mapping_kwargs={}, epilogue_kwargs={"mbstd_group_size": 4}, channel_base=512,
-              channel_max=32, num_fp16_res=0, conv_clamp=None, c_dim=0, img_resolution=16, img_channels=3)  # fmt: skip
+REFERENCE = Path(__file__).parent / "data" / "official_reference_images.npz"
+# numpy 2 / protocol 4: what the official training loop writes today; numpy 1 / protocol 3: how every
+# published NVIDIA pickle (Python 3.7, numpy < 2) was written.
+SPELLINGS = [("numpy2", 4), ("numpy1", 3)]
 
 
-def _official_like_pickle(path: Path, marker: Path) -> dict:
-    """Write ``{'G', 'D', 'G_ema', 'augment_pipe', 'training_set_kwargs'}`` the way the official code pickles."""
-    torch.manual_seed(7)
-    G = Generator(**{k: v for k, v in G_INIT.items()})
-    with torch.no_grad():
-        for p in G.parameters():  # non-trivial values everywhere (noise strengths, biases)
-            p.add_(torch.randn_like(p) * 0.1)
-        G.mapping.w_avg.normal_()
-    D = Discriminator(**{k: v for k, v in D_INIT.items() if k not in ("block_kwargs", "mapping_kwargs", "epilogue_kwargs")},
-                      mbstd_group_size=4)  # fmt: skip
-    persistence = types.ModuleType("torch_utils.persistence")
-    util = types.ModuleType("dnnlib.util")
-
-    def _reconstruct_persistent_obj(meta):  # never called: we only pickle
-        raise AssertionError
-
-    _reconstruct_persistent_obj.__module__ = "torch_utils.persistence"
-    _reconstruct_persistent_obj.__qualname__ = "_reconstruct_persistent_obj"
-    persistence._reconstruct_persistent_obj = _reconstruct_persistent_obj
-
-    class EasyDict(dict):
-        pass
-
-    EasyDict.__module__, EasyDict.__qualname__ = "dnnlib.util", "EasyDict"
-    util.EasyDict = EasyDict
-    src = f"open({str(marker)!r}, 'w').write('executed')\n"
-
-    def easy(d):
-        return EasyDict({k: easy(v) if isinstance(v, dict) else v for k, v in d.items()})
-
-    class P(pickle.Pickler):
-        def reducer_override(self, obj):
-            if isinstance(obj, torch.nn.Module) and not isinstance(obj, torch.nn.Parameter):
-                state = {k: v for k, v in obj.__dict__.items() if k not in ("init_kwargs",)}
-                if obj is G or obj is G_ema:
-                    state["_init_kwargs"] = easy(G_INIT)
-                    state["_init_args"] = ()
-                elif obj is D:
-                    state["_init_kwargs"] = easy(D_INIT)
-                    state["_init_args"] = ()
-                else:
-                    state["_init_kwargs"] = EasyDict()
-                # The official D blocks also hold a constant resample_filter buffer that ours lack.
-                if type(obj).__name__ == "DiscriminatorBlock":
-                    state["_buffers"] = dict(state["_buffers"], resample_filter=torch.ones(4, 4) / 16)
-                meta = dict(type="class", version=6, module_src=src, class_name=type(obj).__name__, state=state)
-                return (_reconstruct_persistent_obj, (meta,))
-            return NotImplemented
-
-    G_ema = Generator(**G_INIT)
-    G_ema.load_state_dict(G.state_dict())
-    pipe = torch.nn.Module()
-    pipe.register_buffer("p", torch.tensor(0.25))
-    data = dict(G=G, D=D, G_ema=G_ema, augment_pipe=pipe, training_set_kwargs=dict(path="x.zip", resolution=16))
-    old = {k: sys.modules.get(k) for k in ("torch_utils", "torch_utils.persistence", "dnnlib", "dnnlib.util")}
-    sys.modules.update({"torch_utils": types.ModuleType("torch_utils"), "torch_utils.persistence": persistence,
-                        "dnnlib": types.ModuleType("dnnlib"), "dnnlib.util": util})  # fmt: skip
-    try:
-        with open(path, "wb") as fh:
-            P(fh, protocol=4).dump(data)
-    finally:
-        for k, v in old.items():
-            if v is None:
-                sys.modules.pop(k, None)
-            else:
-                sys.modules[k] = v
-    return data
-
-
-@pytest.fixture(scope="module")
-def fixture_pkl(tmp_path_factory):
+@pytest.fixture(scope="module", params=SPELLINGS, ids=lambda s: f"{s[0]}-protocol{s[1]}")
+def fixture_pkl(request, tmp_path_factory):
+    spelling, protocol = request.param
     d = tmp_path_factory.mktemp("pkl")
     marker = d / "EXECUTED"
-    data = _official_like_pickle(d / "network-snapshot-000100.pkl", marker)
-    return d / "network-snapshot-000100.pkl", data, marker
+    G, D, G_ema = fixture_networks()
+    path = write_official_pickle(d / "network-snapshot-000100.pkl", G, D, G_ema, augment_p=0.25,
+                                 numpy_spelling=spelling, protocol=protocol,
+                                 module_src=f"open({str(marker)!r}, 'w').write('executed')\n")  # fmt: skip
+    return path, (G, D, G_ema), marker, spelling
 
 
-def test_fixture_has_the_official_structure(fixture_pkl):
-    from synthfer.gan import pkl
-
-    path, _, _ = fixture_pkl
-    seen = set()
-
-    class Recorder(pkl.RestrictedUnpickler):
-        def find_class(self, module, name):
-            seen.add((module, name))
-            return super().find_class(module, name)
-
-    with open(path, "rb") as fh:
-        data = Recorder(fh).load()
-    assert ("torch_utils.persistence", "_reconstruct_persistent_obj") in seen
-    assert ("dnnlib.util", "EasyDict") in seen and ("torch._utils", "_rebuild_parameter") in seen
-    assert set(data) == {"G", "D", "G_ema", "augment_pipe", "training_set_kwargs"}
-    assert data["G_ema"].class_name == "Generator" and data["G_ema"].init_kwargs["synthesis_kwargs"].channel_max == 32
+def test_builder_writes_the_genuine_global_set(fixture_pkl):
+    path, _, _, spelling = fixture_pkl
+    found, _ = scan_pickle(path)
+    want = set(GENUINE_GLOBALS)
+    if spelling == "numpy1":
+        # numpy < 2 spelling; protocol 3 has no EMPTY_SET opcode, so torch's _non_persistent_buffers_set
+        # becomes a builtins.set call
+        want = (want - {"numpy._core.multiarray.scalar"}) | {"numpy.core.multiarray.scalar", "builtins.set"}
+    assert found == want
 
 
-def test_import_reproduces_the_generator(fixture_pkl, tmp_path):
-    path, data, marker = fixture_pkl
+def test_import_equals_the_official_reference(fixture_pkl):
+    path, (G, D, G_ema), marker, _ = fixture_pkl
+    ref = np.load(REFERENCE)
+    assert str(ref["noise_mode"]) == "const" and bool(ref["force_fp32"])
     net = load_official_pkl(path, with_discriminator=True)
     assert not marker.exists(), "module_src was executed"
-    G = net["G_ema"]
-    assert (G.z_dim, G.w_dim, G.num_ws, G.img_resolution) == (32, 32, 6, 16)
+    Gi = net["G_ema"]
+    assert (Gi.z_dim, Gi.w_dim, Gi.num_ws, Gi.img_resolution) == (32, 32, 8, 32)
+    assert net["G_kwargs"]["synthesis_kwargs"] == {"channel_base": 512, "channel_max": 32, "num_fp16_res": 2,
+                                                   "conv_clamp": 256}  # fmt: skip
+    for i, psi in enumerate(ref["truncation_psi"]):
+        for j, seed in enumerate(ref["seeds"]):
+            z = torch.from_numpy(np.random.RandomState(int(seed)).randn(1, Gi.z_dim)).float()
+            img = Gi(z, truncation_psi=float(psi), noise_mode="const")[0].numpy()
+            assert np.abs(img - ref["images"][i, j]).max() < 1e-3, (psi, seed)
+    d_input = torch.from_numpy(np.random.RandomState(int(ref["d_input_seed"])).randn(4, 3, 32, 32).astype(np.float32))
+    assert np.abs(net["D"](d_input).numpy() - ref["d_logits"]).max() < 1e-4
+    # G, D and G_ema are the written networks, bit for bit; p comes from the augment pipe.
+    for ours, theirs in ((net["G"], G), (net["G_ema"], G_ema), (net["D"], D)):
+        for (n, a), b in zip(ours.state_dict().items(), theirs.state_dict().values(), strict=True):
+            assert torch.equal(a, b), n
     assert net["augment_p"] == pytest.approx(0.25)
-    ref = data["G_ema"].eval()
-    z = torch.from_numpy(api.seeds_to_z([1, 2, 3], 32))
-    assert torch.equal(G(z, noise_mode="const"), ref(z, noise_mode="const"))
-    assert torch.equal(G.mapping(z, truncation_psi=0.7), ref.mapping(z, truncation_psi=0.7))
-    img = torch.randn(4, 3, 16, 16)
-    assert torch.equal(net["D"](img), data["D"].eval()(img))
-    # Through the public API, and converted to our checkpoint format.
-    G2 = api.load_generator(path, device="cpu")
-    assert np.array_equal(api.synthesize(G2, [5, 6]), api.synthesize(ref, [5, 6]))
-    out = import_official_pkl(path, tmp_path / "imported.pt")
-    assert np.array_equal(api.synthesize(api.load_generator(out, device="cpu"), [5, 6]), api.synthesize(ref, [5, 6]))
+
+
+def test_import_pkl_command_writes_G_D_G_ema_and_p(fixture_pkl, tmp_path):
+    path, (G, D, G_ema), marker, _ = fixture_pkl
+    out = tmp_path / "imported.pt"
+    assert main(["import-pkl", str(path), str(out)]) == 0
+    ck = api.read_checkpoint(out)
+    assert ck["kind"] == "networks" and ck["augment_p"] == pytest.approx(0.25)
+    assert ck["source"]["file"] == path.name and len(ck["source"]["sha256"]) == 64
+    for key, net in (("G", G), ("D", D), ("G_ema", G_ema)):
+        assert all(torch.equal(ck[key][n], t) for n, t in net.state_dict().items()), key
+    assert np.array_equal(api.synthesize(api.load_generator(out, device="cpu"), [5, 6]), api.synthesize(G_ema, [5, 6]))
+    assert np.array_equal(api.synthesize(api.load_generator(path, device="cpu"), [5, 6]), api.synthesize(G_ema, [5, 6]))
     assert not marker.exists()
 
 
-def test_refuses_other_globals(tmp_path):
+def test_frozen_discriminator_layers_are_read_from_buffers(tmp_path):
+    """Layers frozen with the official --freezed hold their weights as buffers, not parameters."""
+    G, D, G_ema = fixture_networks()
+    path = write_official_pickle(tmp_path / "f.pkl", G, D, G_ema, augment_p=None, freeze_layers=5)
+    stub = read_official_pkl(path)["D"]
+    b32 = stub.state["_modules"]["b32"].state["_modules"]
+    assert "weight" in b32["conv0"].state["_buffers"] and "weight" not in b32["conv0"].state["_parameters"]
+    net = load_official_pkl(path, with_discriminator=True)
+    assert net["augment_p"] is None
+    assert all(torch.equal(a, b) for a, b in zip(net["D"].state_dict().values(), D.state_dict().values(), strict=True))
+
+
+def _dumps(obj) -> bytes:
+    return pickle.dumps(obj, protocol=4)
+
+
+def _load(data: bytes):
+    import io
+
+    return RestrictedUnpickler(io.BytesIO(data)).load()
+
+
+def test_numpy_globals_only_for_numeric_values():
+    assert _load(_dumps(np.float64(0.125))) == 0.125
+    assert _load(_dumps({"g": np.float32(2.5), "i": np.int64(-3), "b": np.bool_(True)})) == {
+        "g": 2.5,
+        "i": -3,
+        "b": True,
+    }
+    for bad, what in [
+        (np.str_("abc"), "refusing numpy dtype 'U3'"),
+        (np.dtype([("a", "f8")]), "refusing numpy dtype 'V8'"),
+        (np.datetime64("2020-01-01"), "refusing numpy dtype 'M8'"),
+        (np.array([1.0, 2.0]), "refusing to load global numpy"),
+    ]:
+        with pytest.raises(pickle.UnpicklingError, match=what):
+            _load(_dumps(bad))
+
+    class FieldsState:  # a numeric code whose state smuggles in fields
+        def __reduce__(self):
+            return (np.dtype, ("f8", False, True), (3, "<", None, ("a",), {"a": (np.dtype("f8"), 0)}, 8, 1, 0))
+
+    with pytest.raises(pickle.UnpicklingError, match="fields or sub-arrays are not allowed"):
+        _load(_dumps(FieldsState()))
+
+    class ShortScalar:  # a float64 scalar from 3 bytes
+        def __reduce__(self):
+            return (np.float64(0).__reduce__()[0], (np.dtype("f8"), b"abc"))
+
+    with pytest.raises(pickle.UnpicklingError, match="bad payload"):
+        _load(_dumps(ShortScalar()))
+
+
+def test_refuses_other_globals(tmp_path, capsys):
     import os
 
     bad = tmp_path / "evil.pkl"
@@ -158,16 +169,81 @@ def test_refuses_other_globals(tmp_path):
             return (os.system, ("echo pwned",))
 
     bad.write_bytes(pickle.dumps({"G_ema": Evil()}))
-    with pytest.raises(ValueError, match="refusing to load global (posix|os|nt).system"):
+    with pytest.raises(OfficialPickleError, match="refusing to load global (posix|os|nt).system"):
         read_official_pkl(bad)
+    assert main(["import-pkl", str(bad), str(tmp_path / "out.pt")]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("error: ") and out.count("\n") == 1 and "Traceback" not in out
+    assert not (tmp_path / "out.pt").exists()
 
 
-def test_rejects_pickles_without_networks(tmp_path):
+def _assert_one_error_line(capsys, args, *fragments):
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("error: ") and out.count("\n") == 1, out
+    for f in fragments:
+        assert f in out, out
+
+
+def test_conditional_network_is_named(tmp_path, capsys):
+    G = Generator(z_dim=16, c_dim=10, w_dim=16, img_resolution=8, img_channels=3, mapping_kwargs={"num_layers": 2},
+                  synthesis_kwargs={"channel_base": 128, "channel_max": 16})  # fmt: skip
+    path = write_official_pickle(tmp_path / "cifar-like.pkl", G, None, G)
+    with pytest.raises(OfficialPickleError, match=r"a conditional network \(G.c_dim = 10"):
+        load_official_pkl(path)
+    _assert_one_error_line(capsys, ["import-pkl", str(path), str(tmp_path / "o.pt")], "conditional", "unconditional")
+    _assert_one_error_line(capsys, ["gan-info", str(path)], "conditional")
+
+
+def _stylegan3_like(path: Path, with_array: bool) -> Path:
+    """A StyleGAN3-shaped G: synthesis.input is a SynthesisInput holding numpy arrays (size, sampling)."""
+    gen, syn, inp = torch.nn.Module(), torch.nn.Module(), torch.nn.Module()
+    registry = {}
+
+    def meta(obj, name, state):
+        registry[id(obj)] = dict(type="class", version=6, module_src="# placeholder\n", class_name=name, state=state)
+
+    size = np.broadcast_to(np.asarray(36), [2]) if with_array else [36, 36]
+    meta(inp, "SynthesisInput", {"_parameters": {}, "_buffers": {"freqs": torch.zeros(4, 2)}, "_modules": {},
+                                 "size": size, "sampling_rate": np.float64(16.0)})  # fmt: skip
+    meta(syn, "SynthesisNetwork", {"_parameters": {}, "_buffers": {}, "_modules": {"input": inp}})
+    kwargs = {"z_dim": 512, "c_dim": 0, "w_dim": 512, "img_resolution": 256, "img_channels": 3}
+    meta(gen, "Generator", {"_parameters": {}, "_buffers": {}, "_modules": {"synthesis": syn}, "_init_kwargs": kwargs})
+    return dump_official(path, {"G": gen, "D": None, "G_ema": gen, "augment_pipe": None}, registry)
+
+
+@pytest.mark.parametrize("with_array", [True, False])
+def test_stylegan3_network_is_named(tmp_path, capsys, with_array):
+    path = _stylegan3_like(tmp_path / "stylegan3-r-ffhq.pkl", with_array)
+    with pytest.raises(OfficialPickleError, match="a StyleGAN3 network"):
+        read_official_pkl(path)
+    _assert_one_error_line(capsys, ["import-pkl", str(path), str(tmp_path / "o.pt")], "StyleGAN3", "StyleGAN2-ADA")
+
+
+def _tf_network(state):  # written as dnnlib.tflib.network.Network
+    raise AssertionError
+
+
+def test_tensorflow_era_pickle_is_named(tmp_path, capsys):
+    class TFNetwork:
+        def __reduce__(self):
+            return (_tf_network, ({"version": 4, "name": "G", "static_kwargs": {}},))
+
+    path = dump_official(tmp_path / "stylegan2-ffhq-config-f.pkl", (TFNetwork(), TFNetwork(), TFNetwork()),
+                         extra_globals={_tf_network: ("dnnlib.tflib.network", "Network")})  # fmt: skip
+    with pytest.raises(OfficialPickleError, match="a TensorFlow-era StyleGAN/StyleGAN2 pickle"):
+        read_official_pkl(path)
+    _assert_one_error_line(capsys, ["import-pkl", str(path), str(tmp_path / "o.pt")], "TensorFlow", "legacy.py")
+
+
+def test_rejects_pickles_without_networks(tmp_path, capsys):
     p = tmp_path / "plain.pkl"
     p.write_bytes(pickle.dumps({"hello": [1, 2]}))
-    with pytest.raises(ValueError, match="no 'G_ema'"):
+    with pytest.raises(OfficialPickleError, match="no 'G_ema'"):
         read_official_pkl(p)
     t = tmp_path / "trunc.pkl"
     t.write_bytes(pickle.dumps({"G_ema": 1})[:5])
-    with pytest.raises(ValueError, match="truncated"):
+    with pytest.raises(OfficialPickleError, match="truncated"):
         read_official_pkl(t)
+    _assert_one_error_line(capsys, ["import-pkl", str(tmp_path / "missing.pkl"), str(tmp_path / "o.pt")],
+                           "does not exist")  # fmt: skip

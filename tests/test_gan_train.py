@@ -16,8 +16,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from synthfer.gan.api import load_generator, read_checkpoint, synthesize  # noqa: E402
+from synthfer.gan.checkpoint import list_snapshots  # noqa: E402
 from synthfer.gan.dataset import build_dataset_zip, load_dataset  # noqa: E402
-from synthfer.gan.train import TrainingIncomplete, list_snapshots, train_gan  # noqa: E402
+from synthfer.gan.train import TrainingIncomplete, train_gan  # noqa: E402
 from synthfer.imaging import save_png  # noqa: E402
 
 torch.set_num_threads(1)  # the CI machine's cores are shared; one thread also keeps CPU results bitwise stable
@@ -218,20 +219,20 @@ def test_ada_p_rises_when_d_overfits(tmp_path):
 
 
 def test_slurm_time_budget(monkeypatch):
-    from synthfer.gan import train
+    from synthfer.gan import time_budget
 
-    assert train.parse_slurm_duration("1-02:03:04") == 93784
-    assert train.parse_slurm_duration("02:03:04") == 7384
-    assert train.parse_slurm_duration("03:04") == 184
-    assert train.parse_slurm_duration("UNLIMITED") is None
+    assert time_budget.parse_slurm_duration("1-02:03:04") == 93784
+    assert time_budget.parse_slurm_duration("02:03:04") == 7384
+    assert time_budget.parse_slurm_duration("03:04") == 184
+    assert time_budget.parse_slurm_duration("UNLIMITED") is None
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
-    assert train.time_budget_s(None, 60) is None  # local run: no limit even if the rule declares a runtime
-    assert train.time_budget_s(30, 60) == 1800
+    assert time_budget.time_budget_s(None, 60) is None  # local run: no limit even if the rule declares a runtime
+    assert time_budget.time_budget_s(30, 60) == 1800
     monkeypatch.setenv("SLURM_JOB_ID", "123")
-    monkeypatch.setattr(train, "slurm_time_left_s", lambda: None)
-    assert train.time_budget_s(None, 60) == 3600
-    monkeypatch.setattr(train, "slurm_time_left_s", lambda: 1000.0)
-    assert train.time_budget_s(None, 60) == 1000.0
+    monkeypatch.setattr(time_budget, "slurm_time_left_s", lambda: None)
+    assert time_budget.time_budget_s(None, 60) == 3600
+    monkeypatch.setattr(time_budget, "slurm_time_left_s", lambda: 1000.0)
+    assert time_budget.time_budget_s(None, 60) == 1000.0
 
 
 def test_train_rule_outputs(dataset, tmp_path):
@@ -252,3 +253,19 @@ def test_train_rule_outputs(dataset, tmp_path):
     assert set(rows[0]) >= {"kimg", "time_s", "sec_per_kimg", "loss_G", "loss_D", "r1_penalty", "pl_penalty",
                             "augment_p", "r_t", "peak_mem_mb", "device"}  # fmt: skip
     assert rows[0]["r1_penalty"] is not None and rows[0]["pl_penalty"] is not None
+
+
+def test_ada_counts_the_real_logits_of_the_r1_phase_too():
+    """r_t = E[sign(D(real))] over every real logit since the last p update: the D-main phase's and, in the
+    minibatches with lazy R1, the R1 phase's (the official code reports Loss/signs/real in both)."""
+    from synthfer.gan.options import resolve_config
+    from synthfer.gan.train import Trainer
+
+    cfg = resolve_config(dict(TINY, r1_interval=2, ada_interval=8), resolution=16, num_images=8)
+    images = np.random.RandomState(0).randint(0, 256, (8, 3, 16, 16), dtype=np.uint8)
+    trainer = Trainer(cfg, images, torch.device("cpu"))
+    counts = []
+    for _ in range(3):
+        trainer.step()
+        counts.append(trainer.ada.count)
+    assert counts == [16, 24, 40]  # batch 8: with R1 (batch 0, 2) 16 logits, without 8

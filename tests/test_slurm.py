@@ -349,7 +349,7 @@ def test_gan_training_cut_by_its_time_budget_snapshots_and_resumes(slurm_run):
 
 def test_gan_budget_is_the_slurm_jobs_remaining_time(cluster):
     """With gan.time_limit_minutes null (the default), a training job's budget is the time Slurm gives it."""
-    probe = "from synthfer.gan.train import time_budget_s; print(time_budget_s(None, 99))"
+    probe = "from synthfer.gan.time_budget import time_budget_s; print(time_budget_s(None, 99))"
     res = _run(
         ["srun", "--time=3", "--mem=500", sys.executable, "-c", probe],
         cwd=REPO, env=_env({"SLURM_CONF": str(cluster["conf"])}), timeout=120,

@@ -14,6 +14,7 @@ train_rule(
     time_limit_minutes=snakemake.params.time_limit_minutes,
     runtime_minutes=getattr(snakemake.resources, "runtime", None),
     resume_from=snakemake.params.resume_from,
+    start_from=snakemake.params.start_from,
     device=snakemake.params.device,
     threads=snakemake.threads,
 )

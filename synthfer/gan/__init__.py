@@ -2,6 +2,7 @@
 generator API used by the other phases, and import of official pickles (no NVIDIA code).
 
 Modules: :mod:`~synthfer.gan.networks`, :mod:`~synthfer.gan.augment`, :mod:`~synthfer.gan.dataset`,
-:mod:`~synthfer.gan.train`, :mod:`~synthfer.gan.api`, :mod:`~synthfer.gan.pkl`, :mod:`~synthfer.gan.cli`.
+:mod:`~synthfer.gan.options`, :mod:`~synthfer.gan.loss`, :mod:`~synthfer.gan.train`, :mod:`~synthfer.gan.checkpoint`,
+:mod:`~synthfer.gan.time_budget`, :mod:`~synthfer.gan.api`, :mod:`~synthfer.gan.pkl`, :mod:`~synthfer.gan.cli`.
 Nothing heavy is imported here.
 """

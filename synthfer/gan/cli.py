@@ -1,7 +1,8 @@
 """``synthfer`` sub-commands of the gan phase.
 
 - ``synthfer import-pkl NETWORK.pkl OUT.pt`` — convert an official StyleGAN2-ADA pickle (read without
-  NVIDIA's code) to a synthfer generator checkpoint.
+  NVIDIA's code) to a synthfer checkpoint holding G, D, G_ema and the ADA p (kind ``networks``); a file it
+  cannot import gives one ``error: …`` line and exit status 1.
 - ``synthfer generate --network N --seeds 0-9,42 --outdir DIR`` — images for seeds (official z convention),
   ``seed{seed:04d}.png`` like the official generate.py.
 - ``synthfer gan-info CHECKPOINT`` — kimg, augmentation p, resolution and config of a checkpoint or pickle.
@@ -34,9 +35,13 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def _import_pkl(args) -> int:
-    from synthfer.gan.pkl import import_official_pkl
+    from synthfer.gan.pkl import OfficialPickleError, import_official_pkl
 
-    import_official_pkl(args.pkl, args.out)
+    try:
+        import_official_pkl(args.pkl, args.out)
+    except (OfficialPickleError, FileNotFoundError) as exc:
+        print(f"error: {exc}")
+        return 1
     return 0
 
 
@@ -62,23 +67,38 @@ def _generate(args) -> int:
 def _info(args) -> int:
     path = Path(args.checkpoint)
     if path.suffix == ".pkl":
-        from synthfer.gan.pkl import load_official_pkl
+        from synthfer.gan.pkl import OfficialPickleError, load_official_pkl
 
-        net = load_official_pkl(path)
-        info = {"kind": "official pickle", "augment_p": net["augment_p"], "G_kwargs": net["init_kwargs"]}
+        try:
+            net = load_official_pkl(path)
+        except (OfficialPickleError, FileNotFoundError) as exc:
+            print(f"error: {exc}")
+            return 1
+        info = {
+            "kind": "official pickle",
+            "augment_p": net["augment_p"],
+            "G_kwargs": net["G_kwargs"],
+            "D_kwargs": net["D_kwargs"],
+        }
     else:
         from synthfer.gan.api import read_checkpoint
 
         ck = read_checkpoint(path)
-        info = {k: ck.get(k) for k in ("kind", "kimg", "augment_p", "G_kwargs", "config", "provenance") if k in ck}
+        info = {
+            k: ck.get(k)
+            for k in ("kind", "kimg", "augment_p", "G_kwargs", "D_kwargs", "source", "config", "provenance")
+            if k in ck
+        }
     print(json.dumps(info, indent=2, default=str))
     return 0
 
 
 def add_commands(subparsers) -> None:
-    p = subparsers.add_parser("import-pkl", help="convert an official StyleGAN2-ADA .pkl to a synthfer .pt")
+    p = subparsers.add_parser(
+        "import-pkl", help="convert an official StyleGAN2-ADA .pkl to a synthfer .pt (G, D, G_ema, p)"
+    )
     p.add_argument("pkl", help="network-snapshot-*.pkl from the official code")
-    p.add_argument("out", help="output .pt (generator checkpoint)")
+    p.add_argument("out", help="output .pt (networks checkpoint: usable by generate and gan.start_from)")
     p.add_argument("--log", help="also log to this file")
     p.set_defaults(func=_import_pkl)
 

@@ -80,7 +80,7 @@ def snapshot_fid(
     import pandas as pd
 
     from synthfer.gan.api import load_generator, pick_device
-    from synthfer.gan.train import list_snapshots
+    from synthfer.gan.checkpoint import list_snapshots
     from synthfer.iqa.fid import Extractor, feature_stats, frechet_distance, set_threads
 
     if n_images < 2:
