@@ -253,3 +253,19 @@ def test_train_rule_outputs(dataset, tmp_path):
     assert set(rows[0]) >= {"kimg", "time_s", "sec_per_kimg", "loss_G", "loss_D", "r1_penalty", "pl_penalty",
                             "augment_p", "r_t", "peak_mem_mb", "device"}  # fmt: skip
     assert rows[0]["r1_penalty"] is not None and rows[0]["pl_penalty"] is not None
+
+
+def test_ada_counts_the_real_logits_of_the_r1_phase_too():
+    """r_t = E[sign(D(real))] over every real logit since the last p update: the D-main phase's and, in the
+    minibatches with lazy R1, the R1 phase's (the official code reports Loss/signs/real in both)."""
+    from synthfer.gan.options import resolve_config
+    from synthfer.gan.train import Trainer
+
+    cfg = resolve_config(dict(TINY, r1_interval=2, ada_interval=8), resolution=16, num_images=8)
+    images = np.random.RandomState(0).randint(0, 256, (8, 3, 16, 16), dtype=np.uint8)
+    trainer = Trainer(cfg, images, torch.device("cpu"))
+    counts = []
+    for _ in range(3):
+        trainer.step()
+        counts.append(trainer.ada.count)
+    assert counts == [16, 24, 40]  # batch 8: with R1 (batch 0, 2) 16 logits, without 8

@@ -7,7 +7,9 @@ differentiable with respect to the image, so G's gradient passes through them, a
 "non-leaking" for p < 0.8 (the paper's Fig. 3), so D's view of the distribution remains recoverable.
 
 Geometric ('bg'), composed into one 3×3 homogeneous matrix per image (output → input coordinates,
-in pixels about the image centre) and applied with one bilinear resampling with reflection padding:
+in pixels about the image centre) and applied in one resampling (:func:`warp_wavelet`: reflect padding,
+2× upsampling with the sym6 wavelet filter, bilinear sampling, filtering and 2× decimation, as the paper's
+pipeline; or the cheaper single bilinear ``grid_sample`` :func:`warp_bilinear`):
     xflip (p): x → −x with probability 1/2
     rotate90 (p): rotation by k·90°, k ∈ {0, 1, 2, 3}
     xint (p): integer translation, uniform in ±0.125·size per axis, rounded to whole pixels
@@ -23,10 +25,9 @@ Colour ('c'), composed into one 4×4 affine matrix acting on (r, g, b, 1) with v
     hue (p): rotate about v by U(−π, π)
     saturation (p): scale the component orthogonal to v by 2^N(0, 1)
 
-Differences from the official implementation (documented in docs/gan.md): the geometric resampling is
-a single bilinear ``grid_sample`` at the output resolution (the official code resamples at 2× with a
-wavelet low-pass filter), which is cheaper and slightly softer; the parameter distributions are the
-paper's.
+Differences from the official implementation (documented in docs/gan.md): the random draws are made in
+another order (same distributions, the paper's), and a minibatch whose matrices are all the identity (e.g.
+p = 0) is passed through unresampled.
 """
 
 from __future__ import annotations
@@ -84,18 +85,179 @@ def _rotate2(theta):
     return m
 
 
+# Daubechies' least-asymmetric orthogonal wavelet of order 6 ("sym6"): its 12-tap low-pass scaling filter
+# (Σh = √2, Σh² = 1, Σ h_k h_(k+2m) = 0 for m ≠ 0; checked in tests/test_gan_augment.py). Used normalised to Σ = 1.
+SYM6 = (
+    0.015404109327027373, 0.0034907120842174702, -0.11799011114819057, -0.048311742585633,
+    0.4910559419267466, 0.787641141030194, 0.3379294217276218, -0.07263752278646252,
+    -0.021060292512300564, 0.04472490177066578, 0.0017677118642428036, -0.007800708325034148,
+)  # fmt: skip
+RESAMPLE_MODES = ("wavelet", "bilinear")
+
+
+def _translate_px(tx: float, ty: float, n: int, device) -> torch.Tensor:
+    return _translate2(torch.full([n], float(tx), device=device), torch.full([n], float(ty), device=device))
+
+
+def _scale_px(sx: float, sy: float, n: int, device) -> torch.Tensor:
+    return _scale2(torch.full([n], float(sx), device=device), torch.full([n], float(sy), device=device))
+
+
+def _sample(x: torch.Tensor, M: torch.Tensor, out_h: int, out_w: int, padding_mode: str) -> torch.Tensor:
+    """Bilinear ``grid_sample``: output pixel (centred coordinates, ``out_h × out_w``) ← ``x`` at ``M``·pixel.
+
+    Centred pixel coordinates put pixel i of n at ``i − (n−1)/2``; with ``align_corners=False`` the normalised
+    coordinate is ``2·u/n``, so ``θ = S(2/W_in, 2/H_in) · M · S(W_out/2, H_out/2)``.
+    """
+    n, c, h, w = x.shape
+    theta = _scale_px(2.0 / w, 2.0 / h, n, x.device) @ M @ _scale_px(out_w / 2.0, out_h / 2.0, n, x.device)
+    grid = F.affine_grid(theta[:, :2, :].to(x.dtype), [n, c, out_h, out_w], align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode=padding_mode, align_corners=False)
+
+
+def warp_bilinear(x: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+    """The cheap resampling: one bilinear sample per output pixel at the output size, reflection padding.
+    Softer than :func:`warp_wavelet` and it aliases (measured in docs/gan.md)."""
+    return _sample(x, M, x.shape[2], x.shape[3], padding_mode="reflection")
+
+
+def _shifted(x: torch.Tensor, dim: int, start: int, length: int, step: int = 1) -> torch.Tensor:
+    """``x[start : start + step·length : step]`` along ``dim``."""
+    v = x.narrow(dim, start, step * (length - 1) + 1)
+    if step == 1:
+        return v
+    return v[:, :, :, ::step] if dim == 3 else v[:, :, ::step, :]
+
+
+def _pad_dim(x: torch.Tensor, dim: int, before: int, after: int) -> torch.Tensor:
+    return F.pad(x, [before, after] if dim == 3 else [0, 0, before, after])
+
+
+def _up2(x: torch.Tensor, taps: tuple[float, ...], shift: int, out_len: int, dim: int) -> torch.Tensor:
+    """``y[m] = Σ_n x[n]·a[m + shift − 2n]`` (x zero outside its range; ``out_len`` even), in polyphase form:
+    the outputs ``m = 2j + ρ`` take ``y[2j + ρ] = Σ_t x[j − t]·a[2t + ρ + shift]`` — shifted multiply-adds at
+    the input rate, no zero-inserted image."""
+    k, n_in, half = len(taps), x.shape[dim], out_len // 2
+    ts = {rho: [t for t in range(-k, k) if 0 <= 2 * t + rho + shift < k] for rho in (0, 1)}
+    t_min, t_max = min(ts[0] + ts[1]), max(ts[0] + ts[1])
+    # xp[i] = x[i − t_max]; x[j − t] = xp[j − t + t_max] for j = 0 … half − 1.
+    xp = _pad_dim(x, dim, t_max, max(0, half - 1 - t_min - (n_in - 1)))
+    phases = []
+    for rho in (0, 1):
+        acc = None
+        for t in ts[rho]:
+            term = _shifted(xp, dim, t_max - t, half)
+            w = taps[2 * t + rho + shift]
+            acc = term * w if acc is None else torch.add(acc, term, alpha=w)
+        phases.append(acc)
+    return torch.stack(phases, dim=dim + 1).flatten(dim, dim + 1)
+
+
+def _down2(g: torch.Tensor, taps: tuple[float, ...], shift: int, out_len: int, dim: int) -> torch.Tensor:
+    """``z[n] = Σ_k g[2n + k − shift]·a[k]`` (g zero outside its range), the adjoint of :func:`_up2`."""
+    k, n_in = len(taps), g.shape[dim]
+    before = max(0, shift)
+    after = max(0, 2 * (out_len - 1) + (k - 1) - shift - (n_in - 1))
+    gp = _pad_dim(g, dim, before, after)
+    acc = None
+    for j, w in enumerate(taps):
+        term = _shifted(gp, dim, j - shift + before, out_len, step=2)
+        acc = term * w if acc is None else torch.add(acc, term, alpha=w)
+    return acc
+
+
+class _Up2(torch.autograd.Function):
+    """:func:`_up2` with :func:`_down2` as its backward (and vice versa), so the gradient of the resampling,
+    and the gradient of that gradient (R1 through the augmentation), cost about as much as the forward pass."""
+
+    @staticmethod
+    def forward(ctx, x, taps, shift, out_len, dim):
+        ctx.args = (taps, shift, x.shape[dim], dim)
+        return _up2(x, taps, shift, out_len, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        taps, shift, n_in, dim = ctx.args
+        return _Down2.apply(grad, taps, shift, n_in, dim), None, None, None, None
+
+
+class _Down2(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, g, taps, shift, out_len, dim):
+        ctx.args = (taps, shift, g.shape[dim], dim)
+        return _down2(g, taps, shift, out_len, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        taps, shift, n_in, dim = ctx.args
+        return _Up2.apply(grad, taps, shift, n_in, dim), None, None, None, None
+
+
+def _sym6_taps(gain: float) -> tuple[float, ...]:
+    f = torch.tensor(SYM6, dtype=torch.float64)
+    return tuple(float(v) for v in (f / f.sum() * gain).to(torch.float32))
+
+
+def _fir_up2(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """2× upsampling along ``dim`` (3 = x, 2 = y): zero insertion then the normalised sym6 filter ``f`` with
+    gain 2, ``y[m] = 2·Σ_n x[n]·f[m + 5 − 2n]``."""
+    return _Up2.apply(x, _sym6_taps(2.0), 5, 2 * x.shape[dim], dim)
+
+
+def _fir_down2(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """2× downsampling along ``dim`` dropping one sample at each end: ``z[n] = Σ_k x[2n + 1 + k]·f[k]``."""
+    return _Down2.apply(x, _sym6_taps(1.0), -1, (x.shape[dim] - len(SYM6)) // 2, dim)
+
+
+def warp_wavelet(x: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+    """The ADA paper's resampling (the official pipeline's): reflect-pad the image as far as the transformed
+    output reaches, upsample 2× with the sym6 wavelet low-pass filter, sample bilinearly at 2× (zeros outside),
+    low-pass with the same filter and decimate 2×.
+
+    Coordinates: centred pixels (see :func:`_sample`). In the 2× domain a point u becomes 2u; the filter's
+    centre of mass lies half a tap before its middle, which shifts the upsampled and the downsampled grids
+    by half a 2× pixel, so the 2× matrix is ``T(−½) · S(2) · M · S(½) · T(½)``.
+    """
+    n, c, h, w = x.shape
+    dev = x.device
+    margin_px = len(SYM6) // 2  # 6: the filter's reach on each side, in input pixels
+    # How far the output's corners (plus the filter's reach) fall outside the input, per side, over the batch.
+    cx, cy = (w - 1) / 2, (h - 1) / 2
+    corners = torch.tensor([[-cx, -cy, 1.0], [cx, -cy, 1.0], [cx, cy, 1.0], [-cx, cy, 1.0]], device=dev)
+    src = (M @ corners.t())[:, :2, :]  # [n, xy, corner]
+    reach = torch.cat([-src, src], dim=1).amax(dim=(0, 2))  # [x0, y0, x1, y1]: max of −x, −y, x, y
+    reach = reach + torch.tensor([margin_px - cx, margin_px - cy] * 2, device=dev)
+    lim = torch.tensor([w - 1, h - 1] * 2, device=dev, dtype=reach.dtype)
+    pad_l, pad_t, pad_r, pad_b = (int(v) for v in torch.minimum(reach.clamp(min=0), lim).ceil().tolist())
+    x = F.pad(x, [pad_l, pad_r, pad_t, pad_b], mode="reflect")
+    # The padded image's centre moved by ((pad_r − pad_l)/2, (pad_b − pad_t)/2).
+    M = _translate_px((pad_l - pad_r) / 2, (pad_t - pad_b) / 2, n, dev) @ M
+    x = _fir_up2(_fir_up2(x, 3), 2)
+    M2 = (
+        _translate_px(-0.5, -0.5, n, dev) @ _scale_px(2, 2, n, dev) @ M
+        @ _scale_px(0.5, 0.5, n, dev) @ _translate_px(0.5, 0.5, n, dev)
+    )  # fmt: skip
+    x = _sample(x, M2, 2 * (h + margin_px), 2 * (w + margin_px), padding_mode="zeros")
+    return _fir_down2(_fir_down2(x, 3), 2)
+
+
 class AugmentPipe(torch.nn.Module):
     """The 'bgc' ADA pipeline. ``p`` is a buffer (saved in checkpoints) set by the training loop.
+    ``resample``: how the geometric transforms are applied — ``'wavelet'`` (:func:`warp_wavelet`, the
+    official pipeline's; default) or ``'bilinear'`` (:func:`warp_bilinear`, cheaper, softer).
 
     ``forward(images)`` takes NCHW float images in [−1, 1] and returns augmented images of the same
     shape and dtype. Randomness comes from torch's global generator (so it is part of the saved RNG state).
     """
 
-    def __init__(self, **strengths: float):
+    def __init__(self, resample: str = "wavelet", **strengths: float):
         super().__init__()
         unknown = set(strengths) - set(BGC_DEFAULTS)
         if unknown:
             raise ValueError(f"unknown augmentation option(s): {sorted(unknown)}")
+        if resample not in RESAMPLE_MODES:
+            raise ValueError(f"augmentation resample must be one of {RESAMPLE_MODES}, not {resample!r}")
+        self.resample = resample
         self.opts = {**BGC_DEFAULTS, **strengths}
         self.register_buffer("p", torch.zeros([]))
 
@@ -173,14 +335,10 @@ class AugmentPipe(torch.nn.Module):
         n, ch, h, w = images.shape
         device, dtype = images.device, images.dtype
         x = images.float()
-        # Geometric: pixel-centre coordinates about the image centre, then normalised [-1, 1] for grid_sample.
+        # Geometric: one matrix per image (output → input pixel coordinates about the image centre).
         M = self.geometric_matrix(n, w, h, device)
-        to_px = _scale2(torch.full([n], w / 2.0, device=device), torch.full([n], h / 2.0, device=device))
-        to_norm = _scale2(torch.full([n], 2.0 / w, device=device), torch.full([n], 2.0 / h, device=device))
-        theta = (to_norm @ M @ to_px)[:, :2, :]
-        if not torch.allclose(theta, torch.tensor([[1.0, 0, 0], [0, 1.0, 0]], device=device).expand_as(theta)):
-            grid = F.affine_grid(theta, [n, ch, h, w], align_corners=False)
-            x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+        if not torch.allclose(M, torch.eye(3, device=device).expand_as(M)):
+            x = warp_wavelet(x, M) if self.resample == "wavelet" else warp_bilinear(x, M)
         # Colour (RGB only).
         if ch == 3:
             C = self.color_matrix(n, device)
@@ -202,9 +360,11 @@ def _rotate_about(axis: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
 
 
 class AdaController:
-    """The ADA p heuristic: every ``interval`` minibatches, ``r_t = E[sign(D(real))]`` over the images
-    seen since the last update, and ``p ← clamp(p + sign(r_t − target) · batch·interval/(speed_kimg·1000), 0, 1)``
-    — p can move by 1 in ``speed_kimg`` kimg (500 in the paper)."""
+    """The ADA p heuristic: every ``interval`` minibatches, ``r_t = E[sign(D(real))]`` over every real logit
+    D produced since the last update — those of the main D phase and, as the official code, those of the R1
+    phase (so a minibatch with R1 counts twice) — and ``p ← max(p + sign(r_t − target) ·
+    batch·interval/(speed_kimg·1000), 0)``: p can move by 1 in ``speed_kimg`` kimg (500 in the paper). As in
+    the official code p is floored at 0 but not capped at 1 (every transform's gate is always on above 1)."""
 
     def __init__(self, target: float = 0.6, interval: int = 4, speed_kimg: float = 500.0):
         self.target, self.interval, self.speed_kimg = target, interval, speed_kimg
@@ -222,7 +382,7 @@ class AdaController:
         self.last_rt = self.sign_sum / self.count
         adjust = math.copysign(1.0, self.last_rt - self.target) if self.last_rt != self.target else 0.0
         adjust *= batch_size * self.interval / (self.speed_kimg * 1000)
-        pipe.p.copy_(torch.clamp(pipe.p + adjust, 0.0, 1.0))
+        pipe.p.copy_(torch.clamp(pipe.p + adjust, min=0.0))
         self.sign_sum, self.count = 0.0, 0
 
     def state_dict(self) -> dict:

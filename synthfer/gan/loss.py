@@ -6,12 +6,15 @@ The four phases of one minibatch, in this order (each followed by its own optimi
 - ``Gmain`` — non-saturating logistic loss ``softplus(−D(A(G(z))))``, ``A`` the ADA pipeline
   (:mod:`synthfer.gan.augment`) applied to every image D sees.
 - ``Greg`` — lazy path-length regularisation on ``batch // pl_batch_shrink`` latents:
-  ``a ← a + pl_decay·(mean ‖Jᵀy‖ − a)``, penalty ``w_pl·(‖Jᵀy‖ − a)²`` with ``y ~ N(0, I)/sqrt(H·W)`` and
-  ``‖Jᵀy‖ = sqrt(mean over layers of Σ (∂(G(w)·y)/∂w)²)``.
+  ``a' = a + pl_decay·(mean ‖Jᵀy‖ − a)``, penalty ``w_pl·(‖Jᵀy‖ − a')²`` with ``y ~ N(0, I)/sqrt(H·W)`` and
+  ``‖Jᵀy‖ = sqrt(mean over layers of Σ (∂(G(w)·y)/∂w)²)``; the gradient flows through ``a'`` (the batch mean),
+  and ``a'`` (detached) becomes the stored running mean.
 - ``Dmain`` — ``softplus(D(A(G(z)))) + softplus(−D(A(x)))``.
 - ``Dreg`` — lazy R1 ``γ/2 · ‖∇ₓD(A(x))‖²`` on reals, the gradient taken w.r.t. the un-augmented image.
 
-Each phase's loss is multiplied by ``gain`` (the regularisation interval for the lazy phases, 1 otherwise)
+The regularisers add ``0 ·`` (an image pixel / the logits) to their loss so that every parameter of the
+network receives a gradient (zero where the loss does not depend on it) and Adam treats every parameter
+alike, as the official implementation does. Each phase's loss is multiplied by ``gain`` (the regularisation interval for the lazy phases, 1 otherwise)
 before ``backward()``. Style mixing: with probability ``style_mixing_prob`` the ws from a cutoff drawn in
 ``[1, num_ws)`` come from a second z.
 
@@ -110,9 +113,14 @@ class StyleGAN2Loss:
                 pl_noise = torch.randn_like(img) / math.sqrt(img.shape[2] * img.shape[3])
             (grads,) = torch.autograd.grad((img * pl_noise).sum(), ws, create_graph=True)
             pl_lengths = grads.square().sum(2).mean(1).sqrt()
-            self.pl_mean.copy_(self.pl_mean.lerp(pl_lengths.mean().detach(), self.pl_decay))
-            pl_penalty = (pl_lengths - self.pl_mean).square()
-            (pl_penalty.mean() * self.pl_weight * gain).backward()
+            # The penalty uses the undetached new mean, so the gradient also flows through the batch mean
+            # (as the official code); the stored running mean is the detached value.
+            pl_mean = self.pl_mean.lerp(pl_lengths.mean(), self.pl_decay)
+            self.pl_mean.copy_(pl_mean.detach())
+            pl_penalty = (pl_lengths - pl_mean).square()
+            # img[:, 0, 0, 0] * 0: every parameter gets a gradient (zero for the toRGB biases, on which the
+            # penalty does not depend), so Adam updates every parameter's moments as the official code does.
+            ((img[:, 0, 0, 0] * 0 + pl_penalty * self.pl_weight).mean() * gain).backward()
             return {"pl_penalty": pl_penalty.mean().detach()}
 
         if phase == "Dmain":
@@ -134,7 +142,8 @@ class StyleGAN2Loss:
             real_logits = self.run_D(x, use_compiled=False)
             (grads,) = torch.autograd.grad(real_logits.sum(), x, create_graph=True)
             r1_penalty = grads.square().sum([1, 2, 3])
-            (r1_penalty.mean() * (self.r1_gamma / 2) * gain).backward()
+            # real_logits * 0: D's output bias gets a (zero) gradient too, as in the official code.
+            ((real_logits * 0 + r1_penalty[:, None] * (self.r1_gamma / 2)).mean() * gain).backward()
             return {"r1_penalty": r1_penalty.mean().detach(), "real_logits": real_logits.detach()}
 
         raise ValueError(f"unknown training phase {phase!r} (one of {PHASES})")

@@ -89,6 +89,13 @@ def bias_act(x: torch.Tensor, b: torch.Tensor | None, act: str, gain: float, cla
     return x
 
 
+def _at_least_float32(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in float32 if it is in a lower precision (bfloat16 under autocast); float32/float64 unchanged.
+
+    The networks compute in the dtype of their parameters (float32, or float64 for reference checks)."""
+    return x if x.dtype in (torch.float32, torch.float64) else x.float()
+
+
 def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """``x / sqrt(mean(x²) + eps)`` over the feature dimension (pixel norm of z)."""
     return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
@@ -178,7 +185,7 @@ def modulated_conv2d(x, weight, styles, demodulate=True, up=1, resample_filter=N
         x = F.conv2d(x, w, padding=padding)
     if demodulate:
         wm = w.unsqueeze(0) * styles.reshape(n, 1, -1, 1, 1)
-        dcoefs = (wm.float().square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()
+        dcoefs = (_at_least_float32(wm).square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()
         x = x * dcoefs.to(x.dtype).reshape(n, -1, 1, 1)
     return x
 
@@ -213,11 +220,11 @@ class MappingNetwork(nn.Module):
     def forward(self, z, c=None, truncation_psi=1.0, truncation_cutoff=None, update_w_avg=False):
         parts = []
         if self.z_dim:
-            parts.append(normalize_2nd_moment(z.float()))
+            parts.append(normalize_2nd_moment(z.to(self.fc0.weight.dtype)))
         if self.c_dim:
             if c is None:
                 raise ValueError(f"this generator is conditional (c_dim={self.c_dim}): pass c")
-            parts.append(normalize_2nd_moment(self.embed(c.float())))
+            parts.append(normalize_2nd_moment(self.embed(c.to(self.embed.weight.dtype))))
         x = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
         for i in range(self.num_layers):
             x = getattr(self, f"fc{i}")(x)
@@ -319,7 +326,7 @@ class SynthesisBlock(nn.Module):
                 x = self.conv0(x, ws[:, i], noise_mode)
                 i += 1
             x = self.conv1(x, ws[:, i], noise_mode)
-            y = self.torgb(x, ws[:, i + 1]).float()
+            y = self.torgb(x, ws[:, i + 1]).to(ws.dtype)
         if img is not None:
             img = upsample2x(img, self.resample_filter)
             y = img + y
@@ -364,7 +371,7 @@ class SynthesisNetwork(nn.Module):
     def forward(self, ws, noise_mode="const"):
         if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
             raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
-        ws = ws.float()
+        ws = ws.to(self.b4.const.dtype)
         x = img = None
         k = 0
         for r in self.block_resolutions:
@@ -442,7 +449,7 @@ class DiscriminatorBlock(nn.Module):
             y = self.skip(x, gain=g)
             x = self.conv1(self.conv0(x), gain=g)
             x = y + x
-        return x.float()
+        return x.to(self.conv0.weight.dtype)
 
 
 class MinibatchStdLayer(nn.Module):

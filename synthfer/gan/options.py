@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = dict(
     r1_interval=16,
     pl_interval=4,
     aug="ada",
+    aug_resample="wavelet",
     p=0.0,
     ada_target=0.6,
     ada_interval=4,
@@ -53,7 +54,8 @@ DEFAULTS: dict[str, Any] = dict(
 )
 
 # Options whose change makes existing snapshots unusable for a resume (they define the networks, the
-# data or the optimisation). total_kimg, tick/snapshot cadence, time limits, tf32/compile may change.
+# data or the optimisation). total_kimg, tick/snapshot cadence, time limits, tf32/compile and the
+# augmentation's resampling method (the same transforms, interpolated more or less exactly) may change.
 RESUME_MUST_MATCH = (
     "resolution", "batch", "gamma", "ema_kimg", "ema_rampup", "lr", "z_dim", "w_dim", "map_layers",
     "channel_base", "channel_max", "mbstd_group", "style_mixing", "pl_weight", "pl_batch_shrink", "pl_decay",
@@ -95,6 +97,8 @@ def resolve_config(options: dict[str, Any], resolution: int, num_images: int) ->
         cfg["mbstd_group"] = min(cfg["batch"], 4)
     if cfg["aug"] not in ("ada", "fixed", "noaug"):
         raise ValueError(f"gan aug must be 'ada', 'fixed' or 'noaug', not {cfg['aug']!r}")
+    if cfg["aug_resample"] not in ("wavelet", "bilinear"):
+        raise ValueError(f"gan aug_resample must be 'wavelet' or 'bilinear', not {cfg['aug_resample']!r}")
     if cfg["batch"] % cfg["mbstd_group"]:
         raise ValueError(f"gan batch {cfg['batch']} must be a multiple of mbstd_group {cfg['mbstd_group']}")
     if cfg["batch"] // cfg["pl_batch_shrink"] < 1:

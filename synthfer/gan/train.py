@@ -11,7 +11,8 @@ its own optimiser step (gradients NaN/Inf-cleaned first), then the generator EMA
 - Generator EMA with half-life ``ema_kimg`` (ramped up as ``min(ema_kimg, 0.05·kimg)``):
   ``θ_ema ← θ + β(θ_ema − θ)``, ``β = 0.5^(batch/(1000·ema_kimg))``; buffers are copied.
 - ADA: p starts at 0 (or ``p``) and moves by ``batch·interval/(ada_kimg·1000)`` towards
-  ``r_t = E[sign(D(real))] = target`` every ``ada_interval`` minibatches (:class:`~synthfer.gan.augment.AdaController`).
+  ``r_t = E[sign(D(real))] = target`` every ``ada_interval`` minibatches, r_t over the real logits of the D-main
+  and the R1 phases, p floored at 0 and not capped (:class:`~synthfer.gan.augment.AdaController`).
 
 Around it: options and the ``auto`` config in :mod:`synthfer.gan.options`, snapshots and the resumable
 state in :mod:`synthfer.gan.checkpoint`, the Slurm time budget and stop signals in
@@ -112,7 +113,7 @@ class Trainer:
         self.G = Generator(**self.G_kwargs).train().requires_grad_(False).to(device)
         self.D = Discriminator(**self.D_kwargs).train().requires_grad_(False).to(device)
         self.G_ema = copy.deepcopy(self.G).eval()
-        self.aug = AugmentPipe().to(device) if cfg["aug"] != "noaug" else None
+        self.aug = AugmentPipe(resample=cfg["aug_resample"]).to(device) if cfg["aug"] != "noaug" else None
         if self.aug is not None:
             self.aug.p.fill_(float(cfg["p"]))
         self.ada = (
@@ -236,6 +237,8 @@ class Trainer:
             out = self.loss.accumulate_gradients("Dreg", real_img=real, gain=int(cfg["r1_interval"]))
             self._clean_grads(self.D)
             self.opt_D.step()
+            if self.ada is not None:
+                self.ada.accumulate(out["real_logits"])  # the R1 phase's real logits count too (official)
             self._stat("r1_penalty", out["r1_penalty"])
         self._D_requires_grad(False)
 
