@@ -73,7 +73,7 @@ FULL = dict(
     gen_n=2048, gen_batch=64, gen_rounds=3, shard_n=1024, dataset_n=64,
     iqa_size=256, iqa_batch=512, iqa_jobs=8, iqa_cmp=128,
     fer_size=224, fer_batch=32, fer_steps=20, fer_warmup=3,
-    official_tick_kimg=0.512, official_steady_ticks=5,
+    official_tick_kimg=0.512, official_steady_ticks=6,
 )  # fmt: skip
 DRY = dict(
     res=16, batch=2, tiny=True, p0=0.2, warmup_steps=1, block_steps=2, min_blocks=1, max_blocks=2, timing_s=0.0,
@@ -520,7 +520,7 @@ def _official_train_loop(c: Child) -> None:
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir()
     args.run_dir = str(run_dir)
-    max_ticks = 1 + P["official_steady_ticks"]
+    max_ticks = 2 + P["official_steady_ticks"]  # tick 0 (one minibatch) and tick 1 (warm-up), then the steady ones
     state = {"calls": 0}
 
     def abort_fn() -> bool:  # called by the loop once per tick (after tick 0, 1, ...)
@@ -588,9 +588,16 @@ print(json.dumps({"import_s": t1 - t0, "score_s": time.perf_counter() - t1, "tot
 
 
 def _iqa_jobs(specs: list[dict], timeout: float) -> tuple[float, list[dict]]:
+    """Run ``score_batch`` jobs, one process each, all at once; wall seconds and each job's own timing."""
+
+    def env(spec):  # a job with `threads:` also keeps its BLAS/OpenMP pools at that size
+        n = spec["threads"]
+        return {**os.environ, **({v: str(n) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+                                 if n else {})}  # fmt: skip
+
     t0 = time.perf_counter()
     procs = [subprocess.Popen([sys.executable, "-c", _IQA_WORKER, json.dumps(s)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for s in specs]  # fmt: skip
+                              stderr=subprocess.PIPE, text=True, env=env(s)) for s in specs]  # fmt: skip
     outs = []
     for p in procs:
         o, e = p.communicate(timeout=max(timeout - (time.perf_counter() - t0), 1))
