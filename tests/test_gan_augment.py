@@ -190,3 +190,20 @@ def test_wavelet_resampling_gradients():
     M = torch.tensor([[[c, -s, 0.4], [s, c, -0.3], [0, 0, 1]], [[1.1, 0, 1.0], [0, 0.9, 0], [0, 0, 1]]])
     assert torch.autograd.gradcheck(lambda v: warp_wavelet(v, M), (x,))
     assert torch.autograd.gradgradcheck(lambda v: warp_wavelet(v, M), (x,))
+
+
+def test_only_transformed_images_are_resampled(images):
+    """Images whose geometric matrix is the identity pass through bit for bit; the others are resampled as a
+    batch of their own (the same result as resampling them alone)."""
+    opts = {k: 0.0 for k in ("rotate90", "xint", "scale", "rotate", "aniso", "xfrac", "brightness", "contrast",
+                             "lumaflip", "hue", "saturation")}  # fmt: skip
+    pipe = AugmentPipe(**opts)  # xflip only: with p = 1 each image is flipped with probability 1/2
+    pipe.p.fill_(1.0)
+    torch.manual_seed(5)
+    M = pipe.geometric_matrix(len(images), 16, 16, images.device)
+    torch.manual_seed(5)
+    y = pipe(images)
+    moved = (M != torch.eye(3)).flatten(1).any(1)
+    assert 0 < int(moved.sum()) < len(images)
+    assert torch.equal(y[~moved], images[~moved])
+    assert torch.allclose(y[moved], warp_wavelet(images[moved], M[moved]), atol=1e-6)

@@ -192,6 +192,7 @@ def test_conditional_network_is_named(tmp_path, capsys):
     with pytest.raises(OfficialPickleError, match=r"a conditional network \(G.c_dim = 10"):
         load_official_pkl(path)
     _assert_one_error_line(capsys, ["import-pkl", str(path), str(tmp_path / "o.pt")], "conditional", "unconditional")
+    _assert_one_error_line(capsys, ["gan-info", str(path)], "conditional")
 
 
 def _stylegan3_like(path: Path, with_array: bool) -> Path:

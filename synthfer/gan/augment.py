@@ -26,8 +26,9 @@ Colour ('c'), composed into one 4×4 affine matrix acting on (r, g, b, 1) with v
     saturation (p): scale the component orthogonal to v by 2^N(0, 1)
 
 Differences from the official implementation (documented in docs/gan.md): the random draws are made in
-another order (same distributions, the paper's), and a minibatch whose matrices are all the identity (e.g.
-p = 0) is passed through unresampled.
+another order (same distributions, the paper's), and images whose geometric matrix is the identity (every
+gate off, e.g. all images at p = 0) are passed through unresampled (the wavelet resampling returns them within
+float error anyway), so the cost falls with p.
 """
 
 from __future__ import annotations
@@ -335,10 +336,18 @@ class AugmentPipe(torch.nn.Module):
         n, ch, h, w = images.shape
         device, dtype = images.device, images.dtype
         x = images.float()
-        # Geometric: one matrix per image (output → input pixel coordinates about the image centre).
+        # Geometric: one matrix per image (output → input pixel coordinates about the image centre). Only the
+        # images with a transform are resampled (an image whose gates were all off has exactly the identity;
+        # the resampling would return it within float error).
         M = self.geometric_matrix(n, w, h, device)
-        if not torch.allclose(M, torch.eye(3, device=device).expand_as(M)):
-            x = warp_wavelet(x, M) if self.resample == "wavelet" else warp_bilinear(x, M)
+        moved = (M != torch.eye(3, device=device)).flatten(1).any(1)
+        if bool(moved.any()):
+            warp = warp_wavelet if self.resample == "wavelet" else warp_bilinear
+            if bool(moved.all()):
+                x = warp(x, M)
+            else:
+                idx = moved.nonzero()[:, 0]
+                x = x.index_put((idx,), warp(x[idx], M[idx]))
         # Colour (RGB only).
         if ch == 3:
             C = self.color_matrix(n, device)

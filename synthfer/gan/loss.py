@@ -14,9 +14,9 @@ The four phases of one minibatch, in this order (each followed by its own optimi
 
 The regularisers add ``0 ·`` (an image pixel / the logits) to their loss so that every parameter of the
 network receives a gradient (zero where the loss does not depend on it) and Adam treats every parameter
-alike, as the official implementation does. Each phase's loss is multiplied by ``gain`` (the regularisation interval for the lazy phases, 1 otherwise)
-before ``backward()``. Style mixing: with probability ``style_mixing_prob`` the ws from a cutoff drawn in
-``[1, num_ws)`` come from a second z.
+alike, as the official implementation does. Each phase's loss is multiplied by ``gain`` (the regularisation
+interval for the lazy phases, 1 otherwise) before ``backward()``. Style mixing: with probability
+``style_mixing_prob`` the ws from a cutoff drawn in ``[1, num_ws)`` come from a second z.
 
 :class:`StyleGAN2Loss` takes every random input that matters for a reference comparison as an argument
 (the latents, and optionally the path-length noise ``pl_noise``; ``noise_mode='const'`` fixes the per-pixel
