@@ -69,7 +69,7 @@ PREFIX = "» "  # lines children print for the console (everything else goes to 
 
 # Sizes of a GPU run and of a dry (CPU, tiny) run.
 FULL = dict(
-    res=256, batch=16, tiny=False, p0=0.2, warmup_steps=8, block_steps=16, min_blocks=3, max_blocks=8, timing_s=20.0,
+    res=256, batch=16, tiny=False, p0=0.2, warmup_steps=16, block_steps=16, min_blocks=3, max_blocks=8, timing_s=20.0,
     gen_n=2048, gen_batch=64, gen_rounds=3, shard_n=1024, dataset_n=64,
     iqa_size=256, iqa_batch=512, iqa_jobs=8, iqa_cmp=128,
     fer_size=224, fer_batch=32, fer_steps=20, fer_warmup=3,
