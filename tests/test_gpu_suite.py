@@ -89,12 +89,14 @@ def test_textures_deterministic_natural_range(suite):
 
 @pytest.mark.slow
 def test_dry_run_every_section_path_on_cpu(tmp_path):
-    """The suite's dry mode runs the GAN training, generation and IQA sections (CPU, tiny sizes) in child processes
-    and writes the table; without an official copy its sections are skipped, not failed."""
+    """The suite's dry mode runs the GAN training, generation (eager and under torch.compile's graph capture) and
+    IQA sections (CPU, tiny sizes) in child processes and writes the table; without an official copy its sections
+    are skipped, not failed."""
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STYLEGAN2_ADA_OFFICIAL": ""}
     cmd = [sys.executable, str(SUITE), "--dry", "--out", str(out), "--budget", "900",
-           "--sections", "env", "train_mixed", "generate", "iqa", "official_generate", "official_train"]  # fmt: skip
+           "--sections", "env", "train_mixed", "generate", "iqa", "official_generate", "official_train",
+           "generate_compile"]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     res = json.loads((out / "results.json").read_text())
@@ -106,6 +108,9 @@ def test_dry_run_every_section_path_on_cpu(tmp_path):
     gen = S["generate"]
     assert gen["status"] == "ok", gen
     assert min(gen["images_per_s_mixed"], gen["images_per_s_fp32"], gen["images_per_s_shard"]) > 0
+    gc = S["generate_compile"]
+    assert gc["status"] == "ok" and gc["backend"] == "eager" and gc["images_per_s"] > 0, gc
+    assert gc["max_abs_diff_vs_eager"] == 0  # dynamo's graph computes exactly the eager images
     iqa = S["iqa"]
     assert iqa["status"] == "ok", iqa
     assert iqa["accelerator"] == "cpu:0"  # the torch (accelerator) path of the metrics, run on the CPU
