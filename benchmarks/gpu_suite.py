@@ -1046,7 +1046,8 @@ def _notes(*parts) -> str:
     out = []
     for part in parts:
         if isinstance(part, str):
-            out.append(part)
+            if part:
+                out.append(part)
         elif all(v is not None and v != "" for v in part[1:]):
             out.append(part[0].format(*part[1:]))
     return "; ".join(out)
@@ -1091,6 +1092,8 @@ def table_rows(S: dict, P: dict) -> list[dict]:
                                   "custom CUDA ops" if off_ops else ("REFERENCE ops" if off_ops is False else ""),
                                   ("ops built in {:.0f} s", build_s),
                                   ("custom-op build failed: {}", build_err[0][:200] if build_err else None),
+                                  ("its training_loop failed ({}), so its phase loop was timed",
+                                   (g("official_train", "loop_error") or "")[:200] or None),
                                   ("median of {} ticks of {} kimg after the warm-up tick", g("official_train", "steady_ticks"),
                                    g("official_train", "kimg_per_tick")),
                                   ("peak {} GiB", g("official_train", "peak_gpu_mem_gib"))).strip("; ")))  # fmt: skip

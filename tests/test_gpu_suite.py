@@ -133,3 +133,12 @@ def test_dry_run_every_section_path_on_cpu(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [
         "details.tar.gz", "results.csv", "results.json", "results.md", "suite.log"
     ]  # fmt: skip  (at most 8 files come back from the GPU machine)
+
+
+def test_official_row_says_when_the_phase_loop_replaced_the_training_loop(suite):
+    S = {"official_train": {"status": "ok", "mode": "phases", "sec_per_kimg": 7.0, "loop_error": "RuntimeError: x"}}
+    (row,) = [r for r in suite.table_rows(S, suite.FULL) if r["figure"].startswith("official")]
+    assert row["figure"] == "official: its networks, AugmentPipe and loss in its phase loop"
+    assert row["official"] == "7.00"
+    assert row["notes"] == ("fp16 on 4 blocks, TF32 off (its defaults); "
+                            "its training_loop failed (RuntimeError: x), so its phase loop was timed")  # fmt: skip
