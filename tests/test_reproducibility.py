@@ -61,9 +61,9 @@ def test_outputs_without_torch_record_no_threads():
 
 def test_gan_checkpoint_provenance_is_plain_strings_with_threads():
     torch = pytest.importorskip("torch")
-    from synthfer.gan.train import _provenance
+    from synthfer.gan.checkpoint import checkpoint_provenance
 
-    prov = _provenance()
+    prov = checkpoint_provenance()
     assert all(isinstance(v, str) for v in prov.values())  # torch.load(weights_only=True) reads them
     assert prov["torch_threads"] == str(torch.get_num_threads()) and prov["device"] == "cpu"
 
