@@ -2,7 +2,7 @@
 
 The workflow test runs the real config validation (rules/common.smk) and the real iqa + select rules
 in a temporary working directory on a few prepared images, then asks what a run would re-run: nothing
-after the run, exactly the selection after a threshold change."""
+after the run, nothing after reordering the config, exactly the selection after a threshold change."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from synthfer.changes import (
     format_report,
     parse_dry_run,
     planned_jobs,
+    sort_mapping_keys,
 )
 from synthfer.imaging import save_png
 
@@ -102,6 +103,20 @@ def test_parse_dry_run_nothing_and_garbage():
     assert format_report([PlannedJob("all", (), "Input files updated by another job: x")]).startswith("Nothing would run")
     with pytest.raises(ValueError, match="neither jobs nor"):
         parse_dry_run("Building DAG of jobs...\nJob stats:\n")
+
+
+def test_sort_mapping_keys_makes_equal_configs_equal_params():
+    a = {"gan": {"mirror": True, "batch": 16, "snapshot_fid": {"images": 100, "enabled": True}}, "seed": 1}
+    b = {"seed": 1, "gan": {"snapshot_fid": {"enabled": True, "images": 100}, "batch": 16, "mirror": True}}
+    assert a == b and repr(a) != repr(b)  # what Snakemake stores for a param is its repr
+    inner = a["gan"]
+    assert sort_mapping_keys(a) is a and a["gan"] is inner  # in place: the Snakefile's config object stays
+    sort_mapping_keys(b)
+    assert repr(a) == repr(b) == (
+        "{'gan': {'batch': 16, 'mirror': True, 'snapshot_fid': {'enabled': True, 'images': 100}}, 'seed': 1}"
+    )
+    lists = {"x": [3, 1, {"b": 1, "a": 2}]}
+    assert repr(sort_mapping_keys(lists)) == "{'x': [3, 1, {'a': 2, 'b': 1}]}"  # list order is meaning: kept
 
 
 def test_cli_lists_command():
@@ -188,6 +203,28 @@ def tiny_run(faces_data, tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_nothing_changed_lists_nothing(tiny_run):
     assert planned_jobs(cwd=tiny_run) == []
+
+
+@pytest.mark.workflow
+@pytest.mark.slow
+def test_reordered_config_and_written_defaults_rerun_nothing(tiny_run):
+    """Equal configs give equal params: keys in another order, a default written down explicitly."""
+    reordered = {
+        "select": {
+            "method": "rank_mean",  # the schema default, now written first (validation appended it before)
+            "thresholds": {"ssim": {"min": -1.0}, "psnr": {"min": 5.0}},
+            "metrics": ["psnr", "ssim", "svr_severity"],
+            "keep": 2,
+        },
+        "iqa": dict(reversed(list(CONFIG["iqa"].items()))),
+        "real_images": CONFIG["real_images"],
+        "seed": 5,
+    }
+    try:
+        _write_config(tiny_run, reordered)
+        assert planned_jobs(cwd=tiny_run) == []
+    finally:
+        _write_config(tiny_run, CONFIG)
 
 
 @pytest.mark.workflow

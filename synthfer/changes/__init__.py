@@ -8,7 +8,15 @@ that is false when nothing changed but still carries the file it last compared, 
 dry-run's own job list: :func:`planned_jobs` runs ``snakemake --dry-run`` and parses the job blocks
 (rule, wildcards, output, reason) it prints.
 
-Standard library only; synthfer never imports snakemake (the dry-run is a subprocess).
+:func:`sort_mapping_keys` removes the one unstable part of the params themselves: Snakemake stores a
+param as its ``repr``, and a dict's ``repr`` follows insertion order, so moving a key in the config file,
+or writing down a default that the schema would otherwise append, changed the stored value of every
+dict param built from that section (``gan_train``'s options, the faces settings, the select
+thresholds) and re-ran those jobs and everything after them. The Snakefile sorts the validated config's
+mapping keys once, in place, so equal configs give equal params.
+
+Standard library only: :func:`sort_mapping_keys` runs at Snakefile parse time, and synthfer never
+imports snakemake (the dry-run is a subprocess).
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +51,22 @@ _REASONS = {
     "Rules with a run or shell declaration but no output are always executed": "always runs",
 }
 _PARAMS_BOILERPLATE = "Union of exclusive params before and now across all output: "
+
+
+def sort_mapping_keys(value: Any) -> Any:
+    """Re-insert every mapping's keys in sorted order, recursively and in place (lists keep their order).
+
+    Returns ``value``. In place so the Snakefile's ``config`` object stays the one Snakemake holds.
+    """
+    if isinstance(value, MutableMapping):
+        items = sorted(value.items(), key=lambda kv: str(kv[0]))
+        value.clear()
+        for key, item in items:
+            value[key] = sort_mapping_keys(item)
+    elif isinstance(value, list):
+        for item in value:
+            sort_mapping_keys(item)
+    return value
 
 
 @dataclass(frozen=True)
