@@ -83,6 +83,8 @@ def test_renders_for_every_shipped_config(config_file, tmp_path):
         assert f'"{name}"' in text
     assert f"the best {cfg['select']['keep']} of every batch of {cfg['iqa']['batch_size']}" in text
     assert f"{cfg['fer']['folds']}-fold" in text and cfg["real_images"]["folder"] in text
+    off = _render({**cfg, "fer": {**cfg["fer"], "enabled": False}}, categories)  # fer.enabled (issue 14, item 3)
+    assert "FER: switched off" in off and "-fold" not in off
     # docutils warnings (bad markup) are errors here
     html = publish_parts(text, writer="html", settings_overrides={"halt_level": 2, "report_level": 2})
     assert "<li>" in html["html_body"]
