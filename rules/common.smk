@@ -47,6 +47,12 @@ try:
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
+# Snakemake stores each param as its repr, and a dict's repr follows key order: sort the config's keys
+# once, so moving a key or writing down a default changes no param and re-runs nothing.
+from synthfer.changes import sort_mapping_keys  # noqa: E402
+
+sort_mapping_keys(config)
+
 # Light rules that run on the submit host, never as cluster jobs.
 localrules:
     all,

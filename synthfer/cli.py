@@ -12,7 +12,7 @@ import importlib
 import sys
 
 # Phases that contribute sub-commands (module synthfer.<name>.cli).
-COMMAND_MODULES = ("gan", "latent", "fer")
+COMMAND_MODULES = ("gan", "latent", "fer", "changes")
 
 
 def build_parser() -> argparse.ArgumentParser:
