@@ -30,7 +30,9 @@ include: "rules/iqa_common.smk"
 include: "rules/iqa.smk"
 include: "rules/select.smk"
 include: "rules/annotate.smk"
-include: "rules/fer.smk"
+if config["fer"]["enabled"]:  # fer.enabled: false leaves the whole FER phase out
+
+    include: "rules/fer.smk"
 include: "rules/assistant.smk"
 
 

@@ -18,6 +18,7 @@ from synthfer.config import (  # noqa: E402
     check_thresholds,
     explain_config_error,
 )
+from synthfer.config import check_weight_files  # noqa: E402
 
 CONFIG_SCHEMA = Path(workflow.basedir) / "config" / "schema" / "config.schema.yaml"
 # validate() fills defaults only where it sees properties directly: validate a bundled copy with
@@ -44,6 +45,10 @@ try:
     check_input_paths(config, ["real_images.folder", "real_images.metadata"])
     check_input_folders(config, ["real_images.folder"])
     check_thresholds(config["select"]["thresholds"])  # min <= max: what the schema cannot say
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
+try:
+    check_weight_files(config)  # local model files (fer.model.weights, iqa.fid.inception_weights, …)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 

@@ -67,3 +67,17 @@ def workdir(tmp_path_factory) -> Path:
 def fresh_workdir(tmp_path) -> Path:
     """A clean working directory of this checkout of its own (for tests that run jobs or leave state)."""
     return clean_workdir(tmp_path / "workdir")
+
+
+@pytest.fixture(scope="session")
+def disfa_stand_in(tmp_path_factory) -> str:
+    """``--config`` entry pointing the thesis config's DISFA root at an empty folder with DISFA's layout.
+
+    The thesis config reads DISFA from data/disfa/, which is not redistributable and absent here; without
+    it a dry-run of that config stops at the FER check (by design). Dry-run tests of the thesis config pass
+    this entry after ``--config``.
+    """
+    root = tmp_path_factory.mktemp("disfa")
+    (root / "Videos_RightCamera").mkdir()
+    (root / "ActionUnit_Labels").mkdir()
+    return f"fer={{real: {{disfa: {{root: {root}}}}}}}"

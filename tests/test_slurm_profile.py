@@ -51,9 +51,10 @@ def rules(workdir) -> set[str]:
 
 
 @pytest.mark.parametrize("configfile", ["config/config.yaml", "config/demo.yaml"])
-def test_dry_run_through_the_profile_imports_nothing_heavy(configfile, workdir):
+def test_dry_run_through_the_profile_imports_nothing_heavy(configfile, workdir, disfa_stand_in):
+    extra = ["--config", disfa_stand_in] if configfile == "config/config.yaml" else []
     res = _snakemake(
-        "--profile", "profiles/slurm", "-n", "--quiet", "rules", "--configfile", configfile,
+        "--profile", "profiles/slurm", "-n", "--quiet", "rules", "--configfile", configfile, *extra,
         cwd=workdir, env=_no_heavy_env(),
     )  # fmt: skip
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
