@@ -48,3 +48,13 @@ wildcard_constraints:
     shard=r"\d{3}",
     batch=r"\d{4}",
     fold=r"\d{2}",
+
+
+# The FER training-set variants of this run (fer.variants + one synthetic_tds_<metric> per select.ablations);
+# the names are defined once, in synthfer/variants.py.
+from synthfer.variants import all_variant_names, fer_variants  # noqa: E402
+
+try:
+    RUN_VARIANTS = fer_variants(config["fer"]["variants"], config["select"]["ablations"])
+except ValueError as exc:
+    raise WorkflowError(str(exc)) from None
