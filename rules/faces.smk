@@ -130,6 +130,27 @@ rule faces_filter_synthetic:
         "../workflow_scripts/faces_filter_synthetic.py"
 
 
+# Detection-only judgement of the GAN's face-check samples (step 2 of the face check; docs/gan.md).
+rule faces_filter_gan_samples:
+    input:
+        images="results/gan/face_check/samples",
+    output:
+        "results/gan/face_check/detections.csv",
+    log:
+        "logs/faces_filter_gan_samples/faces_filter_gan_samples.log",
+    benchmark:
+        "benchmarks/rules/faces_filter_gan_samples/faces_filter_gan_samples.tsv"
+    params:
+        settings=FACES_SETTINGS,
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        "../envs/faces.yaml"
+    script:
+        "../workflow_scripts/faces_filter_synthetic.py"
+
+
 TARGETS["faces"] = [
     "results/faces/real",
     "results/faces/real_manifest.csv",

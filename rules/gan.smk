@@ -16,8 +16,24 @@ GAN_RULE_KEYS = (
     "device",
     "mem_mb",
     "snapshot_fid",
+    "network",
+    "face_check",
 )
 GAN_OPTIONS = {k: v for k, v in GAN.items() if k not in GAN_RULE_KEYS}
+
+# gan.network: which network latent directions, the review and generation use (synthfer.gan.network_choice).
+from snakemake.exceptions import WorkflowError
+
+from synthfer.config import ConfigError
+from synthfer.gan.network_choice import check_network_setting, face_check_snapshots  # nothing heavy
+
+try:
+    check_network_setting(GAN["network"], GAN["snapshot_fid"]["enabled"])
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
+GAN_SNAPSHOT_DIR = "results/gan/snapshots"
+# The network every later phase reads: a copy of the chosen file, written only if it makes faces.
+NETWORK_SELECTED = "results/gan/network-selected.pt"
 
 
 rule gan_dataset:
@@ -69,15 +85,47 @@ rule gan_train:
         "../workflow_scripts/gan_train.py"
 
 
+# The face check, step 1 of 3: a small sample of images per network (step 2 is the faces phase's rule
+# faces_filter_gan_samples, step 3 the gate in gan_network). docs/gan.md "Face check".
+rule gan_face_samples:
+    input:
+        # training is complete once network-final.pt exists; the snapshots beside it are read, not declared
+        final="results/gan/network-final.pt",
+    output:
+        images=directory("results/gan/face_check/samples"),
+        samples="results/gan/face_check/samples.csv",
+    log:
+        "logs/gan_face_samples/gan_face_samples.log",
+    benchmark:
+        "benchmarks/rules/gan_face_samples/gan_face_samples.tsv"
+    params:
+        snapshot_dir=GAN_SNAPSHOT_DIR,
+        # "all" with snapshot FID on (the rate joins snapshot_fid.csv), else the snapshot gan.network names
+        snapshots=face_check_snapshots(GAN["network"], GAN["snapshot_fid"]["enabled"]),
+        images=GAN["face_check"]["images"],
+        truncation_psi=GAN["face_check"]["truncation_psi"],
+        seed=GAN["face_check"]["seed"],
+        batch_size=GAN["face_check"]["batch_size"],
+        device=GAN["device"],
+    threads: 1
+    resources:
+        mem_mb=GAN["face_check"]["mem_mb"],
+    conda:
+        "../envs/gan.yaml"
+    script:
+        "../workflow_scripts/gan_face_samples.py"
+
+
 rule gan_snapshot_fid:
     input:
         # training is complete once network-final.pt exists; the snapshots beside it are read, not declared
         final="results/gan/network-final.pt",
         real=f"results/iqa/features/{config['iqa']['fid']['extractor']}/real.npz",
         references="results/iqa/references.npz",
+        face_samples="results/gan/face_check/samples.csv",
+        face_detections="results/gan/face_check/detections.csv",
     output:
         table="results/gan/snapshot_fid.csv",
-        plot=report("results/gan/snapshot_fid.png", caption="report/gan_snapshot_fid.rst", category="2 GAN"),
     log:
         "logs/gan_snapshot_fid/gan_snapshot_fid.log",
     benchmark:
@@ -100,11 +148,59 @@ rule gan_snapshot_fid:
         "../workflow_scripts/gan_snapshot_fid.py"
 
 
+localrules:
+    gan_network,
+    gan_snapshot_plot,
+
+
+# The face gate and the network choice (gan.network): stops before the review when the chosen network makes
+# no faces; otherwise copies it to NETWORK_SELECTED. 'final' and a kimg need no FID.
+rule gan_network:
+    input:
+        final="results/gan/network-final.pt",
+        samples="results/gan/face_check/samples.csv",
+        detections="results/gan/face_check/detections.csv",
+        snapshot_fid=["results/gan/snapshot_fid.csv"] if GAN["network"] == "best_fid" else [],
+    output:
+        network=NETWORK_SELECTED,
+        info="results/gan/network-selected.json",
+    log:
+        "logs/gan_network/gan_network.log",
+    benchmark:
+        "benchmarks/rules/gan_network/gan_network.tsv"
+    params:
+        network=GAN["network"],
+        min_detection_rate=GAN["face_check"]["min_detection_rate"],
+        resolution=GAN["resolution"],
+        snapshot_dir=GAN_SNAPSHOT_DIR,
+    conda:
+        "../envs/gan.yaml"
+    script:
+        "../workflow_scripts/gan_network.py"
+
+
+rule gan_snapshot_plot:
+    input:
+        table="results/gan/snapshot_fid.csv",
+        selected="results/gan/network-selected.json",
+    output:
+        plot=report("results/gan/snapshot_fid.png", caption="report/gan_snapshot_fid.rst", category="2 GAN"),
+    log:
+        "logs/gan_snapshot_plot/gan_snapshot_plot.log",
+    benchmark:
+        "benchmarks/rules/gan_snapshot_plot/gan_snapshot_plot.tsv"
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../workflow_scripts/gan_snapshot_plot.py"
+
+
 TARGETS["gan"] = [
     "results/gan/dataset.zip",
     "results/gan/network-final.pt",
     "results/gan/training_log.jsonl",
     "results/gan/fakes-final.png",
+    NETWORK_SELECTED,
 ]
 if GAN["snapshot_fid"]["enabled"]:
     TARGETS["gan"] += ["results/gan/snapshot_fid.csv", "results/gan/snapshot_fid.png"]

@@ -6,7 +6,7 @@ GENERATE_SHARDS = [f"{i:03d}" for i in range(config["generate"]["shards"])]
 
 rule generate_shard:
     input:
-        network=NETWORK_FINAL,
+        network=NETWORK_SELECTED,
         directions="results/latent/directions.npz",
         plan="results/seeds/plan.csv",
     output:

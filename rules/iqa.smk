@@ -15,11 +15,11 @@ wildcard_constraints:
     extractor=r"inception|dlib",
 
 
+# Depends only on the crops and the GAN's resolution (= the generated images' size), not on generation:
+# the real FID statistics built from it are ready right after training (rule gan_snapshot_fid).
 rule iqa_references:
     input:
         crops="results/faces/real",
-        manifest="results/synthetic/manifest.csv",
-        raw="results/synthetic/raw",
     output:
         references="results/iqa/references.npz",
         summary="results/iqa/references.json",
@@ -29,6 +29,7 @@ rule iqa_references:
         "benchmarks/rules/iqa_references/iqa_references.tsv"
     params:
         nearest_size=IQA["nearest_size"],
+        resolution=config["gan"]["resolution"],
     resources:
         mem_mb=IQA["mem_mb"],
     conda:

@@ -1,12 +1,12 @@
 # Latent exploration: GANSpace directions of W and the review material for the human annotator.
 # Conventions (sampling, edit formula, files): docs/latent.md.
 
-NETWORK_FINAL = "results/gan/network-final.pt"
+# NETWORK_SELECTED (rules/gan.smk): the network gan.network chose, written only if it makes faces.
 
 
 rule latent_directions:
     input:
-        network=NETWORK_FINAL,
+        network=NETWORK_SELECTED,
     output:
         directions="results/latent/directions.npz",
         samples="results/latent/w_sample.npy",
@@ -60,7 +60,7 @@ rule latent_plots:
 
 rule review_material:
     input:
-        network=NETWORK_FINAL,
+        network=NETWORK_SELECTED,
         directions="results/latent/directions.npz",
     output:
         sheets=directory("results/review/sheets"),

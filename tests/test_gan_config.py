@@ -10,7 +10,8 @@ import yaml
 from synthfer.gan.train import DEFAULTS, RESUME_MUST_MATCH, resolve_config
 
 REPO = Path(__file__).resolve().parents[1]
-RULE_KEYS = {"resolution", "resize_filter", "time_limit_minutes", "resume_from", "threads", "device", "mem_mb", "snapshot_fid"}
+RULE_KEYS = {"resolution", "resize_filter", "time_limit_minutes", "resume_from", "threads", "device", "mem_mb", "snapshot_fid",
+             "network", "face_check"}  # fmt: skip
 
 
 def _schema():

@@ -34,6 +34,12 @@ def setup(tmp_path_factory):
     save_npz(root / "real.npz", names=np.array([f"r{i}" for i in range(60)]), features=feats, mu=mu, sigma=sigma,
              extractor=np.array("dlib"))  # fmt: skip
     save_npz(root / "references.npz", size=np.array([32, 32]))
+    # face-check results (synthfer.gan.face_check): kimg 1 → 1 of 2 sample images with a face, kimg 2 → 2 of 2
+    names = ["final_000000", "kimg000001_000000", "kimg000001_000001", "kimg000002_000000", "kimg000002_000001"]
+    pd.DataFrame({"name": names, "network": ["final", "kimg000001", "kimg000001", "kimg000002", "kimg000002"],
+                  "checkpoint": ["network-final.pt"] + ["network-snapshot-000001.pt"] * 2 + ["network-snapshot-000002.pt"] * 2,
+                  "kimg": [2.0, 1, 1, 2, 2], "seed": [0, 0, 1, 0, 1], "truncation_psi": 0.7}).to_csv(root / "samples.csv", index=False)  # fmt: skip
+    pd.DataFrame({"name": names, "face_ok": [True, False, True, True, True]}).to_csv(root / "detections.csv", index=False)
     return root
 
 
@@ -42,22 +48,39 @@ def _run(root, name, **kw):
 
     args = dict(extractor="dlib", n_images=40, batch_size=16, device="cpu", threads=1)
     args.update(kw)
-    return snapshot_fid(root / "snapshots", root / "real.npz", root / "references.npz", root / f"{name}.csv",
-                        root / f"{name}.png", **args)  # fmt: skip
+    return snapshot_fid(root / "snapshots", root / "real.npz", root / "references.npz", root / f"{name}.csv", **args)
 
 
 def test_snapshot_fid_ranks_the_real_generator_best(setup):
-    table = _run(setup, "a")
+    table = _run(setup, "a", face_samples_csv=setup / "samples.csv", face_detections_csv=setup / "detections.csv")
     on_disk = pd.read_csv(setup / "a.csv")
-    assert list(on_disk.columns) == ["kimg", "snapshot", "fid", "n_fake", "n_real", "extractor", "truncation_psi", "seconds"]
+    assert list(on_disk.columns) == ["kimg", "snapshot", "fid", "n_fake", "n_real", "extractor", "truncation_psi",
+                                     "seconds", "face_rate"]  # fmt: skip
     assert on_disk["kimg"].tolist() == [1, 2]  # oldest first, from the file names
     assert on_disk["snapshot"].tolist() == ["network-snapshot-000001.pt", "network-snapshot-000002.pt"]
     assert (on_disk["n_fake"] == 40).all() and (on_disk["n_real"] == 60).all()
+    assert on_disk["face_rate"].tolist() == [0.5, 1.0]
     fid_b, fid_a = table["fid"]
     assert 0 <= fid_a < fid_b  # the generator that made the real set is closer to it
     info = json.loads((setup / "a.json").read_text())
     assert info["best"]["snapshot"] == "network-snapshot-000002.pt" and info["extractor"] == "dlib"
-    assert (setup / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_marks_the_chosen_network(setup, tmp_path):
+    """The report's curve: FID and face rate over kimg, the network chosen by gan.network circled."""
+    from synthfer.gan.snapshot_fid import plot_snapshot_fid_files
+
+    table = pd.DataFrame({"kimg": [1, 2], "snapshot": ["network-snapshot-000001.pt", "network-snapshot-000002.pt"],
+                          "fid": [3.0, 2.0], "n_fake": 40, "extractor": "dlib", "face_rate": [0.2, 0.9]})  # fmt: skip
+    table.to_csv(tmp_path / "t.csv", index=False)
+    pngs = []
+    for chosen in ("network-snapshot-000001.pt", "network-snapshot-000002.pt"):
+        sel = {"network": "best_fid", "snapshot": chosen, "face_check": {"min_detection_rate": 0.5}}
+        (tmp_path / "s.json").write_text(json.dumps(sel))
+        plot_snapshot_fid_files(tmp_path / "t.csv", tmp_path / "s.json", tmp_path / f"{chosen}.png")
+        pngs.append((tmp_path / f"{chosen}.png").read_bytes())
+    assert all(p[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    assert pngs[0] != pngs[1]  # the mark moves with the choice
 
 
 def test_snapshot_fid_is_deterministic(setup):

@@ -12,7 +12,7 @@ from synthfer.imaging import save_png
 from synthfer.iqa import SCORE_METRICS
 from synthfer.iqa.batches import batch_ids, make_batches, partition
 from synthfer.iqa.fid import Extractor, feature_stats, frechet_distance, kid
-from synthfer.iqa.references import MEAN_NAME, References, build_references, synthetic_size
+from synthfer.iqa.references import MEAN_NAME, References, build_references
 from synthfer.iqa.score import BQ_COLUMNS, SCORE_COLUMNS, score_batch
 from synthfer.iqa.svr import train_svr
 
@@ -69,8 +69,7 @@ def world(faces_data, tmp_path_factory):
         man[au] = 0
     man.to_csv(root / "synthetic" / "manifest.csv", index=False)
     out = root / "out"
-    size = synthetic_size(root / "synthetic" / "manifest.csv", root / "synthetic")
-    build_references(root / "real", out / "references.npz", size, nearest_size=8)
+    build_references(root / "real", out / "references.npz", (48, 48), nearest_size=8)  # gan.resolution = 48
     return root, out
 
 

@@ -37,6 +37,7 @@ rule all:
 
 CONFIG = {
     "seed": 5,
+    "gan": {"resolution": 40},  # the size of the prepared synthetic images (iqa_references resizes the crops to it)
     "iqa": {
         "batch_size": 4,
         "reference": "nearest",

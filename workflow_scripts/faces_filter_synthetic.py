@@ -1,4 +1,5 @@
-"""Rule faces_filter_synthetic: detection-only face screen of one generated shard."""
+"""Rules faces_filter_synthetic and faces_filter_gan_samples: detection-only face screen of a folder of
+generated images (a generation shard, or the GAN's face-check samples)."""
 
 from synthfer.faces.pipeline import filter_synthetic_shard
 from synthfer.logs import log_to

@@ -1,4 +1,4 @@
-"""Rule gan_snapshot_fid: FID of every training snapshot against the real crops."""
+"""Rule gan_snapshot_fid: FID (and face-check rate) of every training snapshot against the real crops."""
 
 from synthfer.gan.snapshot_fid import snapshot_fid
 from synthfer.logs import log_to
@@ -9,7 +9,8 @@ snapshot_fid(
     real_npz=snakemake.input.real,
     references_npz=snakemake.input.references,
     out_csv=snakemake.output.table,
-    out_png=snakemake.output.plot,
+    face_samples_csv=snakemake.input.face_samples,
+    face_detections_csv=snakemake.input.face_detections,
     extractor=snakemake.params.extractor,
     n_images=snakemake.params.images,
     truncation_psi=snakemake.params.truncation_psi,

@@ -14,8 +14,14 @@ truncation ψ — the same seeds for every snapshot, so the curve compares gener
 With few real crops (the demo's 195, the thesis' ~600) Σ_r is rank-deficient and FID is biased
 upwards (Chong & Forsyth 2020); compare snapshots with each other, not with published numbers.
 
+The real statistics depend only on the real crops and ``gan.resolution`` (rule ``iqa_references``), so this
+runs right after training, before anything is generated, and ``gan.network: best_fid`` can pick the snapshot
+that latent directions, the review and generation use (:mod:`synthfer.gan.network_choice`).
+
 Output ``snapshot_fid.csv``: ``kimg`` (int), ``snapshot`` (file name), ``fid`` (float), ``n_fake``,
-``n_real`` (int), ``extractor``, ``truncation_psi``, ``seconds``; one row per snapshot, oldest first.
+``n_real`` (int), ``extractor``, ``truncation_psi``, ``seconds``, ``face_rate`` (float: the snapshot's
+face-check detection rate, :mod:`synthfer.gan.face_check`; empty when no face check was given); one row per
+snapshot, oldest first. :func:`plot_snapshot_fid` draws the curve with the chosen network marked.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from synthfer.logs import get_logger
 
 log = get_logger(__name__)
 
-COLUMNS = ["kimg", "snapshot", "fid", "n_fake", "n_real", "extractor", "truncation_psi", "seconds"]
+COLUMNS = ["kimg", "snapshot", "fid", "n_fake", "n_real", "extractor", "truncation_psi", "seconds", "face_rate"]
 
 
 def generator_features(G, extractor, n_images: int, size: tuple[int, int], truncation_psi: float = 1.0,
@@ -56,7 +62,8 @@ def snapshot_fid(
     real_npz: PathLike,
     references_npz: PathLike,
     out_csv: PathLike,
-    out_png: PathLike | None = None,
+    face_samples_csv: PathLike | None = None,
+    face_detections_csv: PathLike | None = None,
     extractor: str = "inception",
     n_images: int = 5000,
     truncation_psi: float = 1.0,
@@ -67,8 +74,9 @@ def snapshot_fid(
     threads: int | None = None,
 ) -> Any:
     """FID of every ``network-snapshot-*.pt`` in ``snapshot_dir`` against the real statistics; writes
-    ``out_csv`` (see module docstring), its ``.json`` sidecar (settings, best snapshot, provenance) and,
-    if given, ``out_png`` (FID over kimg, the best snapshot marked). Returns the table."""
+    ``out_csv`` (see module docstring) and its ``.json`` sidecar (settings, lowest-FID snapshot, provenance).
+    With the face check's ``samples.csv`` and ``detections.csv`` each row gets the snapshot's detection rate.
+    Returns the table."""
     import pandas as pd
 
     from synthfer.gan.api import load_generator, pick_device
@@ -87,6 +95,11 @@ def snapshot_fid(
         raise ValueError(f"{real_npz}: real features were made with {real_extractor!r}, not {extractor!r}")
     with np.load(references_npz, allow_pickle=False) as f:
         size = tuple(int(v) for v in f["size"])
+    rates = None
+    if face_samples_csv is not None and face_detections_csv is not None:
+        from synthfer.gan.face_check import face_rates
+
+        rates = face_rates(face_samples_csv, face_detections_csv).set_index("checkpoint")["face_rate"]
     set_threads(threads)
     ex = Extractor(extractor, weights=weights, device=device or "auto")
     dev = pick_device(device)
@@ -98,8 +111,10 @@ def snapshot_fid(
         mu, sigma = feature_stats(feats)
         fid = frechet_distance(mu, sigma, mu_r, sigma_r)
         secs = time.monotonic() - t0
-        rows.append([kimg, path.name, fid, len(feats), n_real, extractor, float(truncation_psi), round(secs, 2)])
-        log.info("snapshot %d/%d %s: FID %.3f (%d images, %.1f s)", i, len(snaps), path.name, fid, len(feats), secs)
+        rate = float(rates.get(path.name, np.nan)) if rates is not None else np.nan
+        rows.append([kimg, path.name, fid, len(feats), n_real, extractor, float(truncation_psi), round(secs, 2), rate])
+        log.info("snapshot %d/%d %s: FID %.3f (%d images, %.1f s), face rate %.2f", i, len(snaps), path.name, fid,
+                 len(feats), secs, rate)  # fmt: skip
     table = pd.DataFrame(rows, columns=COLUMNS)
     write_table(out_csv, table)
     best = table.loc[table["fid"].idxmin()]
@@ -116,14 +131,14 @@ def snapshot_fid(
             "provenance": provenance(),
         },
     )
-    log.info("best snapshot: %s (FID %.3f)", best["snapshot"], best["fid"])
-    if out_png is not None:
-        plot_snapshot_fid(table, out_png)
+    log.info("lowest FID: %s (FID %.3f)", best["snapshot"], best["fid"])
     return table
 
 
-def plot_snapshot_fid(table, out_png: PathLike) -> None:
-    """FID over training kimg, one point per snapshot, the lowest circled."""
+def plot_snapshot_fid(table, out_png: PathLike, chosen: dict | None = None) -> None:
+    """FID over training kimg, one point per snapshot; the chosen network (``network-selected.json``:
+    its ``snapshot`` and ``network``) circled. With face rates, a second panel shows them against the
+    threshold, and snapshots that failed the face check are drawn hollow in the FID panel."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -131,15 +146,46 @@ def plot_snapshot_fid(table, out_png: PathLike) -> None:
 
     from synthfer.io import atomic_path
 
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
-    ax.plot(table["kimg"], table["fid"], "o-", color="tab:blue")
-    b = table.loc[table["fid"].idxmin()]
-    ax.plot([b["kimg"]], [b["fid"]], "o", ms=12, mfc="none", mec="tab:red", label=f"best: {b['snapshot']}")
-    ax.set_xlabel("training progress (kimg)")
+    has_rates = "face_rate" in table and table["face_rate"].notna().any()
+    fig, axes = plt.subplots(2 if has_rates else 1, 1, figsize=(6, 5.5 if has_rates else 3.5), dpi=120,
+                             sharex=True, squeeze=False)  # fmt: skip
+    ax = axes[0, 0]
+    ax.plot(table["kimg"], table["fid"], "-", color="tab:blue", zorder=1)
+    min_rate = (chosen or {}).get("face_check", {}).get("min_detection_rate")
+    passed = table["face_rate"] >= min_rate if has_rates and min_rate is not None else table["fid"].notna()
+    ax.plot(table["kimg"][passed], table["fid"][passed], "o", color="tab:blue", label="snapshot")
+    if (~passed).any():
+        ax.plot(table["kimg"][~passed], table["fid"][~passed], "o", mfc="white", mec="tab:blue",
+                label="failed the face check")  # fmt: skip
+    if chosen is not None:
+        hit = table[table["snapshot"] == chosen.get("snapshot")]
+        if not hit.empty:
+            ax.plot(hit["kimg"], hit["fid"], "o", ms=13, mfc="none", mec="tab:red", mew=2,
+                    label=f"chosen (gan.network: {chosen.get('network')}): kimg {int(hit['kimg'].iloc[0])}")  # fmt: skip
     ax.set_ylabel(f"FID ({table['extractor'].iloc[0]}, {int(table['n_fake'].iloc[0])} images)")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8)
+    if has_rates:
+        ax2 = axes[1, 0]
+        ax2.plot(table["kimg"], 100 * table["face_rate"], "o-", color="tab:green")
+        if min_rate is not None:
+            ax2.axhline(100 * min_rate, color="tab:red", ls="--", lw=1, label="gan.face_check.min_detection_rate")
+            ax2.legend(loc="best", fontsize=8)
+        ax2.set_ylabel("faces detected (%)")
+        ax2.set_ylim(-5, 105)
+        ax2.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel("training progress (kimg)")
     fig.tight_layout()
     with atomic_path(out_png) as tmp:
         fig.savefig(tmp, format="png")
     plt.close(fig)
+
+
+def plot_snapshot_fid_files(table_csv: PathLike, selected_json: PathLike, out_png: PathLike) -> None:
+    """Rule ``gan_snapshot_plot``: :func:`plot_snapshot_fid` of ``snapshot_fid.csv`` with the network chosen
+    in ``network-selected.json`` marked."""
+    import json
+
+    from synthfer.io import read_table
+
+    plot_snapshot_fid(read_table(table_csv), out_png, json.loads(Path(selected_json).read_text()))

@@ -1,6 +1,8 @@
 """Real reference crops for the full-reference metrics.
 
-The aligned real crops (256², RGB) are resized **once** to the synthetic images' size (H, W):
+The aligned real crops (256², RGB) are resized **once** to the synthetic images' size (H, W) — the GAN's
+resolution ``gan.resolution``², a rule param, so the references (and the real FID statistics made from them)
+depend only on the crops and that resolution and are ready before anything is generated:
 ``cv2.INTER_AREA`` (pixel-area averaging, alias-free) when shrinking, ``cv2.INTER_CUBIC`` when
 enlarging. Two references are offered per synthetic image:
 
@@ -46,25 +48,6 @@ def lowres_vectors(images: np.ndarray, s: int) -> np.ndarray:
     if len(images) == 0:
         return np.zeros((0, s * s * 3), np.float32)
     return np.stack([resize_to(im, (s, s)).astype(np.float32).ravel() for im in images])
-
-
-def image_size(path: PathLike) -> tuple[int, int]:
-    """(H, W) of an image file from its header."""
-    from PIL import Image
-
-    with Image.open(path) as im:
-        return im.size[1], im.size[0]
-
-
-def synthetic_size(manifest_csv: PathLike, synthetic_root: PathLike) -> tuple[int, int]:
-    """The size of the generated images: that of the first face-filter-passing image in the manifest."""
-    import pandas as pd
-
-    man = pd.read_csv(manifest_csv)
-    ok = man[man["face_ok"].astype(str).str.lower().isin(["true", "1"])]
-    if ok.empty:
-        raise ValueError(f"{manifest_csv}: no image passed the face filter (face_ok), nothing to score")
-    return image_size(Path(synthetic_root) / ok.iloc[0]["file"])
 
 
 def build_references(
