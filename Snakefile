@@ -31,6 +31,7 @@ include: "rules/iqa.smk"
 include: "rules/select.smk"
 include: "rules/annotate.smk"
 include: "rules/fer.smk"
+include: "rules/landing.smk"
 
 
 rule all:
