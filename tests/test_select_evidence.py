@@ -147,6 +147,10 @@ def test_metric_summary_table_4_1(pool):
     assert np.allclose(corr.to_numpy(), corr.to_numpy().T, equal_nan=True)
     within = pd.read_csv(out["within"]).set_index("metric")
     assert within.loc["rmse", "psnr"] > 0.99
+    from scipy.stats import spearmanr
+
+    per_batch = [spearmanr(pd.read_parquet(p)["ssim"], -pd.read_parquet(p)["sam"]).statistic for p in paths]
+    assert within.loc["ssim", "sam"] == pytest.approx(np.mean(per_batch))
     assert out["fig"].stat().st_size > 10_000
 
 

@@ -140,10 +140,11 @@ def within_batch_correlation(scored):
     import pandas as pd
 
     mats = [rank_correlation(df).to_numpy() for _, df in scored.groupby("batch") if len(df) >= 3]
-    if not mats:
-        return pd.DataFrame(np.nan, index=list(SCORE_METRICS), columns=list(SCORE_METRICS))
-    with np.errstate(invalid="ignore"):
-        mean = np.nanmean(np.stack(mats), axis=0) if np.isfinite(np.stack(mats)).any() else np.stack(mats)[0]
+    stack = np.stack(mats) if mats else np.full((1, len(SCORE_METRICS), len(SCORE_METRICS)), np.nan)
+    finite = np.isfinite(stack)
+    total = np.where(finite, stack, 0.0).sum(axis=0)
+    count = finite.sum(axis=0)
+    mean = np.divide(total, count, out=np.full(total.shape, np.nan), where=count > 0)
     return pd.DataFrame(mean, index=list(SCORE_METRICS), columns=list(SCORE_METRICS))
 
 
