@@ -111,6 +111,6 @@ rule annotate_pseudo:
 
 TARGETS["annotate"] = expand("results/annotations/{variant}/{file}", variant=ANNOTATE_VARIANTS, file=ANNOTATE_FILES) + (
     [f"results/annotations/{PSEUDO}/{file}" for file in [*ANNOTATE_FILES, "agreement.csv", "agreement.html"]]
-    if PSEUDO in RUN_VARIANTS
+    if PSEUDO in RUN_VARIANTS and config["fer"]["enabled"]  # model labels need the real_only fold models
     else []
 )

@@ -15,6 +15,7 @@ from synthfer.config import (  # noqa: E402
     check_input_paths,
     explain_config_error,
 )
+from synthfer.config import check_weight_files  # noqa: E402
 
 CONFIG_SCHEMA = Path(workflow.basedir) / "config" / "schema" / "config.schema.yaml"
 # validate() fills defaults only where it sees properties directly: validate a bundled copy with
@@ -29,6 +30,10 @@ except WorkflowError:
     raise WorkflowError(explain_config_error(config, CONFIG_SCHEMA) or "config: invalid (see above)") from None
 try:
     check_input_paths(config, ["real_images.folder", "real_images.metadata"])
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
+try:
+    check_weight_files(config)  # local model files (fer.model.weights, iqa.fid.inception_weights, …)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 

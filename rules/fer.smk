@@ -3,18 +3,34 @@
 # real_only trains on the training subjects' real frames; every other variant (synthfer/variants.py) adds the
 # annotation phase's labelled synthetic set (results/annotations/<variant>/). Every fold validates on real frames only.
 
+# The Snakefile includes this file only when fer.enabled is true.
+
 from snakemake.exceptions import WorkflowError
 
+from synthfer.config import ConfigError
+from synthfer.fer.checks import check_real_data
 from synthfer.variants import is_synthetic, wildcard_regex
 
 FER = config["fer"]
 FER_VARIANTS = RUN_VARIANTS  # fer.variants + select.ablations (rules/common.smk)
 FER_FOLDS = [f"{i:02d}" for i in range(1, FER["folds"] + 1)]
-FER_REAL_TABLE = (
-    "results/fer/disfa/labels.csv" if FER["real"]["source"] == "disfa" else FER["real"]["table"]
-)
-if FER_REAL_TABLE is None:
-    raise WorkflowError("config: fer.real.source is 'table' but fer.real.table is null. Fix: set fer.real.table.")
+try:  # no DISFA folder, no table, missing images, images the workflow has yet to write: say so at parse time
+    check_real_data(FER)
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
+# The real labelled table the folds read: the DISFA import, the aligned copy of a table of photographs
+# (fer.real.align: rules fer_align_shard + fer_align_table, so the images are DAG outputs), or the table itself.
+FER_TABLE = FER["real"]["table"]
+FER_ALIGN = FER["real"]["source"] == "table" and FER["real"]["align"]
+FER_ALIGN_SHARDS = [f"{k:03d}" for k in range(FER["real"]["align_shards"])]
+if FER["real"]["source"] == "disfa":
+    FER_REAL_TABLE, FER_IMAGE_ROOT = "results/fer/disfa/labels.csv", None
+elif FER_ALIGN:
+    FER_REAL_TABLE, FER_IMAGE_ROOT = "results/fer/aligned/labels.csv", None
+else:
+    FER_REAL_TABLE, FER_IMAGE_ROOT = FER_TABLE, FER["real"]["image_root"]
+# The faces phase's crop settings (as rule faces_real_shard gets them).
+FER_FACES_SETTINGS = {k: v for k, v in config.get("faces", {}).items() if k not in ("shards", "report_faces")}
 if FER["predict"]["images"] is not None and FER["predict"]["variant"] not in FER_VARIANTS:
     raise WorkflowError(
         f"config key 'fer.predict.variant': {FER['predict']['variant']!r} is not in fer.variants. Fix: add it there."
@@ -41,6 +57,7 @@ FER_FIGURES = "results/fer/figures"
 localrules:
     fer_fold_table,
     fer_evaluate,
+    fer_align_table,
 
 
 rule fer_import_disfa:
@@ -69,6 +86,53 @@ rule fer_import_disfa:
         "../envs/fer.yaml"
     script:
         "../workflow_scripts/fer_import_disfa.py"
+
+
+rule fer_align_shard:
+    input:
+        table=FER_TABLE or [],
+    output:
+        crops=directory("results/fer/aligned/shards/{shard}"),
+        report="results/fer/aligned/shards/{shard}.csv",
+    log:
+        "logs/fer_align_shard/{shard}.log",
+    benchmark:
+        "benchmarks/rules/fer_align_shard/{shard}.tsv"
+    wildcard_constraints:
+        shard=r"\d{3}",
+    params:
+        n_shards=FER["real"]["align_shards"],
+        image_root=FER["real"]["image_root"],
+        settings=FER_FACES_SETTINGS,
+    resources:
+        mem_mb=2000,
+        runtime=120,
+    conda:
+        "../envs/faces.yaml"
+    script:
+        "../workflow_scripts/fer_align_shard.py"
+
+
+rule fer_align_table:
+    input:
+        table=FER_TABLE or [],
+        crops=expand("results/fer/aligned/shards/{shard}", shard=FER_ALIGN_SHARDS),
+        reports=expand("results/fer/aligned/shards/{shard}.csv", shard=FER_ALIGN_SHARDS),
+    output:
+        images=directory("results/fer/aligned/images"),
+        labels="results/fer/aligned/labels.csv",
+        report="results/fer/aligned/align_report.csv",
+    log:
+        "logs/fer_align_table/fer_align_table.log",
+    benchmark:
+        "benchmarks/rules/fer_align_table/fer_align_table.tsv"
+    params:
+        image_root=FER["real"]["image_root"],
+        settings=FER_FACES_SETTINGS,
+    conda:
+        "../envs/faces.yaml"
+    script:
+        "../workflow_scripts/fer_align_table.py"
 
 
 rule fer_fold_table:
@@ -108,6 +172,7 @@ rule fer_fold:
         model=FER["model"],
         train=FER["train"],
         seed=config["seed"],
+        image_root=FER_IMAGE_ROOT,
     threads: FER["threads"]
     resources:
         # The Slurm profile adds the GPU (set-resources: fer_fold: gpu: 1).

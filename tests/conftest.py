@@ -34,3 +34,17 @@ def faces_data() -> Path:
             pytest.fail(msg)
         pytest.skip(msg)
     return root
+
+
+@pytest.fixture(scope="session")
+def disfa_stand_in(tmp_path_factory) -> str:
+    """``--config`` entry pointing the thesis config's DISFA root at an empty folder with DISFA's layout.
+
+    The thesis config reads DISFA from data/disfa/, which is not redistributable and absent here; without
+    it a dry-run of that config stops at the FER check (by design). Dry-run tests of the thesis config pass
+    this entry after ``--config``.
+    """
+    root = tmp_path_factory.mktemp("disfa")
+    (root / "Videos_RightCamera").mkdir()
+    (root / "ActionUnit_Labels").mkdir()
+    return f"fer={{real: {{disfa: {{root: {root}}}}}}}"

@@ -80,7 +80,8 @@ def test_evaluate_writes_documented_tables_and_figures(tmp_path):
     figs = {v: tmp_path / f"roc_{v}.png" for v in preds}
     summary = evaluate(preds, out["summary"], out["folds"], out["roc"], out["wilcoxon"], tmp_path / "auc.png", figs)
     s = pd.read_csv(out["summary"])
-    assert list(s.columns) == ["variant", "au", "mean_auc", "std_auc", "ci_low", "ci_high", "n_folds", "pooled_auc"]
+    assert list(s.columns) == ["variant", "au", "mean_auc", "std_auc", "ci_low", "ci_high", "n_folds", "pooled_auc", "aus"]
+    assert s.set_index(["variant", "au"]).loc[("real_only", "mean"), "aus"] == " ".join(AU_COLUMNS)
     assert len(s) == 2 * 7 and set(s["au"]) == {*AU_COLUMNS, "mean"}
     tds = s[s["variant"] == "synthetic_tds"].set_index("au")
     assert (tds["mean_auc"] > 0.8).all() and (tds["ci_low"] < tds["mean_auc"]).all() and (tds["n_folds"] == 5).all()
@@ -109,3 +110,26 @@ def test_neutral_baselining_subtracts_subject_neutral_mean():
         df[f"prob_{au}"] = [0.3, 0.5, 0.6, 0.9]
     out = baseline_by_neutral(df)
     np.testing.assert_allclose(out["prob_AU1"], [0.0, 0.2, 0.0, 0.3])
+
+
+def test_mean_row_names_the_aus_it_averages(tmp_path):
+    """An AU without positives (AU6 everywhere, AU15 in fold 2) is left out of the fold means, and the
+    summary's mean row says so: AU6 is absent from ``aus``, AU15 is marked as present in 2 of 3 folds."""
+    rng = np.random.default_rng(1)
+    preds = {"real_only": []}
+    for fold in range(1, 4):
+        df = _fold_predictions(rng, 30, 0.6)
+        df["AU6"] = 0
+        if fold == 2:
+            df["AU15"] = 0
+        path = tmp_path / f"fold_{fold:02d}" / "predictions.csv"
+        path.parent.mkdir(parents=True)
+        df.to_csv(path, index=False)
+        preds["real_only"].append(path)
+    out = [tmp_path / f"{k}.csv" for k in ("summary", "folds", "roc", "wilcoxon")]
+    summary = evaluate(preds, *out, tmp_path / "auc.png", {"real_only": tmp_path / "roc.png"}).set_index("au")
+    assert summary.loc["mean", "aus"] == "AU1 AU4 AU5 AU12 AU15[2/3]"
+    assert summary.loc["AU6", "n_folds"] == 0 and summary.loc["AU12", "aus"] == "AU12"
+    folds = pd.read_csv(out[1])
+    f2 = folds[folds["fold"] == 2].set_index("au")["auc"]
+    assert f2["mean"] == pytest.approx(f2[["AU1", "AU4", "AU5", "AU12"]].mean())

@@ -31,7 +31,8 @@ rule all:
 CONFIG = {
     "seed": 3,
     "fer": {
-        "real": {"source": "table", "table": "real/labels.csv", "disfa": {"root": "none", "camera": "right", "frames": 3,
+        "real": {"source": "table", "table": "real/labels.csv", "image_root": None, "align": False, "align_shards": 1,
+                 "disfa": {"root": "none", "camera": "right", "frames": 3,
                  "sampling": "uniform", "threshold": 2, "size": 64}},
         "variants": ["real_only", "synthetic_tds"],
         "folds": 2,
@@ -74,3 +75,7 @@ def test_fer_rules_end_to_end(tmp_path):
     pred = pd.read_csv(fer / "predict" / "synthetic_tds.csv")
     assert len(pred) == 16 and pred["AU1_votes"].between(0, 2).all()
     assert (tmp_path / "logs" / "fer_fold" / "synthetic_tds_02.log").read_text().count("fold 2 done") == 1
+    # torch-backend jobs print no TensorFlow/absl/oneDNN start-up lines (neither in their logs nor on stderr)
+    logs = [*(tmp_path / "logs" / "fer_fold").glob("*.log"), tmp_path / "logs" / "fer_predict" / "synthetic_tds.log"]
+    for text in [res.stderr, *(p.read_text() for p in logs)]:
+        assert not [m for m in ("oneDNN", "absl", "TF_ENABLE_ONEDNN_OPTS") if m in text], text[-3000:]

@@ -26,13 +26,14 @@ def dry_run(repo: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_missing_seed_list_builds_review_then_stops_with_message(repo, tmp_path):
+def test_missing_seed_list_builds_review_then_stops_with_message(repo, tmp_path, disfa_stand_in):
     # The thesis config (config/seeds.yaml is written by the reviewer), pointed at a file that is surely missing.
     missing = tmp_path / "seeds.yaml"
     res = dry_run(
         repo,
         "--config",
         f"seeds={{'file': '{missing}'}}",
+        disfa_stand_in,
         "--",
         "results/seeds/plan.csv",
     )

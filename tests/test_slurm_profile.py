@@ -50,9 +50,10 @@ def rules() -> set[str]:
 
 
 @pytest.mark.parametrize("configfile", ["config/config.yaml", "config/demo.yaml"])
-def test_dry_run_through_the_profile_imports_nothing_heavy(configfile):
+def test_dry_run_through_the_profile_imports_nothing_heavy(configfile, disfa_stand_in):
+    extra = ["--config", disfa_stand_in] if configfile == "config/config.yaml" else []
     res = _snakemake(
-        "--profile", "profiles/slurm", "-n", "--quiet", "rules", "--configfile", configfile, env=_no_heavy_env()
+        "--profile", "profiles/slurm", "-n", "--quiet", "rules", "--configfile", configfile, *extra, env=_no_heavy_env()
     )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert "heavy import" not in res.stderr

@@ -26,9 +26,10 @@ def run_snakemake(*args: str, env: dict | None = None, cwd: Path = REPO) -> subp
 
 
 @pytest.mark.parametrize("configfile", SHIPPED_CONFIGS)
-def test_dry_run_of_shipped_config_imports_nothing_heavy(configfile):
+def test_dry_run_of_shipped_config_imports_nothing_heavy(configfile, disfa_stand_in):
     env = {"PYTHONPATH": os.pathsep.join([str(NO_HEAVY), os.environ.get("PYTHONPATH", "")])}
-    res = run_snakemake("-n", "--quiet", "rules", "--configfile", configfile, env=env)
+    extra = ["--config", disfa_stand_in] if configfile == "config/config.yaml" else []
+    res = run_snakemake("-n", "--quiet", "rules", "--configfile", configfile, *extra, env=env)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "heavy import" not in res.stderr
 
@@ -83,14 +84,14 @@ def test_lint_has_no_findings():
 
 
 
-def test_configfile_on_the_command_line_replaces_the_thesis_config():
+def test_configfile_on_the_command_line_replaces_the_thesis_config(disfa_stand_in):
     """`--configfile demo.yaml` must not be merged over config/config.yaml (thesis values would leak into
     the demo); without --configfile the thesis config is used and --config overrides apply on top."""
     demo = run_snakemake("-n", "--configfile", "config/demo.yaml")
     assert demo.returncode == 0, demo.stderr
     line = next(x for x in demo.stdout.splitlines() if "Config file(s):" in x)
     assert "demo.yaml" in line and "config/config.yaml" not in line
-    thesis = run_snakemake("-n", "--config", "seed=4")
+    thesis = run_snakemake("-n", "--config", "seed=4", disfa_stand_in)
     assert thesis.returncode == 0, thesis.stderr
     line = next(x for x in thesis.stdout.splitlines() if "Config file(s):" in x)
     assert "config/config.yaml" in line

@@ -22,4 +22,5 @@ train_fold(
     **p.model,
     **p.train,
     seed=p.seed,
+    image_root=p.image_root,
 )

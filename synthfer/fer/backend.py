@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import os
 import sys
 
@@ -19,6 +21,11 @@ def use_backend(name: str | None = None, threads: int | None = None):
     Keras reads ``KERAS_BACKEND`` once, at import: asking for another backend after Keras was
     imported in this process raises ``RuntimeError``. The accelerator is the framework's own choice
     (CUDA when present, else CPU).
+
+    On the torch and jax backends TensorFlow is kept out of the process (:func:`keep_tensorflow_out`):
+    Keras would otherwise import it only to seed it (``keras.utils.set_random_seed``) and to test
+    types while saving, which costs seconds per job and prints oneDNN/absl start-up lines into the
+    job's output.
     """
     if name is not None and name not in BACKENDS:
         raise ValueError(f"unknown Keras backend {name!r} (use one of {', '.join(BACKENDS)})")
@@ -32,6 +39,8 @@ def use_backend(name: str | None = None, threads: int | None = None):
     import keras
 
     backend = keras.backend.backend()
+    if backend != "tensorflow":
+        keep_tensorflow_out()
     if threads:
         if backend == "tensorflow":
             import tensorflow as tf
@@ -47,6 +56,39 @@ def use_backend(name: str | None = None, threads: int | None = None):
             torch.set_num_threads(threads)
     log.info("Keras %s on backend %s (%s CPU threads)", keras.__version__, backend, threads or "default")
     return keras
+
+
+class _TensorFlowBlocker(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """A meta-path finder whose ``tensorflow*`` modules fail to load with ``ImportError``.
+
+    ``importlib.util.find_spec`` still answers (with an origin-less spec: PyTorch's dynamo probes
+    for TensorFlow that way and must not crash), but nothing is ever put into ``sys.modules``, so
+    Keras' ``"tensorflow" in sys.modules`` tests stay False and its lazy TensorFlow module reports
+    itself unavailable.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow" or name.startswith("tensorflow."):
+            return importlib.machinery.ModuleSpec(name, self)
+        return None
+
+    def create_module(self, spec):
+        raise ImportError(f"{spec.name} is kept out of this process (Keras runs on another backend; "
+                          "synthfer.fer.backend.keep_tensorflow_out)", name=spec.name)
+
+    def exec_module(self, module):  # never reached: create_module raises
+        raise ImportError(module.__name__)
+
+
+def keep_tensorflow_out() -> bool:
+    """Make ``import tensorflow`` fail in this process unless it is already imported; returns
+    whether TensorFlow is now blocked. Keras then sees TensorFlow as unavailable and skips the
+    TensorFlow-only steps, which the torch and jax backends never need."""
+    if "tensorflow" in sys.modules:
+        return False
+    if not any(isinstance(f, _TensorFlowBlocker) for f in sys.meta_path):
+        sys.meta_path.insert(0, _TensorFlowBlocker())
+    return True
 
 
 def device_name(keras) -> str:

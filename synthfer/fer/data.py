@@ -1,7 +1,7 @@
 """Labelled image tables: the generic real table, the annotation phase's synthetic sets, image loading.
 
 Generic table (what the DISFA importer and the demo write): CSV with ``image`` (path relative to
-the folder holding the CSV, or absolute), ``subject`` (str) and the binary columns
+``image_root`` — by default the folder holding the CSV — or absolute), ``subject`` (str) and the binary columns
 :data:`~synthfer.fer.AU_COLUMNS`; extra columns are kept. Internally every table becomes a
 DataFrame with an absolute ``path`` column next to ``image``.
 
@@ -48,10 +48,11 @@ def _check_files(paths: pd.Series, source: PathLike) -> None:
         )
 
 
-def read_real_table(path: PathLike, check_files: bool = True) -> pd.DataFrame:
+def read_real_table(path: PathLike, check_files: bool = True, image_root: PathLike | None = None) -> pd.DataFrame:
     """Read a generic labelled table; add ``path`` (absolute image path). Rows keep the file's order.
 
-    Raises ``ValueError`` naming the file for a missing column, an empty table or a non-binary label,
+    Relative ``image`` paths are resolved against ``image_root`` when given (``fer.real.image_root``),
+    else against the folder holding the table. Raises ``ValueError`` naming the file for a missing column, an empty table or a non-binary label,
     and ``FileNotFoundError`` listing missing images.
     """
     path = Path(path)
@@ -64,7 +65,7 @@ def read_real_table(path: PathLike, check_files: bool = True) -> pd.DataFrame:
     if (df["subject"] == "").any():
         raise ValueError(f"{path}: row {int(np.flatnonzero(df['subject'] == '')[0]) + 2} has an empty subject")
     df = _check_binary(df, path)
-    root = path.parent.resolve()
+    root = Path(image_root).resolve() if image_root is not None else path.parent.resolve()
     df["path"] = [str(p if Path(p).is_absolute() else root / p) for p in df["image"]]
     if check_files:
         _check_files(df["path"], path)

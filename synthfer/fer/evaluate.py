@@ -9,7 +9,9 @@ true labels, ``prob_<AU>``). Per AU and variant:
 - ``mean_auc``, ``std_auc`` (ddof 1), ``ci_low``/``ci_high`` (Student-t interval over the folds);
 - ``pooled_auc``: one ROC over all folds' predictions concatenated (every real frame is validated
   exactly once, so this is the cross-validated ROC of the whole set);
-- the ``mean`` row: the macro average over the six AUs, fold by fold.
+- the ``mean`` row: the macro average, fold by fold, over the AUs with both classes in that fold's
+  validation frames (the number early stopping watched); its ``aus`` column names them, an AU that
+  enters only some folds' means with its count, e.g. ``AU1 AU5[9/13] AU12``.
 
 Optional subject baselining (the predecessor's): from each validation subject's probabilities
 subtract the subject's mean probability on its neutral frames (all six AUs 0), removing a person's
@@ -74,10 +76,29 @@ def fold_aucs(predictions: dict[str, dict[int, pd.DataFrame]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["variant", "fold", "au", "auc", "n_validation", "n_positive"])
 
 
+def averaged_aus(fold_table: pd.DataFrame, variant: str) -> str:
+    """The AUs the ``mean`` rows of ``variant`` average: those with a finite AUC in some fold, in AU
+    order, space-separated; ``AU[n/k]`` when only n of the k folds have one."""
+    t = fold_table[(fold_table["variant"] == variant) & (fold_table["au"] != "mean")]
+    k = t["fold"].nunique()
+    parts = []
+    for au in AU_COLUMNS:
+        n = int(np.isfinite(t.loc[t["au"] == au, "auc"].to_numpy(dtype=float)).sum())
+        if n == k:
+            parts.append(au)
+        elif n:
+            parts.append(f"{au}[{n}/{k}]")
+        else:
+            log.warning("%s: no fold has both classes of %s; it is left out of the mean", variant, au)
+    return " ".join(parts)
+
+
 def summarise(fold_table: pd.DataFrame, predictions: dict[str, dict[int, pd.DataFrame]], level: float = 0.95) -> pd.DataFrame:
-    """``variant, au, mean_auc, std_auc, ci_low, ci_high, n_folds, pooled_auc`` (au also ``mean``)."""
+    """``variant, au, mean_auc, std_auc, ci_low, ci_high, n_folds, pooled_auc, aus`` (au also ``mean``;
+    ``aus``: the AU itself, or for ``mean`` :func:`averaged_aus`)."""
     rows = []
     for variant, folds in predictions.items():
+        mean_aus = averaged_aus(fold_table, variant)
         pooled = pd.concat(folds.values(), ignore_index=True)
         pooled_aucs = []
         for au in [*AU_COLUMNS, "mean"]:
@@ -89,8 +110,9 @@ def summarise(fold_table: pd.DataFrame, predictions: dict[str, dict[int, pd.Data
             else:
                 pooled_auc = roc_auc(pooled[au].to_numpy(), pooled[f"prob_{au}"].to_numpy())
                 pooled_aucs.append(pooled_auc)
-            rows.append((variant, au, mean, std, lo, hi, n, pooled_auc))
-    return pd.DataFrame(rows, columns=["variant", "au", "mean_auc", "std_auc", "ci_low", "ci_high", "n_folds", "pooled_auc"])
+            rows.append((variant, au, mean, std, lo, hi, n, pooled_auc, mean_aus if au == "mean" else au))
+    return pd.DataFrame(rows, columns=["variant", "au", "mean_auc", "std_auc", "ci_low", "ci_high", "n_folds", "pooled_auc",
+                                       "aus"])
 
 
 def roc_table(predictions: dict[str, dict[int, pd.DataFrame]]) -> pd.DataFrame:
@@ -226,6 +248,7 @@ def evaluate(
     for variant in variants:
         plot_roc(rocs, summary, variant, out_roc_figures[variant])
     for row in summary.itertuples():
-        log.info("%-14s %-5s AUC %.3f ± %.3f (%.0f%% CI %.3f–%.3f, %d folds), pooled %.3f", row.variant, row.au,
-                 row.mean_auc, row.std_auc, 100 * level, row.ci_low, row.ci_high, row.n_folds, row.pooled_auc)
+        log.info("%-14s %-5s AUC %.3f ± %.3f (%.0f%% CI %.3f–%.3f, %d folds), pooled %.3f%s", row.variant, row.au,
+                 row.mean_auc, row.std_auc, 100 * level, row.ci_low, row.ci_high, row.n_folds, row.pooled_auc,
+                 f" over {row.aus}" if row.au == "mean" else "")
     return summary

@@ -10,6 +10,7 @@ Import this module only after :func:`synthfer.fer.backend.use_backend` (it impor
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import keras
@@ -17,6 +18,38 @@ import numpy as np
 from keras import ops
 
 from synthfer.fer import AU_COLUMNS
+
+IMAGENET_FILE = "efficientnetb0_notop.h5"
+IMAGENET_URL = f"https://storage.googleapis.com/keras-applications/{IMAGENET_FILE}"
+
+
+class WeightsUnavailableError(FileNotFoundError):
+    """Backbone weights that neither a local file nor a download could provide (the message says
+    which config key takes a local file)."""
+
+
+def imagenet_cache_path() -> Path:
+    """Where Keras keeps the downloaded ImageNet backbone: ``$KERAS_HOME/models`` or ``~/.keras/models``."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home) / "models" / IMAGENET_FILE
+
+
+def _imagenet_backbone(input_size: int) -> keras.Model:
+    """EfficientNetB0 with Keras' ImageNet weights; a failed download becomes one message naming
+    ``fer.model.weights`` (the key that takes a local copy) instead of Keras' traceback."""
+    cached = imagenet_cache_path()
+    try:
+        return keras.applications.EfficientNetB0(include_top=False, weights="imagenet",
+                                                 input_shape=(input_size, input_size, 3), pooling="avg")
+    except Exception as exc:
+        if cached.is_file():  # the file was there: not a download problem
+            raise
+        raise WeightsUnavailableError(
+            f"config key 'fer.model.weights' is 'imagenet' but Keras could not download {IMAGENET_FILE} "
+            f"({type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else 'no detail'}). "
+            f"Fix: on a machine with internet download {IMAGENET_URL}, copy it here and set fer.model.weights to its "
+            f"path (or put it at {cached}); or use null (random initialisation) or a backbone from `synthfer fer-pretrain`."
+        ) from None
 
 
 @keras.saving.register_keras_serializable(package="synthfer")
@@ -63,15 +96,21 @@ def build_model(
     would otherwise still be near their initial values after a few dozen steps.
     """
     if weights not in (None, "imagenet") and not Path(weights).is_file():
-        raise FileNotFoundError(f"EfficientNetB0 weights file {weights} does not exist (use 'imagenet', null or a file)")
+        raise WeightsUnavailableError(
+            f"config key 'fer.model.weights': EfficientNetB0 weights file {weights} does not exist. Fix: give the path "
+            f"of a local {IMAGENET_FILE} or a `synthfer fer-pretrain` backbone, 'imagenet' (downloaded) or null (random)."
+        )
     if input_size < 32:
         raise ValueError(f"input_size {input_size}: EfficientNetB0 without top needs at least 32 px")
-    base = keras.applications.EfficientNetB0(
-        include_top=False,
-        weights=str(weights) if weights not in (None, "imagenet") else weights,
-        input_shape=(input_size, input_size, 3),
-        pooling="avg",
-    )
+    if weights == "imagenet":
+        base = _imagenet_backbone(input_size)
+    else:
+        base = keras.applications.EfficientNetB0(
+            include_top=False,
+            weights=None if weights is None else str(weights),
+            input_shape=(input_size, input_size, 3),
+            pooling="avg",
+        )
     if bn_momentum is not None:
         for layer in base.layers:
             if isinstance(layer, keras.layers.BatchNormalization):
@@ -86,12 +125,12 @@ def build_model(
 
 
 def compile_model(model: keras.Model, pos_weights, neg_weights, learning_rate: float, clipnorm: float) -> None:
-    """Adam(lr, clipnorm) + weighted BCE; metric ``auc`` = Keras' multi-label ROC AUC (mean over AUs,
-    200 thresholds; what early stopping monitors as ``val_auc``)."""
+    """Adam(lr, clipnorm) + weighted BCE. No Keras metric: the validation AUC that early stopping
+    watches is computed per AU by :mod:`synthfer.fer.train` (Keras' multi-label AUC averages in AUs
+    that have no positives, whose "AUC" is meaningless)."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm),
         loss=WeightedBinaryCrossentropy(pos_weights, neg_weights),
-        metrics=[keras.metrics.AUC(multi_label=True, num_labels=len(AU_COLUMNS), name="auc")],
         jit_compile=False,  # XLA compilation of EfficientNet costs more than it saves on short runs
     )
 

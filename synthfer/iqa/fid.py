@@ -206,7 +206,10 @@ def inception_weights_path(configured: PathLike | None = None, download: bool = 
     if configured:
         p = Path(configured)
         if not p.is_file():
-            raise FileNotFoundError(f"iqa.inception_weights: {p} does not exist (download {FID_WEIGHTS_URL})")
+            raise FileNotFoundError(
+                f"config key 'iqa.fid.inception_weights': {p} does not exist. Fix: download {FID_WEIGHTS_URL} and set "
+                "iqa.fid.inception_weights to its path, null for the torch hub cache, or use iqa.fid.extractor: dlib"
+            )
         return p
     cached = Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_FILE
     if cached.is_file():
@@ -217,10 +220,14 @@ def inception_weights_path(configured: PathLike | None = None, download: bool = 
             return cached
         except Exception as exc:  # noqa: BLE001 - any network failure gets the same advice
             raise FileNotFoundError(
-                f"InceptionV3 FID weights not found at {cached} and the download failed ({exc}). Put "
-                f"{FID_WEIGHTS_FILE} there, set iqa.inception_weights to its path, or use iqa.fid.extractor: dlib"
-            ) from exc
-    raise FileNotFoundError(f"InceptionV3 FID weights not found at {cached}")
+                f"InceptionV3 FID weights not found at {cached} and the download failed ({type(exc).__name__}: "
+                f"{str(exc).strip()[:200]}). Fix: download {FID_WEIGHTS_URL} on a machine with internet and set config key "
+                f"iqa.fid.inception_weights to its path (or put it at {cached}), or use iqa.fid.extractor: dlib"
+            ) from None
+    raise FileNotFoundError(
+        f"InceptionV3 FID weights not found at {cached}. Fix: set config key iqa.fid.inception_weights to a local "
+        f"{FID_WEIGHTS_FILE} ({FID_WEIGHTS_URL}), or use iqa.fid.extractor: dlib"
+    )
 
 
 def load_inception(weights: PathLike, device=None):
