@@ -66,6 +66,19 @@ def test_ablations_add_selections_and_variants(checkout_view):
     assert "variant=synthetic_tds_psnr" in res.stdout and "variant=synthetic_tds_sam" in res.stdout
 
 
+def test_without_fer_there_is_no_answer_page_and_no_model_labels(checkout_view):
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
+    cfg["fer"]["enabled"] = False
+    (checkout_view / "demo_without_fer.yaml").write_text(yaml.safe_dump(cfg))
+    res = _snakemake(checkout_view, "-n", "--configfile", "demo_without_fer.yaml")
+    assert res.returncode == 0, res.stderr[-3000:]
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", res.stdout, re.M))
+    assert not {"report_landing", "annotate_pseudo_predict", "annotate_pseudo", "fer_fold"} & set(stats), stats
+    assert stats["annotate"] == "3"  # synthetic_all, synthetic_tds and the random control are still labelled
+
+
 def test_an_unknown_variant_names_the_key_and_the_fix(checkout_view):
     res = _snakemake(checkout_view, "-n", "--configfile", "config/demo.yaml", "--config",
                      'fer={"variants": ["real_only", "synthetic_best"]}')  # fmt: skip
@@ -121,7 +134,7 @@ def test_report_opens_on_the_answer_table(tmp_path):
         pd.DataFrame({"label": ["total"], "count": [1], "fraction": [1.0]}).to_csv(res_dir / "annotations" / v / "label_counts.csv", index=False)
     (tmp_path / "config.yaml").write_text(
         "real_images: {folder: results/demo/real}\ngan: {total_kimg: 64, snapshot_fid: {enabled: false}}\n"
-        "fer: {evaluate: {ci_level: 0.95}}\n"
+        "fer: {enabled: true, evaluate: {ci_level: 0.95}}\n"
     )
     (tmp_path / "Snakefile").write_text(SNAKEFILE.format(repo=REPO))
     run = _snakemake(tmp_path, "--cores", "1")
