@@ -167,7 +167,7 @@ def landing_rst(answer, counts, references: Sequence[str], level: float = 0.95, 
     for row in answer.itertuples(index=False):
         d = row._asdict()
         lines.append(f"   * - {d['au']}")
-        lines.append(f"     - {d['variant']} ({label(d['variant'])})")
+        lines.append(f"     - {d['variant']}: {label(d['variant'])}")
         lines.append(f"     - {d['mean_auc']:.3f} ({d['ci_low']:.3f}–{d['ci_high']:.3f})")
         lines += [f"     - {_fmt_diff(d[f'diff_{r}'], d[f'p_{r}'])}" for r in refs]
     lines += ["", "Key counts", "----------", ""]

@@ -165,7 +165,7 @@ def plot_correlation(corr, within, ranked: Sequence[str], path: PathLike, n_imag
 
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.4))
     labels = [f"{m}{'*' if m in ranked else ''}" for m in SCORE_METRICS]
-    for ax, mat, title in ((axes[0], corr, f"all {n_images} scored images"), (axes[1], within, "mean within batch")):
+    for ax, mat, title in ((axes[0], corr, f"all {n_images} scored images"), (axes[1], within, "mean within a scoring batch")):
         a = mat.to_numpy(dtype=float)
         im = ax.imshow(np.nan_to_num(a, nan=0.0), vmin=-1, vmax=1, cmap="RdBu_r")
         for i in range(a.shape[0]):
@@ -173,9 +173,10 @@ def plot_correlation(corr, within, ranked: Sequence[str], path: PathLike, n_imag
                 ax.text(j, i, "–" if not np.isfinite(a[i, j]) else f"{a[i, j]:.2f}", ha="center", va="center", fontsize=7)
         ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=8)
         ax.set_yticks(range(len(labels)), labels, fontsize=8)
-        ax.set_title(f"Spearman ρ, higher = better for every metric — {title}", fontsize=9)
+        ax.set_title(title, fontsize=9)
     fig.colorbar(im, ax=axes, shrink=0.8)
-    fig.suptitle("Rank correlation of the quality metrics (* = ranked by select.metrics)", fontsize=10)
+    fig.suptitle("Spearman ρ between the quality metrics, each oriented higher = better (* = ranked by select.metrics)",
+                 fontsize=10)
     _save(fig, path)
 
 
