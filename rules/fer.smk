@@ -9,10 +9,19 @@ from snakemake.exceptions import WorkflowError
 
 from synthfer.config import ConfigError
 from synthfer.fer.checks import check_real_data
-from synthfer.variants import is_synthetic, wildcard_regex
+from synthfer.variants import fer_variants, is_synthetic, wildcard_regex
 
 FER = config["fer"]
-FER_VARIANTS = RUN_VARIANTS  # fer.variants + select.ablations (rules/common.smk)
+# fer.variants + select.ablations: RUN_VARIANTS of rules/common.smk, derived here when a workflow includes this
+# file alone (tests/test_fer_workflow.py).
+try:
+    FER_VARIANTS = (
+        RUN_VARIANTS
+        if "RUN_VARIANTS" in globals()
+        else fer_variants(FER["variants"], config.get("select", {}).get("ablations", []))
+    )
+except ValueError as exc:
+    raise WorkflowError(str(exc)) from None
 FER_FOLDS = [f"{i:02d}" for i in range(1, FER["folds"] + 1)]
 try:  # no DISFA folder, no table, missing images, images the workflow has yet to write: say so at parse time
     check_real_data(FER)
