@@ -30,9 +30,10 @@ include: "rules/iqa_common.smk"
 include: "rules/iqa.smk"
 include: "rules/select.smk"
 include: "rules/annotate.smk"
-if config["fer"]["enabled"]:  # fer.enabled: false leaves the whole FER phase out
+if config["fer"]["enabled"]:  # fer.enabled: false leaves the whole FER phase out (and the answer it gives)
 
     include: "rules/fer.smk"
+    include: "rules/landing.smk"
 include: "rules/assistant.smk"
 
 

@@ -96,3 +96,12 @@ def real_photo_folder(wildcards):
         logger.warning(f"warning: real_images.folder: {problem} (a real run stops here, before any job)")
     return folder
 
+
+# The FER training-set variants of this run (fer.variants + one synthetic_tds_<metric> per select.ablations);
+# the names are defined once, in synthfer/variants.py.
+from synthfer.variants import all_variant_names, fer_variants  # noqa: E402
+
+try:
+    RUN_VARIANTS = fer_variants(config["fer"]["variants"], config["select"]["ablations"])
+except ValueError as exc:
+    raise WorkflowError(str(exc)) from None

@@ -30,6 +30,12 @@ if FACES_METADATA:
             category="1 Faces",
         ),
         by_group="results/faces/report/detection_by_group.csv",
+        descriptives="results/faces/report/descriptives.csv",
+        descriptives_html=report(
+            "results/faces/report/descriptives.html",
+            caption="report/faces_descriptives.rst",
+            category="1 Faces",
+        ),
     )
 
 

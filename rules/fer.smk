@@ -1,7 +1,7 @@
 # FER evaluation: subject-wise k-fold cross-validation of an EfficientNet-B0 AU classifier, one job per
 # (variant, fold), then one evaluation over all folds and variants. Formats: docs/fer.md.
-# real_only trains on the training subjects' real frames; synthetic_all / synthetic_tds add the annotation
-# phase's labelled synthetic set (results/annotations/<variant>/). Every fold validates on real frames only.
+# real_only trains on the training subjects' real frames; every other variant (synthfer/variants.py) adds the
+# annotation phase's labelled synthetic set (results/annotations/<variant>/). Every fold validates on real frames only.
 
 # The Snakefile includes this file only when fer.enabled is true.
 
@@ -9,9 +9,19 @@ from snakemake.exceptions import WorkflowError
 
 from synthfer.config import ConfigError
 from synthfer.fer.checks import check_real_data
+from synthfer.variants import fer_variants, is_synthetic, wildcard_regex
 
 FER = config["fer"]
-FER_VARIANTS = FER["variants"]
+# fer.variants + select.ablations: RUN_VARIANTS of rules/common.smk, derived here when a workflow includes this
+# file alone (tests/test_fer_workflow.py).
+try:
+    FER_VARIANTS = (
+        RUN_VARIANTS
+        if "RUN_VARIANTS" in globals()
+        else fer_variants(FER["variants"], config.get("select", {}).get("ablations", []))
+    )
+except ValueError as exc:
+    raise WorkflowError(str(exc)) from None
 FER_FOLDS = [f"{i:02d}" for i in range(1, FER["folds"] + 1)]
 try:  # no DISFA folder, no table, missing images, images the workflow has yet to write: say so at parse time
     check_real_data(FER)
@@ -38,14 +48,14 @@ if FER["predict"]["images"] is not None and FER["predict"]["variant"] not in FER
 FER_SYNTHETIC_INPUTS = {
     v: (
         {}
-        if v == "real_only"
+        if not is_synthetic(v)
         else {
             "syn_labels": f"results/annotations/{v}/labels.csv",
             "syn_names": f"results/annotations/{v}/image_names.txt",
             "syn_images": "results/synthetic/raw",
         }
     )
-    for v in ["real_only", "synthetic_all", "synthetic_tds"]
+    for v in dict.fromkeys(["real_only", *FER_VARIANTS])
 }
 # A local backbone weights file (e.g. the demo's pretrained resources/demo_fer/*.weights.h5) is an input,
 # so replacing it re-runs the folds; 'imagenet' (a Keras download) and null are not files.
@@ -166,7 +176,7 @@ rule fer_fold:
     benchmark:
         "benchmarks/rules/fer_fold/{variant}_{fold}.tsv"
     wildcard_constraints:
-        variant="real_only|synthetic_all|synthetic_tds",
+        variant=wildcard_regex(FER_SYNTHETIC_INPUTS),
     params:
         model=FER["model"],
         train=FER["train"],

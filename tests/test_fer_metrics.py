@@ -94,7 +94,8 @@ def test_evaluate_writes_documented_tables_and_figures(tmp_path):
     r = pd.read_csv(out["roc"], dtype={"fold": str})
     assert set(r["fold"]) == {"01", "02", "03", "04", "05", "pooled"}
     w = pd.read_csv(out["wilcoxon"])
-    assert list(w.columns) == ["variant_a", "variant_b", "au", "n_pairs", "mean_diff", "median_diff", "statistic", "p_value"]
+    assert list(w.columns) == ["variant_a", "variant_b", "au", "n_pairs", "mean_diff", "median_diff", "statistic", "p_value",
+                               "p_holm"]
     assert (w["mean_diff"] > 0).all() and (w.set_index("au").loc["mean", "p_value"] == pytest.approx(0.0625))
     for p in [tmp_path / "auc.png", *figs.values()]:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -139,8 +139,11 @@ def test_outputs(workflow):
     assert set(fk["subset"]) == {"all_scored", "selected"}
     real = pd.read_parquet(wd / "results/iqa/real_scores.parquet")
     assert len(real) == 6 and (real["name"] != real["reference"]).all()
-    for fig in ("distributions", "per_class", "fid_kid", "threshold_sweep", "grid_selected", "grid_rejected"):
+    for fig in ("distributions", "per_class", "fid_kid", "threshold_sweep", "grid_selected", "grid_rejected",
+                "metric_correlation", "feature_pca"):
         assert (wd / f"results/select/figures/{fig}.png").stat().st_size > 1000
+    summary = pd.read_csv(wd / "results/select/metric_summary.csv")
+    assert summary.loc[(summary["group"] == "selected") & (summary["class"] == "all"), "n"].max() == 6
 
 
 @pytest.mark.parametrize(
@@ -162,7 +165,8 @@ def test_selection_params_rerun_select_only(workflow, change):
     try:
         _edit_config(wd, change)
         planned = _planned_rules(_smk(wd, "-n"))
-        assert planned <= {"select", "fid_kid", "select_figures", "all"} and "select" in planned, planned
+        rereads = {"select_figures", "select_metric_summary", "select_feature_pca"}  # what reads selected.csv
+        assert planned <= {"select", "fid_kid", *rereads, "all"} and "select" in planned, planned
         changed = set(_smk(wd, "--list-changes", "params").stdout.split()) - baseline
         assert "results/select/selected.csv" in changed, changed
         assert all(p.startswith("results/select/") for p in changed), changed

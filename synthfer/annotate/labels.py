@@ -146,6 +146,35 @@ def plot_balance(counts, path: str | Path, title: str) -> None:
     plt.close(fig)
 
 
+def write_annotation(
+    stems: list[str],
+    labels: np.ndarray,
+    n_excluded: int,
+    out_npy: str | Path,
+    out_names: str | Path,
+    out_csv: str | Path,
+    out_counts: str | Path,
+    out_plot: str | Path,
+    variant: str,
+):
+    """Write the five files of one annotation variant (module docstring) from image stems (no
+    extension, in row order) and their uint8 ``[N, 6]`` labels; returns the ``label_counts`` table."""
+    import pandas as pd
+
+    from synthfer.io import save_npy, write_table, write_text
+
+    files = [f"{s}.png" for s in stems]
+    save_npy(out_npy, np.asarray(labels, dtype=np.uint8).reshape(-1, len(AU_NAMES)))
+    write_text(out_names, "".join(f + "\n" for f in files))
+    table = pd.DataFrame(np.asarray(labels).astype(int).reshape(-1, len(AU_NAMES)), columns=list(AU_NAMES))
+    table.insert(0, "Image_name", files)
+    write_table(out_csv, table)
+    counts = label_counts(np.asarray(labels).reshape(-1, len(AU_NAMES)), n_excluded)
+    write_table(out_counts, counts)
+    plot_balance(counts, out_plot, variant)
+    return counts
+
+
 def annotate_variant(
     names_source: str | Path,
     names_kind: str,
@@ -162,7 +191,6 @@ def annotate_variant(
     """Rule ``annotate``: write the label files of one variant; returns the number of images."""
     import pandas as pd
 
-    from synthfer.io import save_npy, write_table, write_text
     from synthfer.seeds.plan import read_plan
 
     plan = read_plan(plan_csv)
@@ -171,21 +199,13 @@ def annotate_variant(
     stems, labels, n_excluded = label_images(names, plan, seed_labels, unknown_seed)
     if not stems:
         raise ValueError(f"{names_source}: no image left to annotate for variant {variant}")
-    files = [f"{s}.png" for s in stems]
-    save_npy(out_npy, labels)
-    write_text(out_names, "".join(f + "\n" for f in files))
-    table = pd.DataFrame(labels.astype(int), columns=list(AU_NAMES))
-    table.insert(0, "Image_name", files)
-    write_table(out_csv, table)
-    counts = label_counts(labels, n_excluded)
-    write_table(out_counts, counts)
-    plot_balance(counts, out_plot, variant)
+    counts = write_annotation(stems, labels, n_excluded, out_npy, out_names, out_csv, out_counts, out_plot, variant)
     log.info(
         "%s: %d images labelled from %s (%d excluded); %s",
         variant,
-        len(files),
+        len(stems),
         names_source,
         n_excluded,
         ", ".join(f"{r.label} {r.count}" for r in counts.itertuples() if r.label in (*AU_NAMES, "neutral")),
     )
-    return len(files)
+    return len(stems)

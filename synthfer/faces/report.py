@@ -6,7 +6,9 @@
 - ``summary.csv``: ``outcome, count, share`` (outcome = ``ok`` or the rejection reason);
 - with a metadata table (``real_images.metadata``): ``distributions.png`` (per column: histogram
   of numbers / bars of categories, all photographs vs accepted), ``detection_rate.png`` and
-  ``detection_by_group.csv`` (``column, group, n, n_ok, rate``; numbers binned into ≤ 5 quantile bins).
+  ``detection_by_group.csv`` (``column, group, n, n_ok, rate``; numbers binned into ≤ 5 quantile bins),
+  ``descriptives.csv`` + ``.html`` (:func:`descriptive_statistics`: count, mean, median, SD and range of
+  numbers, shares of categories).
 
 Photographs are matched to metadata rows by :func:`match_ids`.
 """
@@ -238,6 +240,82 @@ def distribution_plots(df: Any, meta: Any, id_column: str, columns: Sequence[str
     return table
 
 
+DESCRIPTIVE_COLUMNS = ["set", "column", "level", "n", "mean", "median", "sd", "min", "max", "count", "share"]
+
+
+def _is_numeric(values: Any) -> bool:
+    import pandas as pd
+
+    num = pd.to_numeric(values, errors="coerce")
+    return bool(num.notna().mean() > 0.9 and num.nunique() > 6)
+
+
+def descriptive_statistics(df: Any, meta: Any, id_column: str, columns: Sequence[str]) -> Any:
+    """The real set's descriptive statistics (the seed's Figs 3.1–3.5 as numbers).
+
+    Unit: one metadata row (CFD: a person; the demo: a photograph). ``set`` = ``all`` (rows matched by at
+    least one photograph) or ``aligned`` (rows with at least one aligned photograph). A numeric column
+    (as in :func:`_groups`) gets one row with ``n, mean, median, sd`` (ddof 1), ``min, max``; any other column
+    one row per ``level`` with ``count`` and ``share`` (of the rows with a non-empty value, ``n``).
+    Columns in :data:`DESCRIPTIVE_COLUMNS`; cells that do not apply are NaN / empty.
+    """
+    import pandas as pd
+
+    joined = _join(df, meta, id_column)
+    ok_ids = set(joined.loc[joined["status"] == "ok", "_id"])
+    per_row = joined.drop_duplicates("_id")
+    rows = []
+    for set_name, sub in (("all", per_row), ("aligned", per_row[per_row["_id"].isin(ok_ids)])):
+        for col in columns:
+            if col not in sub:
+                raise KeyError(f"metadata column {col!r} not in the metadata table (columns: {list(meta.columns)})")
+            if _is_numeric(per_row[col]):
+                v = pd.to_numeric(sub[col], errors="coerce").dropna().to_numpy(dtype=np.float64)
+                n = len(v)
+                rows.append({"set": set_name, "column": col, "level": "", "n": n,
+                             "mean": v.mean() if n else np.nan, "median": float(np.median(v)) if n else np.nan,
+                             "sd": v.std(ddof=1) if n > 1 else np.nan, "min": v.min() if n else np.nan,
+                             "max": v.max() if n else np.nan})  # fmt: skip
+            else:
+                v = sub[col].astype(str).str.strip()
+                v = v[v != ""]
+                for level, count in v.value_counts().sort_index().items():
+                    rows.append({"set": set_name, "column": col, "level": str(level), "n": len(v),
+                                 "count": int(count), "share": count / len(v)})  # fmt: skip
+    out = pd.DataFrame(rows, columns=DESCRIPTIVE_COLUMNS)
+    return out.astype({"n": "int64", "count": "Int64"})
+
+
+def descriptives_html(table: Any) -> str:
+    """The descriptive statistics as an HTML table for the report (all vs aligned side by side)."""
+    import html
+
+    def cell(r: Any) -> str:
+        if r is None:
+            return "–"
+        if r["level"] == "" or r["level"] != r["level"]:
+            return (f"n = {r['n']}: mean {r['mean']:.1f}, median {r['median']:.1f}, SD {r['sd']:.1f}, "
+                    f"range {r['min']:g}–{r['max']:g}")  # fmt: skip
+        return f"{100 * r['share']:.1f} % ({int(r['count'])} of {int(r['n'])})"
+
+    keys = list(dict.fromkeys(zip(table["column"], table["level"].fillna(""), strict=True)))
+    body = []
+    for col, level in keys:
+        cells = []
+        for set_name in ("all", "aligned"):
+            hit = table[(table["set"] == set_name) & (table["column"] == col) & (table["level"].fillna("") == level)]
+            cells.append(cell(hit.iloc[0] if len(hit) else None))
+        body.append(f"<tr><td>{html.escape(col)}</td><td>{html.escape(level)}</td><td>{cells[0]}</td><td>{cells[1]}</td></tr>")
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Real set: descriptive statistics</title><style>"
+        "body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+        "padding:2px 6px}</style></head><body><h3>The real photographs: descriptive statistics</h3><table><tr>"
+        "<th>column</th><th>level</th><th>all photographs with a metadata row</th><th>aligned</th></tr>"
+        + "".join(body)
+        + "</table><p>One count per metadata row; SD with ddof 1.</p></body></html>"
+    )
+
+
 def faces_report(
     crops_dir: PathLike,
     manifest: PathLike,
@@ -248,7 +326,7 @@ def faces_report(
     n_faces: int = 48,
 ) -> None:
     """Write every figure/table named in ``outputs`` (keys: contact_sheet, rejections, summary, and with
-    ``metadata``: distributions, detection_rate, by_group)."""
+    ``metadata``: distributions, detection_rate, by_group, descriptives, descriptives_html)."""
     df = read_table(manifest, keep_default_na=False, na_values=[""])
     for c in ("reason", "crop", "source"):
         df[c] = df[c].astype(object).where(df[c].notna(), "").astype(str)
@@ -261,3 +339,10 @@ def faces_report(
         table = distribution_plots(df, meta, id_column, columns, outputs["distributions"], outputs["detection_rate"])
         write_table(outputs["by_group"], table)
         log.info("detection rate per group written (%d groups)", len(table))
+        if "descriptives" in outputs:
+            from synthfer.io import write_text
+
+            stats = descriptive_statistics(df, meta, id_column, columns)
+            write_table(outputs["descriptives"], stats)
+            write_text(outputs["descriptives_html"], descriptives_html(stats))
+            log.info("descriptive statistics: %d rows", len(stats))

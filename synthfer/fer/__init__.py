@@ -1,11 +1,12 @@
 """FER evaluation: subject-wise k-fold cross-validation of an EfficientNet-B0 AU classifier.
 
-Trained on real labelled frames alone (``real_only``) or together with a synthetic set
-(``synthetic_all``: every generated image passing the face filter; ``synthetic_tds``: the
-TDS-selected ones), always validated on the held-out subjects' real frames. Keras 3 only, so the
-TensorFlow and PyTorch backends both work. Heavy frameworks are imported inside functions.
+Trained on real labelled frames alone (``real_only``) or together with a synthetic set (the
+variants of :mod:`synthfer.variants`), always validated on the held-out subjects' real frames.
+Keras 3 only, so the TensorFlow and PyTorch backends both work. Heavy frameworks are imported inside
+functions.
 """
 
 from synthfer import AU_COLUMNS  # noqa: F401 (the one definition of the AU column order)
+from synthfer.variants import BASE_VARIANTS
 
-VARIANTS = ("real_only", "synthetic_all", "synthetic_tds")
+VARIANTS = tuple(BASE_VARIANTS)

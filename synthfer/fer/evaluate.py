@@ -26,15 +26,13 @@ import numpy as np
 import pandas as pd
 
 from synthfer.fer import AU_COLUMNS
-from synthfer.fer.metrics import mean_ci, paired_wilcoxon, roc_auc, roc_curve
+from synthfer.fer.metrics import holm, mean_ci, paired_wilcoxon, roc_auc, roc_curve
 from synthfer.io import PathLike, atomic_path, write_table
 from synthfer.logs import get_logger
+from synthfer.variants import label as variant_label
 
 log = get_logger(__name__)
 
-# How the seed thesis named the three models in its comparison figure.
-VARIANT_LABELS = {"real_only": "original (real only)", "synthetic_all": "baseline (+ all synthetic)",
-                  "synthetic_tds": "enhanced (+ TDS-selected)"}
 
 
 def read_predictions(path: PathLike) -> pd.DataFrame:
@@ -132,17 +130,25 @@ def roc_table(predictions: dict[str, dict[int, pd.DataFrame]]) -> pd.DataFrame:
 
 def wilcoxon_table(fold_table: pd.DataFrame, variants: list[str]) -> pd.DataFrame:
     """Paired Wilcoxon signed-rank test of fold AUCs for every pair ``(variant_a, variant_b)`` in
-    config order, per AU and for the macro mean. ``*_diff`` are ``b − a``."""
+    config order, per AU and for the macro mean. ``*_diff`` are ``b − a``. ``p_holm``: the pair's six AU
+    p-values Holm-corrected as one family (:func:`~synthfer.fer.metrics.holm`); the ``mean`` row is a single
+    test, its ``p_holm`` equals its ``p_value``."""
     rows = []
     for i, a in enumerate(variants):
         for b in variants[i + 1 :]:
+            pair = []
             for au in [*AU_COLUMNS, "mean"]:
                 ta = fold_table[(fold_table["variant"] == a) & (fold_table["au"] == au)].set_index("fold")["auc"]
                 tb = fold_table[(fold_table["variant"] == b) & (fold_table["au"] == au)].set_index("fold")["auc"]
                 common = ta.index.intersection(tb.index)
                 res = paired_wilcoxon(ta.loc[common].to_numpy(), tb.loc[common].to_numpy())
-                rows.append({"variant_a": a, "variant_b": b, "au": au, **res})
-    return pd.DataFrame(rows, columns=["variant_a", "variant_b", "au", "n_pairs", "mean_diff", "median_diff", "statistic", "p_value"])
+                pair.append({"variant_a": a, "variant_b": b, "au": au, **res})
+            adjusted = holm([r["p_value"] for r in pair[:-1]])
+            for r, p in zip(pair, [*adjusted, pair[-1]["p_value"]], strict=True):
+                r["p_holm"] = float(p)
+            rows += pair
+    return pd.DataFrame(rows, columns=["variant_a", "variant_b", "au", "n_pairs", "mean_diff", "median_diff", "statistic",
+                                       "p_value", "p_holm"])
 
 
 def _savefig(fig, path: PathLike) -> None:
@@ -173,7 +179,7 @@ def plot_roc(rocs: pd.DataFrame, summary: pd.DataFrame, variant: str, path: Path
         ax.set_xlabel("false positive rate")
     for ax in axes[:, 0]:
         ax.set_ylabel("true positive rate")
-    fig.suptitle(f"ROC per AU — {VARIANT_LABELS.get(variant, variant)} (grey: folds)")
+    fig.suptitle(f"ROC per AU — {variant_label(variant)} (grey: folds)")
     _savefig(fig, path)
     plt.close(fig)
 
@@ -195,7 +201,7 @@ def plot_auc_bars(summary: pd.DataFrame, variants: list[str], path: PathLike, le
         err = np.vstack([s["mean_auc"] - s["ci_low"], s["ci_high"] - s["mean_auc"]])
         err = np.where(np.isfinite(err), err, 0)
         ax.bar(x + (i - (len(variants) - 1) / 2) * width, s["mean_auc"], width, yerr=err, capsize=3,
-               label=VARIANT_LABELS.get(variant, variant))
+               label=variant_label(variant))
     ax.axhline(0.5, color="k", ls="--", lw=0.8)
     ax.set_xticks(x, aus)
     ax.set_ylim(0, 1)

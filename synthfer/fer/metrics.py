@@ -8,6 +8,7 @@
   ``mean ± t_{(1+level)/2, n−1} · s / √n``.
 - Paired comparison of two variants: Wilcoxon signed-rank test on the fold-wise AUCs (same folds,
   same validation frames; exact null distribution for n ≤ 50 without ties, scipy's default).
+- Several AUs tested at once: Holm's step-down correction of their p-values (:func:`holm`).
 """
 
 from __future__ import annotations
@@ -83,4 +84,22 @@ def paired_wilcoxon(a, b) -> dict:
     elif nonzero >= 2:
         res = stats.wilcoxon(d, zero_method="wilcox", alternative="two-sided")
         out["statistic"], out["p_value"] = float(res.statistic), float(res.pvalue)
+    return out
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm–Bonferroni adjusted p-values (Holm 1979) of one family of tests, in the input order.
+
+    With the m finite p-values sorted ascending, p₍ᵢ₎ → min(1, max_{j ≤ i} (m − j + 1)·p₍ⱼ₎); NaN stays NaN
+    and does not count towards m. Rejecting where the adjusted p < α controls the family-wise error at α.
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    m = ok.size
+    if m == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="mergesort")]
+    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out[order] = adjusted
     return out

@@ -1,0 +1,126 @@
+"""The training sets the FER phase compares — the one definition of the variant names.
+
+| variant | synthetic images added to the real training frames | their labels |
+| --- | --- | --- |
+| ``real_only`` | none | — |
+| ``synthetic_all`` | every generated image passing the face filter (manifest ``face_ok``) | seed ID |
+| ``synthetic_tds`` | the Training Data Selection (``results/select/selected.csv``) | seed ID |
+| ``synthetic_random`` | a seeded random subset of the face-filtered pool with the TDS selection's size per class (``results/select/random.csv``) — the control for ``synthetic_tds`` | seed ID |
+| ``synthetic_pseudo`` | every face-filtered image, as ``synthetic_all`` | the ``real_only`` k-fold ensemble's mean probability ≥ a threshold (the seed thesis' baseline) |
+| ``synthetic_tds_<metric>`` | TDS by that one metric (``select.ablations``; ``results/select/ablation/<metric>/selected.csv``) | seed ID |
+
+The rules (rules/annotate.smk, rules/fer.smk), the config check and the FER figures all derive their lists
+from here. Standard library only: imported at Snakefile parse time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from synthfer.iqa import SCORE_METRICS
+
+REAL_ONLY = "real_only"
+ABLATION_PREFIX = "synthetic_tds_"
+
+# name → what a figure legend says (the seed thesis' model names where it had them)
+BASE_VARIANTS: dict[str, str] = {
+    "real_only": "original (real only)",
+    "synthetic_all": "+ all synthetic (seed-ID labels)",
+    "synthetic_tds": "enhanced (+ TDS-selected)",
+    "synthetic_random": "+ random, TDS-sized (control)",
+    "synthetic_pseudo": "baseline (+ all synthetic, model labels)",
+}
+
+# Where the image names of a seed-ID-labelled variant come from: (file, kind) as read by
+# synthfer.annotate.labels.read_names ('manifest' = rows with face_ok true, 'selected' = every row).
+_SEED_ID_SOURCES: dict[str, tuple[str, str]] = {
+    "synthetic_all": ("results/synthetic/manifest.csv", "manifest"),
+    "synthetic_tds": ("results/select/selected.csv", "selected"),
+    "synthetic_random": ("results/select/random.csv", "selected"),
+}
+PSEUDO = "synthetic_pseudo"
+RANDOM_CONTROL = "synthetic_random"
+
+
+def ablation_variant(metric: str) -> str:
+    """``'psnr'`` → ``'synthetic_tds_psnr'`` (selection by that metric alone)."""
+    if metric not in SCORE_METRICS:
+        raise ValueError(f"unknown metric {metric!r} for an ablation (use one of {', '.join(SCORE_METRICS)})")
+    return ABLATION_PREFIX + metric
+
+
+def ablation_metric(variant: str) -> str | None:
+    """The metric of an ablation variant, else None."""
+    if variant.startswith(ABLATION_PREFIX) and variant[len(ABLATION_PREFIX) :] in SCORE_METRICS:
+        return variant[len(ABLATION_PREFIX) :]
+    return None
+
+
+def is_variant(name: str) -> bool:
+    return name in BASE_VARIANTS or ablation_metric(name) is not None
+
+
+def all_variant_names() -> list[str]:
+    """Every name a variant can have (base variants, then one ablation per metric)."""
+    return [*BASE_VARIANTS, *(ABLATION_PREFIX + m for m in SCORE_METRICS)]
+
+
+def label(variant: str) -> str:
+    """Legend text of a variant."""
+    metric = ablation_metric(variant)
+    return f"TDS by {metric} only" if metric else BASE_VARIANTS.get(variant, variant)
+
+
+def check_variants(variants: Sequence[str], key: str = "fer.variants") -> None:
+    """Raise ``ValueError`` naming ``key`` for an unknown or repeated name."""
+    seen = set()
+    for v in variants:
+        if not is_variant(v):
+            raise ValueError(
+                f"config key '{key}': {v!r} is not a training-set variant. "
+                f"Fix: use {', '.join(BASE_VARIANTS)} or synthetic_tds_<metric> (metric one of {', '.join(SCORE_METRICS)})."
+            )
+        if v in seen:
+            raise ValueError(f"config key '{key}': {v!r} is listed twice. Fix: list each variant once.")
+        seen.add(v)
+
+
+def fer_variants(variants: Sequence[str], ablations: Iterable[str] = ()) -> list[str]:
+    """The FER variants of a run: ``fer.variants`` in their order, then ``synthetic_tds_<metric>`` for each
+    metric of ``select.ablations`` not listed already. Checked (``ValueError`` naming the key)."""
+    check_variants(variants)
+    out = list(variants)
+    for m in ablations:
+        if m not in SCORE_METRICS:
+            raise ValueError(
+                f"config key 'select.ablations': unknown metric {m!r}. Fix: use one of {', '.join(SCORE_METRICS)}."
+            )
+        v = ablation_variant(m)
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def is_synthetic(variant: str) -> bool:
+    """Whether the variant adds synthetic images (everything but real_only)."""
+    return variant != REAL_ONLY
+
+
+def seed_id_source(variant: str) -> tuple[str, str] | None:
+    """``(names file, kind)`` of a seed-ID-labelled variant (rule ``annotate``); None for real_only and
+    synthetic_pseudo, whose labels do not come from seed IDs."""
+    metric = ablation_metric(variant)
+    if metric:
+        return (f"results/select/ablation/{metric}/selected.csv", "selected")
+    return _SEED_ID_SOURCES.get(variant)
+
+
+def seed_id_variants(variants: Iterable[str]) -> list[str]:
+    """The seed-ID-labelled ones among ``variants`` (order kept)."""
+    return [v for v in variants if seed_id_source(v) is not None]
+
+
+def wildcard_regex(variants: Iterable[str]) -> str:
+    """A Snakemake wildcard constraint matching exactly ``variants``."""
+    names = sorted(set(variants), key=len, reverse=True)  # longest first: synthetic_tds_psnr before synthetic_tds
+    return "|".join(names) if names else "(?!)"

@@ -1,0 +1,153 @@
+"""Workflow wiring of the evidence (issue 15): the variants in the DAG (synthetic_pseudo after the real_only
+folds, ablations from select.ablations), the config check of variant names, and a report that opens on the
+answer table — built by `snakemake --report` from the real rule and landing text."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+pytestmark = pytest.mark.workflow
+
+
+def _env() -> dict:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+
+
+def _snakemake(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*SNAKEMAKE, *args], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def checkout_view(tmp_path) -> Path:
+    """A clean working directory that sees the checkout's workflow (links), so planning never touches results/."""
+    for name in ("Snakefile", "rules", "config", "synthfer", "workflow_scripts", "resources", "envs"):
+        (tmp_path / name).symlink_to(REPO / name)
+    return tmp_path
+
+
+def _dag_edges(dot: str) -> tuple[dict[str, str], set[tuple[str, str]]]:
+    nodes = {m.group(1): m.group(2).replace("\\n", " ") for m in re.finditer(r'^\s*(\d+)\[label = "([^"]*)"', dot, re.M)}
+    edges = {(m.group(1), m.group(2)) for m in re.finditer(r"^\s*(\d+) -> (\d+)", dot, re.M)}
+    return nodes, edges
+
+
+def test_demo_dag_labels_pseudo_with_the_real_only_ensemble(checkout_view):
+    res = _snakemake(checkout_view, "-n", "--dag", "--configfile", "config/demo.yaml")
+    assert res.returncode == 0, res.stderr[-3000:]
+    nodes, edges = _dag_edges(res.stdout)
+    by_label = {v: k for k, v in nodes.items()}
+    predict, pseudo = by_label["annotate_pseudo_predict"], by_label["annotate_pseudo"]
+    real_folds = [k for k, v in nodes.items() if v.startswith("fer_fold") and "variant: real_only" in v]
+    pseudo_folds = [k for k, v in nodes.items() if v.startswith("fer_fold") and "variant: synthetic_pseudo" in v]
+    assert len(real_folds) == len(pseudo_folds) == 13
+    assert all((f, predict) in edges for f in real_folds)  # every real_only fold model votes
+    assert (predict, pseudo) in edges
+    assert all((pseudo, f) in edges for f in pseudo_folds)  # every pseudo fold trains on the model labels
+    assert (by_label["annotate\nvariant: synthetic_all".replace("\n", " ")], pseudo) in edges  # κ against seed IDs
+
+
+def test_ablations_add_selections_and_variants(checkout_view):
+    res = _snakemake(checkout_view, "-n", "--configfile", "config/demo.yaml", "--config",
+                     'select={"ablations": ["psnr", "sam"]}')  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", res.stdout, re.M))
+    assert stats["fer_fold"] == str(13 * 6)  # 4 demo variants + 2 ablations
+    assert "variant=synthetic_tds_psnr" in res.stdout and "variant=synthetic_tds_sam" in res.stdout
+
+
+def test_without_fer_there_is_no_answer_page_and_no_model_labels(checkout_view):
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
+    cfg["fer"]["enabled"] = False
+    (checkout_view / "demo_without_fer.yaml").write_text(yaml.safe_dump(cfg))
+    res = _snakemake(checkout_view, "-n", "--configfile", "demo_without_fer.yaml")
+    assert res.returncode == 0, res.stderr[-3000:]
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", res.stdout, re.M))
+    assert not {"report_landing", "annotate_pseudo_predict", "annotate_pseudo", "fer_fold"} & set(stats), stats
+    assert stats["annotate"] == "3"  # synthetic_all, synthetic_tds and the random control are still labelled
+
+
+def test_an_unknown_variant_names_the_key_and_the_fix(checkout_view):
+    res = _snakemake(checkout_view, "-n", "--configfile", "config/demo.yaml", "--config",
+                     'fer={"variants": ["real_only", "synthetic_best"]}')  # fmt: skip
+    text = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert "config key 'fer.variants': 'synthetic_best'" in text and "Fix:" in text
+
+
+SNAKEFILE = """
+configfile: "config.yaml"
+report: "{repo}/rules/report/workflow.rst"
+TARGETS = {{}}
+RUN_VARIANTS = ["real_only", "synthetic_random", "synthetic_tds"]
+include: "{repo}/rules/landing.smk"
+rule all:
+    input: TARGETS["report"]
+"""
+
+
+def _fer_tables(root: Path) -> None:
+    from test_fer_comparisons import _fold
+
+    from synthfer.fer.evaluate import evaluate
+
+    rng = np.random.default_rng(2)
+    preds = {}
+    for v, signal in (("real_only", 0.2), ("synthetic_random", 0.3), ("synthetic_tds", 0.6)):
+        preds[v] = []
+        for fold in range(1, 6):
+            path = root / "pred" / v / f"fold_{fold:02d}" / "predictions.csv"
+            path.parent.mkdir(parents=True)
+            _fold(rng, 40, signal).to_csv(path, index=False)
+            preds[v].append(path)
+    fer = root / "results" / "fer"
+    fer.mkdir(parents=True)
+    evaluate(preds, fer / "summary.csv", root / "folds.csv", root / "roc.csv", fer / "wilcoxon.csv", root / "auc.png",
+             {v: root / f"roc_{v}.png" for v in preds})  # fmt: skip
+
+
+def test_report_opens_on_the_answer_table(tmp_path):
+    """The real rule report_landing and rules/report/workflow.rst, in a stand-alone workflow; the built report
+    (snakemake --report) shows the answer table first, with summary.csv's numbers."""
+    res_dir = tmp_path / "results"
+    _fer_tables(tmp_path)
+    (res_dir / "faces").mkdir()
+    pd.DataFrame({"name": ["a", "b", "c"], "status": ["ok", "ok", "no_face"]}).to_csv(res_dir / "faces" / "real_manifest.csv", index=False)
+    (res_dir / "synthetic").mkdir()
+    pd.DataFrame({"name": ["1_000000", "1_000001"], "face_ok": [True, True]}).to_csv(res_dir / "synthetic" / "manifest.csv", index=False)
+    (res_dir / "select").mkdir()
+    pd.DataFrame({"name": ["1_000000"]}).to_csv(res_dir / "select" / "selected.csv", index=False)
+    for v in ("synthetic_random", "synthetic_tds"):
+        (res_dir / "annotations" / v).mkdir(parents=True)
+        pd.DataFrame({"label": ["total"], "count": [1], "fraction": [1.0]}).to_csv(res_dir / "annotations" / v / "label_counts.csv", index=False)
+    (tmp_path / "config.yaml").write_text(
+        "real_images: {folder: results/demo/real}\ngan: {total_kimg: 64, snapshot_fid: {enabled: false}}\n"
+        "fer: {enabled: true, evaluate: {ci_level: 0.95}}\n"
+    )
+    (tmp_path / "Snakefile").write_text(SNAKEFILE.format(repo=REPO))
+    run = _snakemake(tmp_path, "--cores", "1")
+    assert run.returncode == 0, run.stderr[-4000:]
+    rep = _snakemake(tmp_path, "--report", "report.html")
+    assert rep.returncode == 0, rep.stderr[-4000:]
+    html = (tmp_path / "report.html").read_text()
+    answer = pd.read_csv(res_dir / "report" / "answer.csv")
+    summary = pd.read_csv(res_dir / "fer" / "summary.csv").set_index(["variant", "au"])
+    row = answer[(answer["variant"] == "synthetic_tds") & (answer["au"] == "mean")].iloc[0]
+    assert row["mean_auc"] == pytest.approx(summary.loc[("synthetic_tds", "mean"), "mean_auc"])
+    # the landing text comes before the rest of the description, and holds the table's numbers
+    start = html.index("The answer")
+    assert start < html.index("About this report")
+    assert html.count(f"{row['mean_auc']:.3f}") >= 1 and f"{row['diff_synthetic_random']:+.3f}" in html
+    assert "wiring, not science" in html and "photos_aligned" in html

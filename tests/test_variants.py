@@ -1,0 +1,69 @@
+"""The one list of training-set variants (synthfer/variants.py) and what is derived from it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from synthfer import variants as V
+from synthfer.iqa import SCORE_METRICS
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_fer_variants_add_ablations_in_order():
+    assert V.fer_variants(["real_only", "synthetic_tds"], ["sam", "psnr"]) == [
+        "real_only", "synthetic_tds", "synthetic_tds_sam", "synthetic_tds_psnr"]  # fmt: skip
+    assert V.fer_variants(["synthetic_tds_sam", "real_only"], ["sam"]) == ["synthetic_tds_sam", "real_only"]
+    with pytest.raises(ValueError, match="config key 'fer.variants': 'synthetic_best'.*Fix"):
+        V.fer_variants(["real_only", "synthetic_best"])
+    with pytest.raises(ValueError, match="config key 'select.ablations': unknown metric 'lpips'"):
+        V.fer_variants(["real_only"], ["lpips"])
+    with pytest.raises(ValueError, match="listed twice"):
+        V.check_variants(["real_only", "real_only"])
+
+
+def test_sources_and_labels():
+    assert V.seed_id_source("synthetic_all") == ("results/synthetic/manifest.csv", "manifest")
+    assert V.seed_id_source("synthetic_tds") == ("results/select/selected.csv", "selected")
+    assert V.seed_id_source("synthetic_random") == ("results/select/random.csv", "selected")
+    assert V.seed_id_source("synthetic_tds_uiq") == ("results/select/ablation/uiq/selected.csv", "selected")
+    assert V.seed_id_source("real_only") is None and V.seed_id_source("synthetic_pseudo") is None
+    assert V.ablation_metric("synthetic_tds_svr_severity") == "svr_severity" and V.ablation_metric("synthetic_tds") is None
+    assert V.label("synthetic_tds_sam") == "TDS by sam only"
+    assert len(V.all_variant_names()) == len(V.BASE_VARIANTS) + len(SCORE_METRICS)
+
+
+def test_wildcard_regex_matches_exactly_the_names():
+    names = ["synthetic_tds", "synthetic_tds_psnr", "synthetic_all"]
+    rx = re.compile(f"^(?:{V.wildcard_regex(names)})$")
+    assert all(rx.match(n) for n in names)
+    assert not rx.match("synthetic_tds_") and not rx.match("real_only")
+    assert not re.match(f"^(?:{V.wildcard_regex([])})$", "anything")
+
+
+def test_schema_accepts_every_variant_and_configs_use_known_names():
+    """The schema holds no list of its own (a pattern); the configs name only registered variants."""
+    schema = yaml.safe_load((REPO / "config" / "schema" / "fer.schema.yaml").read_text())
+    prop = schema["properties"]["variants"]
+    assert "enum" not in prop["items"]
+    pattern = re.compile(prop["items"]["pattern"])
+    assert all(pattern.match(n) for n in V.all_variant_names())
+    V.check_variants(prop["default"])
+    for cfg in ("config.yaml", "demo.yaml"):
+        config = yaml.safe_load((REPO / "config" / cfg).read_text())
+        V.fer_variants(config["fer"]["variants"], config.get("select", {}).get("ablations", []))
+
+
+def test_no_other_variant_list_in_rules_or_code():
+    """The names are spelled out only in synthfer/variants.py (rules and code derive them)."""
+    spelled = re.compile(r"[\"'](synthetic_random|synthetic_pseudo)[\"']")
+    offenders = [
+        str(p.relative_to(REPO))
+        for p in [*REPO.glob("rules/*.smk"), *REPO.glob("synthfer/**/*.py")]
+        if p.name != "variants.py" and spelled.search(p.read_text())
+    ]
+    assert offenders == []

@@ -1,0 +1,17 @@
+"""Rule select_ablation: the selection by one metric alone, same keep and thresholds (variant synthetic_tds_<metric>)."""
+
+from synthfer.logs import log_to
+from synthfer.select.selection import select
+
+log_to(snakemake.log[0])
+select(
+    score_paths=list(snakemake.input.scores),
+    manifest_csv=snakemake.input.manifest,
+    out_selected=snakemake.output.selected,
+    out_rejected=snakemake.output.rejected,
+    keep=snakemake.params.keep,
+    batch_size=snakemake.params.batch_size,
+    thresholds=dict(snakemake.params.thresholds),
+    method="single",
+    metric=snakemake.wildcards.metric,
+)

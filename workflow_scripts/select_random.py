@@ -1,0 +1,12 @@
+"""Rule select_random: the size-matched random control of the TDS selection (variant synthetic_random)."""
+
+from synthfer.logs import log_to
+from synthfer.select.control import random_control
+
+log_to(snakemake.log[0])
+random_control(
+    selected_csv=snakemake.input.selected,
+    manifest_csv=snakemake.input.manifest,
+    out_csv=snakemake.output.table,
+    seed=snakemake.params.seed,
+)
