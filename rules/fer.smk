@@ -183,6 +183,9 @@ rule fer_fold:
         seed=config["seed"],
         image_root=FER_IMAGE_ROOT,
     threads: FER["threads"]
+    # Below every other rule: on a few cores the fold jobs (many, independent) fill the gaps while the chain
+    # that makes the synthetic training sets (GAN → generation → selection → labels) runs first.
+    priority: -1
     resources:
         # The Slurm profile adds the GPU (set-resources: fer_fold: gpu: 1).
         mem_mb=FER["mem_mb"],

@@ -29,19 +29,23 @@ def _validated(tmp: Path) -> dict:
     return cfg
 
 
-def test_gan_settings_resume_the_starting_network(tmp_path):
-    """gan_train refuses a starting snapshot trained with other settings: check them here, not an hour in."""
-    from synthfer.gan.api import read_checkpoint
-    from synthfer.gan.train import DEFAULTS, RESUME_MUST_MATCH, resolve_config
+def test_gan_starts_from_a_network_of_its_resolution(tmp_path):
+    """gan_train refuses a start network of another resolution: check it here, not after the faces phase."""
+    from synthfer.gan.start import frozen_parameter_names, read_start_networks
+    from synthfer.gan.train import DEFAULTS, resolve_config
 
     gan = _validated(tmp_path)["gan"]
-    start = read_checkpoint(REPO / gan["resume_from"])
-    options = {k: v for k, v in gan.items() if k in DEFAULTS}
-    cfg = resolve_config(options, resolution=gan["resolution"], num_images=244)
-    saved = {**start["config"], "num_images": cfg["num_images"]}  # the image count may differ (train.py)
-    diffs = {k: (saved.get(k), cfg.get(k)) for k in RESUME_MUST_MATCH if saved.get(k) != cfg.get(k)}
-    assert not diffs, diffs
-    assert gan["total_kimg"] > start["cur_nimg"] / 1000 + 5  # the fine-tuning itself: kimg carries on from the start
+    assert gan.get("resume_from") is None  # a new run on the user's photos, not a continuation
+    start = read_start_networks(REPO / gan["start_from"])
+    assert start.G_kwargs["img_resolution"] == gan["resolution"]
+    assert start.D is not None  # G, D and G_ema: FreezeD needs the pretrained discriminator
+    cfg = resolve_config({k: v for k, v in gan.items() if k in DEFAULTS}, resolution=gan["resolution"], num_images=244)
+    assert cfg["total_kimg"] > 0 and cfg["freeze_d"] == gan["freeze_d"] > 0
+    from synthfer.gan.networks import Discriminator
+
+    D = Discriminator(**start.D_kwargs)
+    frozen = frozen_parameter_names(D, gan["freeze_d"])
+    assert frozen and len(frozen) < len(dict(D.named_parameters()))  # some layers frozen, not all
 
 
 def test_review_grid_has_no_zero_degree(tmp_path):
@@ -64,7 +68,8 @@ def test_dry_run_of_a_first_run(tmp_path):
     assert res.returncode == 0, out[-4000:]
     assert "heavy import" not in out
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", res.stdout, flags=re.M))
-    assert counts["faces_real_shard"] == "4" and counts["fer_fold"] == "15"
-    for rule in ("gan_dataset", "gan_train", "gan_snapshot_fid", "latent_directions", "review_material", "seed_plan"):
+    assert counts["faces_real_shard"] == "4" and "fer_fold" not in counts  # fer.enabled: false
+    for rule in ("gan_dataset", "gan_train", "gan_snapshot_fid", "gan_network", "latent_directions", "review_material"):
         assert counts.get(rule) == "1", rule
-    assert "config/seeds.yaml does not exist yet" in out  # the first run stops at the review
+    assert "seed_plan" not in counts  # the first run ends at the review material ...
+    assert "config/seeds.yaml does not exist yet" in out  # ... and says what to do next
