@@ -207,3 +207,49 @@ def test_only_transformed_images_are_resampled(images):
     assert 0 < int(moved.sum()) < len(images)
     assert torch.equal(y[~moved], images[~moved])
     assert torch.allclose(y[moved], warp_wavelet(images[moved], M[moved]), atol=1e-6)
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflection", "border"])
+def test_grid_sample_equals_torch_and_is_twice_differentiable(padding_mode):
+    """R1 through the augmentations differentiates the sampler's input gradient again; aten has that second
+    derivative only in its CPU fallback (on CUDA: "derivative for aten::grid_sampler_2d_backward is not
+    implemented", seen on an H200), so the sampler carries its own, device-independent, adjoint pair."""
+    import torch.nn.functional as F
+
+    from synthfer.gan.augment import grid_sample_bilinear
+
+    torch.manual_seed(1)
+    x = torch.randn(2, 3, 5, 6, dtype=torch.float64, requires_grad=True)
+    theta = torch.tensor(
+        [[[0.9, 0.2, 0.1], [-0.1, 1.1, 0.05]], [[1.2, -0.3, -0.2], [0.25, 0.8, 0.1]]], dtype=torch.float64
+    )
+    grid = F.affine_grid(theta, [2, 3, 7, 4], align_corners=False)
+    ref = F.grid_sample(x, grid, mode="bilinear", padding_mode=padding_mode, align_corners=False)
+    assert torch.equal(grid_sample_bilinear(x, grid, padding_mode), ref)
+    assert torch.autograd.gradcheck(lambda t: grid_sample_bilinear(t, grid, padding_mode), (x,))
+    assert torch.autograd.gradgradcheck(lambda t: grid_sample_bilinear(t, grid, padding_mode).square(), (x,))
+
+
+@pytest.mark.parametrize("warp", [warp_bilinear, warp_wavelet])
+def test_augmentation_never_needs_aten_grid_sampler_double_backward(warp):
+    """The graph R1 differentiates twice holds no aten GridSampler2DBackward node (the one without a CUDA
+    double backward), only the sampler's own adjoint pair; and the R1 gradient through it is finite."""
+    torch.manual_seed(2)
+    x = (torch.rand(4, 3, 16, 16) * 2 - 1).requires_grad_(True)
+    M = torch.eye(3).repeat(4, 1, 1)
+    M[:, 0, 1] = 0.3
+    M[:, 0, 2] = 1.5
+    y = warp(x, M)
+    (g,) = torch.autograd.grad(y.square().sum(), x, create_graph=True)
+    names, stack, seen = set(), [g.grad_fn], set()
+    while stack:
+        fn = stack.pop()
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+        names.add(type(fn).__name__)
+        stack.extend(f for f, _ in fn.next_functions)
+    assert not any(n.startswith("GridSampler2DBackward") for n in names), names
+    assert any("GridSample" in n for n in names), names
+    g.square().sum().backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0

@@ -113,7 +113,58 @@ def _sample(x: torch.Tensor, M: torch.Tensor, out_h: int, out_w: int, padding_mo
     n, c, h, w = x.shape
     theta = _scale_px(2.0 / w, 2.0 / h, n, x.device) @ M @ _scale_px(out_w / 2.0, out_h / 2.0, n, x.device)
     grid = F.affine_grid(theta[:, :2, :].to(x.dtype), [n, c, out_h, out_w], align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode=padding_mode, align_corners=False)
+    return grid_sample_bilinear(x, grid, padding_mode)
+
+
+_PADDING_CODES = {"zeros": 0, "border": 1, "reflection": 2}  # aten's GridSamplerPadding enum
+
+
+class _GridSample(torch.autograd.Function):
+    """``y = grid_sample(x, grid)`` with ``grid`` held constant: a linear map ``y = A·x``.
+
+    R1 (``‖∇_x D(aug(x))‖²``) differentiates D's input gradient again, i.e. needs the backward of
+    ``grid_sampler_2d_backward``, which aten implements on the CPU fallback only: on CUDA it raises
+    "derivative for aten::grid_sampler_2d_backward is not implemented". Because the map is linear in ``x``,
+    the backward is the adjoint ``Aᵀ·g`` (:class:`_GridSampleAdjoint`) and the adjoint's backward is ``A``
+    again, so any order of derivative reduces to these two kernels (the official pipeline's grid_sample_gradfix
+    rests on the same identity). The augmentation matrices are never optimised, so ``grid`` gets no gradient.
+    """
+
+    @staticmethod
+    def forward(ctx, x, grid, padding):
+        ctx.save_for_backward(grid)
+        ctx.padding, ctx.x_shape = padding, x.shape
+        return torch.ops.aten.grid_sampler_2d(x, grid, 0, padding, False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (grid,) = ctx.saved_tensors
+        return _GridSampleAdjoint.apply(g, grid, ctx.padding, ctx.x_shape), None, None
+
+
+class _GridSampleAdjoint(torch.autograd.Function):
+    """``Aᵀ·g`` of :class:`_GridSample` (the input gradient of grid sampling); its own backward is ``A``."""
+
+    @staticmethod
+    def forward(ctx, g, grid, padding, x_shape):
+        ctx.save_for_backward(grid)
+        ctx.padding = padding
+        # With output_mask (True, False) aten reads only the input's shape, dtype and device, not its values.
+        grad_x, _ = torch.ops.aten.grid_sampler_2d_backward(
+            g, g.new_empty(x_shape), grid, 0, padding, False, [True, False]
+        )
+        return grad_x
+
+    @staticmethod
+    def backward(ctx, gg):
+        (grid,) = ctx.saved_tensors
+        return _GridSample.apply(gg, grid, ctx.padding), None, None, None
+
+
+def grid_sample_bilinear(x: torch.Tensor, grid: torch.Tensor, padding_mode: str) -> torch.Tensor:
+    """``F.grid_sample(x, grid, 'bilinear', padding_mode, align_corners=False)``, differentiable any number of
+    times in ``x`` on every device (see :class:`_GridSample`); ``grid`` is treated as a constant."""
+    return _GridSample.apply(x, grid.detach(), _PADDING_CODES[padding_mode])
 
 
 def warp_bilinear(x: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
