@@ -29,7 +29,7 @@ rule report_landing:
         summary="results/fer/summary.csv",
         wilcoxon="results/fer/wilcoxon.csv",
     output:
-        answer="results/report/answer.csv",
+        answer=report("results/report/answer.csv", caption="report/landing_answer.rst", category="0 answer"),
         counts="results/report/key_counts.csv",
         rst="results/report/landing.rst",
     log:

@@ -71,6 +71,7 @@ def test_without_fer_there_is_no_answer_page_and_no_model_labels(checkout_view):
 
     cfg = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
     cfg["fer"]["enabled"] = False
+    cfg["latent"]["review"]["assistant"]["enabled"] = False  # it needs the FER models (a clear config error otherwise)
     (checkout_view / "demo_without_fer.yaml").write_text(yaml.safe_dump(cfg))
     res = _snakemake(checkout_view, "-n", "--configfile", "demo_without_fer.yaml")
     assert res.returncode == 0, res.stderr[-3000:]
@@ -90,6 +91,7 @@ def test_an_unknown_variant_names_the_key_and_the_fix(checkout_view):
 SNAKEFILE = """
 configfile: "config.yaml"
 report: "{repo}/rules/report/workflow.rst"
+include: "{repo}/rules/common.smk"
 TARGETS = {{}}
 RUN_VARIANTS = ["real_only", "synthetic_random", "synthetic_tds"]
 include: "{repo}/rules/landing.smk"
@@ -136,6 +138,8 @@ def test_report_opens_on_the_answer_table(tmp_path):
         "real_images: {folder: results/demo/real}\ngan: {total_kimg: 64, snapshot_fid: {enabled: false}}\n"
         "fer: {enabled: true, evaluate: {ci_level: 0.95}}\n"
     )
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "schema").symlink_to(REPO / "config" / "schema")  # common.smk validates the config
     (tmp_path / "Snakefile").write_text(SNAKEFILE.format(repo=REPO))
     run = _snakemake(tmp_path, "--cores", "1")
     assert run.returncode == 0, run.stderr[-4000:]

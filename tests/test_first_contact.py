@@ -17,6 +17,14 @@ NO_IMAGES = "put the photographs there or point real_images.folder at them"
 pytestmark = pytest.mark.workflow
 
 
+# Without data/disfa the thesis config first stops at the FER phase's own parse-time check (tests/test_fer_config.py);
+# these tests are about the photograph folder, so FER is switched off.
+# (Snakemake's --config turns nested values into strings, so the switch travels as a config file.)
+def _no_fer(workdir: Path) -> tuple[str, str]:
+    (workdir / "no_fer.yaml").write_text("fer:\n  enabled: false\n")
+    return "--configfile", str(workdir / "no_fer.yaml")
+
+
 def _snakemake(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "snakemake", *args],
@@ -38,7 +46,7 @@ def empty_photos(tmp_path) -> Path:
 
 
 def test_thesis_run_without_photographs_stops_once_before_any_job(fresh_workdir, empty_photos):
-    res = _snakemake(fresh_workdir, "--cores", "2", "--config", f"real_images={{'folder': '{empty_photos}'}}")
+    res = _snakemake(fresh_workdir, "--cores", "2", "--config", f"real_images={{'folder': '{empty_photos}'}}", *_no_fer(fresh_workdir))
     out = res.stdout + res.stderr
     assert res.returncode != 0
     assert out.count(NO_IMAGES) == 1, out[-3000:]
@@ -49,7 +57,7 @@ def test_thesis_run_without_photographs_stops_once_before_any_job(fresh_workdir,
 
 
 def test_dry_run_without_photographs_warns_and_still_plans(fresh_workdir, empty_photos):
-    res = _snakemake(fresh_workdir, "-n", "--config", f"real_images={{'folder': '{empty_photos}'}}")
+    res = _snakemake(fresh_workdir, "-n", "--config", f"real_images={{'folder': '{empty_photos}'}}", *_no_fer(fresh_workdir))
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:]
     assert out.count(NO_IMAGES) == 1 and "a real run stops here" in out
@@ -59,7 +67,7 @@ def test_dry_run_without_photographs_warns_and_still_plans(fresh_workdir, empty_
 def test_a_photo_folder_that_is_a_file_is_named_before_anything_runs(fresh_workdir, tmp_path):
     archive = tmp_path / "cfd.zip"
     archive.write_bytes(b"PK\x05\x06" + bytes(18))
-    res = _snakemake(fresh_workdir, "-n", "--config", f"real_images={{'folder': '{archive}'}}")
+    res = _snakemake(fresh_workdir, "-n", "--config", f"real_images={{'folder': '{archive}'}}", *_no_fer(fresh_workdir))
     out = res.stdout + res.stderr
     assert res.returncode != 0
     assert f"config key 'real_images.folder': '{archive}' is a file, not a folder. Fix:" in out

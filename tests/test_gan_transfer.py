@@ -170,6 +170,7 @@ def test_start_network_is_an_input_of_gan_train(repo, tmp_path):
 
     cfg = yaml.safe_load((repo / "config" / "demo.yaml").read_text())
     cfg["gan"].update(resume_from=None, start_from=str(tmp_path / "start.pkl"), freeze_d=4)
+    cfg["fer"]["model"]["weights"] = str(repo / cfg["fer"]["model"]["weights"])  # checked at parse time; cwd is tmp
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     (tmp_path / "start.pkl").write_bytes(b"x")
     gan = tmp_path / "results" / "gan"
