@@ -120,6 +120,38 @@ def read_table(path: PathLike, **kwargs: Any) -> Any:
     raise ValueError(f"{path}: unknown table format {path.suffix!r} (use .csv, .tsv or .parquet)")
 
 
+TRUE_WORDS = ("true", "1", "yes")
+FALSE_WORDS = ("false", "0", "no")
+
+
+def bool_column(df: Any, column: str, path: PathLike) -> Any:
+    """Column ``column`` of a table read from ``path`` as a bool Series (same index).
+
+    Accepted, case-insensitive and with surrounding whitespace ignored: ``true``/``false``
+    (what pandas writes for a bool column), ``1``/``0`` and ``yes``/``no``; a column pandas already
+    parsed as bool is returned as it is. Anything else (an empty cell, ``nan``, ``2``, ``ok``)
+    raises ``ValueError`` naming the file, the data row (1-based; line = row + 1 with the header)
+    and the value — a value is never silently taken as false.
+    """
+    import pandas as pd
+
+    if column not in df.columns:
+        raise ValueError(f"{path}: no column {column!r}")
+    col = df[column]
+    if col.dtype == bool:
+        return col
+    words = col.astype(str).str.strip().str.lower()
+    truth = words.map({**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)})
+    bad = truth.isna().to_numpy()
+    if bad.any():
+        i = int(bad.argmax())
+        raise ValueError(
+            f"{path}: row {i + 1} (line {i + 2}): column {column} has {col.iloc[i]!r}, not a boolean "
+            f"(use true/false, 1/0 or yes/no); {int(bad.sum())} such row(s)"
+        )
+    return pd.Series(truth.to_numpy(dtype=bool), index=df.index, name=column)
+
+
 def save_npy(path: PathLike, array: Any) -> Path:
     """``numpy.save`` atomically."""
     import numpy as np

@@ -99,15 +99,15 @@ def read_names(source: str | Path, kind: str) -> list[str]:
     import pandas as pd
 
     source = Path(source)
-    df = pd.read_csv(source, dtype={"name": str}, keep_default_na=False)
-    if "name" not in df.columns:
-        raise ValueError(f"{source}: no 'name' column")
     if kind == "manifest":
-        if "face_ok" not in df.columns:
-            raise ValueError(f"{source}: no 'face_ok' column (expected the merged synthetic manifest)")
-        ok = df["face_ok"].astype(str).str.strip().str.lower().isin(["true", "1"])
-        return df.loc[ok, "name"].tolist()
+        from synthfer.generate.merge import read_manifest
+
+        df = read_manifest(source)
+        return df.loc[df["face_ok"], "name"].tolist()
     if kind == "selected":
+        df = pd.read_csv(source, dtype={"name": str}, keep_default_na=False)
+        if "name" not in df.columns:
+            raise ValueError(f"{source}: no 'name' column")
         return df["name"].tolist()
     raise ValueError(f"unknown name source kind {kind!r} (use 'manifest' or 'selected')")
 

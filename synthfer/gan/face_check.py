@@ -145,17 +145,18 @@ def face_rates(samples_csv: PathLike, detections_csv: PathLike) -> Any:
     must have a detection row (else ``ValueError`` naming both files)."""
     import pandas as pd
 
+    from synthfer.faces.pipeline import read_face_filter
     from synthfer.io import read_table
 
     samples = read_table(samples_csv)
-    det = read_table(detections_csv)
+    det = read_face_filter(detections_csv)
     missing = sorted(set(samples["name"].astype(str)) - set(det["name"].astype(str)))
     if missing:
         raise ValueError(
             f"{detections_csv}: no detection result for {len(missing)} image(s) of {samples_csv} "
             f"(e.g. {missing[0]}); re-run the face filter of the samples"
         )
-    ok = det.set_index(det["name"].astype(str))["face_ok"].astype(str).str.lower().isin(["true", "1"])
+    ok = det.set_index(det["name"].astype(str))["face_ok"]
     samples = samples.assign(face_ok=ok.reindex(samples["name"].astype(str)).to_numpy())
     out = (
         samples.groupby("network", sort=False)

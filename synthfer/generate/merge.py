@@ -8,6 +8,8 @@ Outputs
   ``seed, order, direction, degree, psi, shard, sha256, face_ok`` (bool), ``face_reason`` (str, ''
   when ok), ``AU1 … AU15, neutral`` (0/1 from the plan).
 * ``results/synthetic/manifest.json`` — counts (per shard, face-filter reasons) and provenance.
+
+Every phase reads the manifest with :func:`read_manifest` (the one reader, next to the writer).
 """
 
 from __future__ import annotations
@@ -37,17 +39,25 @@ MANIFEST_COLUMNS = [
 ]
 
 
-def _as_bool(series, path) -> object:
-    import pandas as pd
+def read_manifest(path, columns: Sequence[str] = ()):
+    """The merged manifest (module docstring) as a DataFrame, for every phase that reads it.
 
-    if series.dtype == bool:
-        return series
-    mapping = {"true": True, "false": False, "1": True, "0": False}
-    s = series.astype(str).str.strip().str.lower()
-    bad = ~s.isin(mapping)
-    if bad.any():
-        raise ValueError(f"{path}: column face_ok has a non-boolean value {series[bad].iloc[0]!r}")
-    return s.map(mapping).astype(bool) if len(s) else pd.Series([], dtype=bool)
+    ``name`` and ``face_reason`` are str (empty cells stay ``''``), ``face_ok`` is bool
+    (:func:`synthfer.io.bool_column`: ``true/false``, ``1/0``, ``yes/no``, any case and spacing;
+    anything else raises ``ValueError`` naming the file, row and value); the other columns as
+    pandas parses them. ``columns``: further columns the caller needs; a missing one (or a missing
+    ``name``/``face_ok``) raises ``ValueError`` naming the file.
+    """
+    from synthfer.io import bool_column, read_table
+
+    df = read_table(path, dtype={"name": str}, keep_default_na=False)
+    missing = [c for c in dict.fromkeys(("name", "face_ok", *columns)) if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"{path}: missing column(s) {', '.join(missing)} (expected the merged synthetic manifest)"
+        )
+    df["face_ok"] = bool_column(df, "face_ok", path)
+    return df
 
 
 def merge_manifest(
@@ -55,6 +65,8 @@ def merge_manifest(
 ):
     """Return the merged manifest DataFrame; raise naming the file on any inconsistency."""
     import pandas as pd
+
+    from synthfer.io import bool_column
 
     shards = []
     for df, path in zip(shard_tables, shard_paths, strict=True):
@@ -93,7 +105,7 @@ def merge_manifest(
             pd.DataFrame(
                 {
                     "name": df["name"].astype(str),
-                    "face_ok": _as_bool(df["face_ok"], path),
+                    "face_ok": bool_column(df, "face_ok", path),
                     "face_reason": df["face_reason"].fillna("").astype(str),
                     "_fsource": str(path),
                 }
@@ -146,7 +158,9 @@ def generate_merge(
 
     plan = read_plan(plan_csv)
     shard_tables = [pd.read_csv(p, dtype={"name": str}) for p in shard_manifests]
-    face_tables = [pd.read_csv(p, dtype={"name": str}, keep_default_na=False) for p in face_filters]
+    from synthfer.faces.pipeline import read_face_filter
+
+    face_tables = [read_face_filter(p) for p in face_filters]
     merged = merge_manifest(
         plan, shard_tables, face_tables, [str(p) for p in shard_manifests], [str(p) for p in face_filters]
     )

@@ -16,14 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from synthfer.io import PathLike, provenance, read_table, write_json, write_table
+from synthfer.io import PathLike, provenance, write_json, write_table
 from synthfer.logs import get_logger
 
 log = get_logger(__name__)
-
-
-def _truthy(col) -> np.ndarray:
-    return col.astype(str).str.strip().str.lower().isin(["true", "1", "yes"]).to_numpy()
 
 
 def partition(names: list[str], batch_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -46,14 +42,13 @@ def make_batches(manifest_csv: PathLike, out_csv: PathLike, batch_size: int, see
     """Write ``batches.csv`` (+ ``.json`` sidecar); return the number of batches."""
     import pandas as pd
 
-    man = read_table(manifest_csv)
-    missing = {"name", "file", "face_ok"} - set(man.columns)
-    if missing:
-        raise ValueError(f"{manifest_csv}: missing columns {sorted(missing)}")
+    from synthfer.generate.merge import read_manifest
+
+    man = read_manifest(manifest_csv, ["file"])
     if man["name"].duplicated().any():
         dup = man.loc[man["name"].duplicated(), "name"].iloc[0]
         raise ValueError(f"{manifest_csv}: duplicate image name {dup!r}")
-    pool = man[_truthy(man["face_ok"])]
+    pool = man[man["face_ok"].to_numpy()]
     if pool.empty:
         raise ValueError(f"{manifest_csv}: no image passed the face filter (face_ok), nothing to score")
     names = pool["name"].astype(str).tolist()

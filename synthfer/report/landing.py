@@ -78,10 +78,6 @@ def answer_table(summary, wilcoxon, variants: Sequence[str], references: Sequenc
     return pd.DataFrame(rows, columns=answer_columns(references))
 
 
-def _count_true(col) -> int:
-    return int(col.astype(str).str.strip().str.lower().isin(["true", "1", "yes"]).sum())
-
-
 def key_counts(
     faces_manifest: PathLike | None = None,
     synthetic_manifest: PathLike | None = None,
@@ -121,9 +117,11 @@ def key_counts(
                      f"FID of that network ({extractor} features, gan.snapshot_fid)" if fid is not None
                      else "not measured (gan.snapshot_fid.enabled: false)"))  # fmt: skip
     if synthetic_manifest:
-        m = read_table(synthetic_manifest, keep_default_na=False)
+        from synthfer.generate.merge import read_manifest
+
+        m = read_manifest(synthetic_manifest)
         rows += [("images_generated", len(m), "synthetic images generated (plan rows)"),
-                 ("images_face_ok", _count_true(m["face_ok"]), "passing the face filter (the pool)")]  # fmt: skip
+                 ("images_face_ok", int(m["face_ok"].sum()), "passing the face filter (the pool)")]  # fmt: skip
     if selected_csv:
         rows.append(("images_selected", len(read_table(selected_csv)), "kept by Training Data Selection"))
     for variant, path in (training_counts or {}).items():

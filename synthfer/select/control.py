@@ -35,10 +35,6 @@ CLASS_COLUMNS = (*AU_COLUMNS, "neutral")
 RNG_STREAM = 15  # the issue that introduced the control; keeps this draw apart from other uses of the seed
 
 
-def _truthy(col) -> np.ndarray:
-    return col.astype(str).str.strip().str.lower().isin(["true", "1", "yes"]).to_numpy()
-
-
 def stratum_names(labels: np.ndarray) -> list[str]:
     """``'AU6+AU12'`` for a row with AU6 and AU12, ``'neutral'``, ``'none'`` for all zeros (columns
     :data:`CLASS_COLUMNS`)."""
@@ -51,11 +47,10 @@ def stratum_names(labels: np.ndarray) -> list[str]:
 
 def face_filtered_pool(manifest_csv: PathLike):
     """The manifest rows with ``face_ok`` true: ``name`` and the class columns, sorted by name."""
-    man = read_table(manifest_csv, dtype={"name": str}, keep_default_na=False)
-    missing = [c for c in ("name", "face_ok", *CLASS_COLUMNS) if c not in man.columns]
-    if missing:
-        raise ValueError(f"{manifest_csv}: missing column(s) {', '.join(missing)} (expected the merged synthetic manifest)")
-    pool = man[_truthy(man["face_ok"])].copy()
+    from synthfer.generate.merge import read_manifest
+
+    man = read_manifest(manifest_csv, CLASS_COLUMNS)
+    pool = man[man["face_ok"]].copy()
     for c in CLASS_COLUMNS:
         pool[c] = pool[c].astype(np.int64)
     return pool[["name", *CLASS_COLUMNS]].sort_values("name").reset_index(drop=True)

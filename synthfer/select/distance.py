@@ -48,7 +48,9 @@ def fid_kid_table(
             names.extend(f["names"].astype(str))
             feats.append(f["features"])
     synth = np.concatenate(feats) if feats else np.zeros((0, real.shape[1]))
-    man = read_table(manifest_csv).set_index("name")
+    from synthfer.generate.merge import read_manifest
+
+    man = read_manifest(manifest_csv).set_index("name")
     labels = man.reindex(names)
     selected = set(read_table(selected_csv)["name"].astype(str))
     is_sel = np.array([n in selected for n in names])

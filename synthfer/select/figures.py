@@ -84,7 +84,9 @@ def make_figures(
     sel = read_table(selected_csv)
     rej = read_table(rejected_csv)
     fk = read_table(fid_kid_csv)
-    man = read_table(manifest_csv).set_index("name")
+    from synthfer.generate.merge import read_manifest
+
+    man = read_manifest(manifest_csv).set_index("name")
     chosen = scored[scored["name"].isin(set(sel["name"]))]
     thresholds = dict(thresholds or {})
     written = []

@@ -189,8 +189,10 @@ def select(
     sel = pd.concat(sel_parts, ignore_index=True).sort_values(["batch", "rank"])
     rej = pd.concat(rej_parts, ignore_index=True)
     if manifest_csv is not None:
-        man = read_table(manifest_csv)
-        failed = man[~man["face_ok"].astype(str).str.strip().str.lower().isin(["true", "1", "yes"])]
+        from synthfer.generate.merge import read_manifest
+
+        man = read_manifest(manifest_csv)
+        failed = man[~man["face_ok"]]
         if len(failed):
             extra = pd.DataFrame(
                 {

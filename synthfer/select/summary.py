@@ -53,7 +53,9 @@ def _scored_with_classes(score_paths: Sequence[PathLike], selected_csv: PathLike
     scores = pd.concat([read_table(p) for p in sorted(map(str, score_paths))], ignore_index=True)
     scored = scores[scores["status"] == "ok"].copy()
     scored["name"] = scored["name"].astype(str)
-    man = read_table(manifest_csv, dtype={"name": str}, keep_default_na=False).set_index("name")
+    from synthfer.generate.merge import read_manifest
+
+    man = read_manifest(manifest_csv).set_index("name")
     for c in CLASSES[1:]:
         if c not in man.columns:
             raise ValueError(f"{manifest_csv}: missing class column {c!r}")
