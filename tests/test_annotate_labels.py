@@ -15,7 +15,7 @@ def test_parse_name():
     assert parse_name("9_000061.png") == (9, 61)
     assert parse_name("9_000061") == (9, 61)
     assert parse_name("results/synthetic/raw/123456_1234567.png") == (123456, 1234567)
-    for bad in ("9-000061.png", "x_000001.png", "9_61.png", "9_000061.jpg"):
+    for bad in ("9-000061.png", "x_000001.png", "9_61.png", "9_000061.jpeg", "9_000061.PNG"):
         with pytest.raises(ValueError, match="not a generated image name"):
             parse_name(bad)
 

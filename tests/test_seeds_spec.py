@@ -230,3 +230,38 @@ def test_cli_seeds_check(tmp_path, capsys, repo):
 def test_shipped_seed_lists_are_valid(repo, name):
     spec = load_seed_spec(repo / "config" / name)
     assert spec.seeds
+
+
+def test_parse_name_is_the_inverse_of_image_name():
+    """The image-name format lives in synthfer.seeds.plan: image_name builds it, parse_name reads it back
+    (the seed thesis' ``.jpg`` names too); anything else is refused with the expected format."""
+    from synthfer.annotate import labels
+    from synthfer.seeds.plan import parse_name
+
+    for seed, order in ((0, 0), (9, 61), (123456, 999999), (7, 1234567)):
+        name = image_name(seed, order)
+        for text in (name, name + ".png", name + ".jpg", f"results/synthetic/raw/{name}.png"):
+            assert parse_name(text) == (seed, order)
+    assert labels.parse_name is parse_name
+    for bad in ("9_0000061", "09_000061.png", "9_000061.gif", "9_61", "9_000061.png.png", "", "seed_000001"):
+        with pytest.raises(ValueError, match=r"is not a generated image name '\{seed\}_\{order:06d\}' \(optionally with .png or .jpg\)"):
+            parse_name(bad)
+
+
+def test_image_name_format_is_written_in_one_module():
+    """No other module builds (an f-string ``{order:06d}``) or parses (``rsplit("_")``, a ``_(\\d{6,})``
+    regex) the image name itself; code only, docstrings may quote the format."""
+    import ast
+    from pathlib import Path
+
+    def builds_or_parses(node) -> bool:
+        if isinstance(node, ast.FormattedValue) and "order" in ast.unparse(node.value):
+            return ast.unparse(node.format_spec or ast.Constant("")).find("06d") >= 0
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "rsplit":
+            return bool(node.args) and isinstance(node.args[0], ast.Constant) and node.args[0].value == "_"
+        return isinstance(node, ast.Constant) and isinstance(node.value, str) and "_(\\d{6" in node.value
+
+    root = Path(__file__).resolve().parents[1] / "synthfer"
+    offenders = sorted({f"{p.relative_to(root)}:{n.lineno}" for p in root.rglob("*.py") if p.name != "plan.py"
+                        for n in ast.walk(ast.parse(p.read_text())) if builds_or_parses(n)})  # fmt: skip
+    assert offenders == []

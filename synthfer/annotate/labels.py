@@ -21,7 +21,6 @@ Outputs in ``results/annotations/{variant}/``:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -29,20 +28,9 @@ import numpy as np
 
 from synthfer.logs import get_logger
 from synthfer.seeds import AU_NAMES
+from synthfer.seeds.plan import image_name, parse_name
 
 log = get_logger(__name__)
-
-_NAME = re.compile(r"^(\d+)_(\d{6,})(\.png)?$")
-
-
-def parse_name(name: str) -> tuple[int, int]:
-    """``'9_000061.png'`` (or ``'9_000061'``, or a path ending in it) → ``(seed 9, order 61)``."""
-    base = Path(str(name)).name
-    m = _NAME.match(base)
-    if not m:
-        raise ValueError(f"{name!r} is not a generated image name '{{seed}}_{{order:06d}}.png'")
-    return int(m.group(1)), int(m.group(2))
-
 
 def label_images(names: Iterable[str], plan, seed_labels, unknown_seed: str = "error"):
     """Labels for ``names``.
@@ -60,7 +48,7 @@ def label_images(names: Iterable[str], plan, seed_labels, unknown_seed: str = "e
     seen = set()
     for n in names:
         seed, order = parse_name(n)
-        stem = f"{seed}_{order:06d}"
+        stem = image_name(seed, order)
         if stem in seen:
             raise ValueError(f"image {stem!r} is listed twice")
         seen.add(stem)

@@ -67,6 +67,7 @@ def merge_manifest(
     import pandas as pd
 
     from synthfer.io import bool_column
+    from synthfer.seeds.plan import parse_name
 
     shards = []
     for df, path in zip(shard_tables, shard_paths, strict=True):
@@ -85,7 +86,7 @@ def merge_manifest(
         raise ValueError(
             f"image {row['name']!r} appears in more than one shard manifest ({', '.join(sorted(set(shard_df[dup]['_source'])))})"
         )
-    missing = sorted(set(plan["name"]) - set(shard_df["name"]), key=lambda n: int(n.rsplit("_", 1)[1]))
+    missing = sorted(set(plan["name"]) - set(shard_df["name"]), key=lambda n: parse_name(n)[1])
     if missing:
         raise ValueError(
             f"{len(missing)} planned image(s) missing from the shard manifests, first {missing[0]!r} (re-run generate_shard)"
@@ -121,7 +122,7 @@ def merge_manifest(
         raise ValueError(
             f"image {face_df[dup]['name'].iloc[0]!r} appears twice in the face-filter tables ({', '.join(sorted(set(face_df[dup]['_fsource'])))})"
         )
-    nofilter = sorted(set(plan["name"]) - set(face_df["name"]), key=lambda n: int(n.rsplit("_", 1)[1]))
+    nofilter = sorted(set(plan["name"]) - set(face_df["name"]), key=lambda n: parse_name(n)[1])
     if nofilter:
         raise ValueError(
             f"{len(nofilter)} generated image(s) have no face-filter result, first {nofilter[0]!r} (re-run faces_filter_synthetic)"

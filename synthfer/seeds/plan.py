@@ -29,6 +29,7 @@ images). A seed listed under several AUs is one seed with the union of those lab
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,9 +69,34 @@ class SeedsFileMissing(SeedSpecError):
         self.seeds_file = str(seeds_file)
 
 
+# The generated image's name: ``{seed}_{order:06d}`` (file ``{name}.png``). The seed thesis' label
+# tables list the same names with ``.jpg``. Built by image_name, read back by parse_name — nowhere else.
+IMAGE_NAME_FORMAT = "{seed}_{order:06d}"
+NAME_EXTENSIONS = (".png", ".jpg")
+_NAME = re.compile(r"^(0|[1-9]\d*)_(\d{6,})(\.png|\.jpg)?$")
+
+
 def image_name(seed: int, order: int) -> str:
     """``{seed}_{order:06d}`` — the generated image's name (file ``{name}.png``)."""
-    return f"{int(seed)}_{int(order):06d}"
+    return IMAGE_NAME_FORMAT.format(seed=int(seed), order=int(order))
+
+
+def parse_name(name: str | Path) -> tuple[int, int]:
+    """``(seed, order)`` of a generated image's name, the inverse of :func:`image_name`.
+
+    Accepts the name, the name with ``.png`` or ``.jpg`` (the seed thesis' label tables), or a path ending
+    in one: ``'9_000061.png'`` → ``(9, 61)``. Anything else — another separator or extension, an order with
+    fewer than 6 digits or extra leading zeros (``9_0000061``, which :func:`image_name` never writes) —
+    raises ``ValueError`` quoting the name and the expected format.
+    """
+    base = Path(str(name)).name
+    m = _NAME.match(base)
+    if not m or image_name(int(m.group(1)), int(m.group(2))) != base[: m.start(3) if m.group(3) else None]:
+        raise ValueError(
+            f"{str(name)!r} is not a generated image name '{IMAGE_NAME_FORMAT}' (optionally with "
+            f"{' or '.join(NAME_EXTENSIONS)}), e.g. {image_name(9, 61)!r}"
+        )
+    return int(m.group(1)), int(m.group(2))
 
 
 UNEDITED = (-1, 0.0, (0, 0))  # (direction, degree, layers) of the unedited image
