@@ -1,10 +1,18 @@
 # Semi-automated annotation: labels from the seed ID in each image name, resolved through the plan, for every
 # seed-ID-labelled variant (synthfer/variants.py: synthetic_all, synthetic_tds, synthetic_random,
 # synthetic_tds_<metric>); and model labels for synthetic_pseudo (the real_only k-fold ensemble's predictions).
-from synthfer.variants import PSEUDO, seed_id_source, seed_id_variants, wildcard_regex
+from synthfer.variants import (
+    ALWAYS_ANNOTATED,
+    PSEUDO,
+    PSEUDO_SOURCE,
+    REAL_ONLY,
+    seed_id_source,
+    seed_id_variants,
+    wildcard_regex,
+)
 
 # synthetic_all and synthetic_tds are always labelled (the seed's two sets); the others when a variant needs them.
-ANNOTATE_VARIANTS = list(dict.fromkeys(["synthetic_all", "synthetic_tds", *seed_id_variants(RUN_VARIANTS)]))
+ANNOTATE_VARIANTS = list(dict.fromkeys([*ALWAYS_ANNOTATED, *seed_id_variants(RUN_VARIANTS)]))
 ANNOTATE_NAME_SOURCES = {
     v: {"path": seed_id_source(v)[0], "kind": seed_id_source(v)[1]} for v in seed_id_variants(all_variant_names())
 }
@@ -52,7 +60,7 @@ rule annotate:
 # (Cohen's kappa per AU) with the seed-ID labels.
 rule annotate_pseudo_predict:
     input:
-        models=expand("results/fer/real_only/fold_{fold:02d}/model.keras", fold=range(1, config["fer"]["folds"] + 1)),
+        models=expand(f"results/fer/{REAL_ONLY}/fold_{{fold:02d}}/model.keras", fold=range(1, config["fer"]["folds"] + 1)),
         images="results/synthetic/raw",
     output:
         table=f"results/annotations/{PSEUDO}/ensemble_predictions.csv",
@@ -77,8 +85,8 @@ rule annotate_pseudo_predict:
 rule annotate_pseudo:
     input:
         predictions=f"results/annotations/{PSEUDO}/ensemble_predictions.csv",
-        seed_labels="results/annotations/synthetic_all/labels.csv",
-        seed_names="results/annotations/synthetic_all/image_names.txt",
+        seed_labels=f"results/annotations/{PSEUDO_SOURCE}/labels.csv",
+        seed_names=f"results/annotations/{PSEUDO_SOURCE}/image_names.txt",
     output:
         labels=f"results/annotations/{PSEUDO}/labels.npy",
         names=f"results/annotations/{PSEUDO}/image_names.txt",

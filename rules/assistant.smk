@@ -3,6 +3,8 @@
 # the real labelled data of the FER phase, so with it the real_only folds train before the review material.
 # Off, this file adds no rule and the DAG is unchanged.
 
+from synthfer.variants import REAL_ONLY
+
 REVIEW_ASSISTANT = config["latent"]["review"]["assistant"]
 
 if REVIEW_ASSISTANT["enabled"]:
@@ -17,7 +19,7 @@ if REVIEW_ASSISTANT["enabled"]:
             network=rules.review_material.input.network,
             directions="results/latent/directions.npz",
             models=expand(
-                "results/fer/real_only/fold_{fold}/model.keras",
+                f"results/fer/{REAL_ONLY}/fold_{{fold}}/model.keras",
                 fold=[f"{i:02d}" for i in range(1, config["fer"]["folds"] + 1)],
             ),
         output:

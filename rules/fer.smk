@@ -9,7 +9,7 @@ from snakemake.exceptions import WorkflowError
 
 from synthfer.config import ConfigError
 from synthfer.fer.checks import check_real_data
-from synthfer.variants import fer_variants, is_synthetic, wildcard_regex
+from synthfer.variants import REAL_ONLY, fer_variants, is_synthetic, wildcard_regex
 
 FER = config["fer"]
 # fer.variants + select.ablations: RUN_VARIANTS of rules/common.smk, derived here when a workflow includes this
@@ -55,7 +55,7 @@ FER_SYNTHETIC_INPUTS = {
             "syn_images": "results/synthetic/raw",
         }
     )
-    for v in dict.fromkeys(["real_only", *FER_VARIANTS])
+    for v in dict.fromkeys([REAL_ONLY, *FER_VARIANTS])
 }
 # A local backbone weights file (e.g. the demo's pretrained resources/demo_fer/*.weights.h5) is an input,
 # so replacing it re-runs the folds; 'imagenet' (a Keras download) and null are not files.

@@ -2,6 +2,8 @@
 # AU and training set with its differences to real_only and synthetic_random (Holm-corrected Wilcoxon) — and the
 # run's key counts. Formats: synthfer/report/landing.py, docs/fer.md.
 
+from synthfer.variants import is_synthetic
+
 LANDING_COUNT_INPUTS = {
     "faces_manifest": "results/faces/real_manifest.csv",
     "synthetic_manifest": "results/synthetic/manifest.csv",
@@ -14,7 +16,7 @@ if "NETWORK_SELECTED" in globals():
 if config["gan"]["snapshot_fid"]["enabled"]:
     LANDING_COUNT_INPUTS["snapshot_fid"] = "results/gan/snapshot_fid.csv"
 LANDING_TRAINING_COUNTS = {
-    v: f"results/annotations/{v}/label_counts.csv" for v in RUN_VARIANTS if v != "real_only"
+    v: f"results/annotations/{v}/label_counts.csv" for v in RUN_VARIANTS if is_synthetic(v)
 }
 
 

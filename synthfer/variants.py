@@ -40,6 +40,10 @@ _SEED_ID_SOURCES: dict[str, tuple[str, str]] = {
 }
 PSEUDO = "synthetic_pseudo"
 RANDOM_CONTROL = "synthetic_random"
+# The seed-ID variant whose images (and labels, for the agreement table) synthetic_pseudo relabels.
+PSEUDO_SOURCE = "synthetic_all"
+# Labelled in every run (the seed thesis' two synthetic sets); the others only when a FER variant needs them.
+ALWAYS_ANNOTATED = ("synthetic_all", "synthetic_tds")
 
 
 def ablation_variant(metric: str) -> str:

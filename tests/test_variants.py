@@ -67,3 +67,30 @@ def test_no_other_variant_list_in_rules_or_code():
         if p.name != "variants.py" and spelled.search(p.read_text())
     ]
     assert offenders == []
+
+
+def test_variant_names_are_written_only_in_variants_py():
+    """The rules, workflow scripts and phase modules name a variant only through synthfer.variants (comments
+    and docstrings may mention them): no quoted variant name, no variant folder spelled out in a path."""
+    import ast
+
+    names = "|".join(map(re.escape, sorted(V.all_variant_names(), key=len, reverse=True)))
+    literal = re.compile(rf"[\"'](?:{names})[\"']|/(?:{names})/")
+    offenders = []
+    for path in [*REPO.glob("rules/*.smk"), REPO / "Snakefile", *REPO.glob("workflow_scripts/*.py"), *REPO.glob("synthfer/**/*.py")]:
+        if path.name == "variants.py":
+            continue
+        text = path.read_text()
+        if path.suffix == ".py":  # code only: drop docstrings
+            tree = ast.parse(text)
+            docs = {n.body[0].value.lineno for n in ast.walk(tree) if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef))
+                    and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}  # fmt: skip
+            spans = {i for n in ast.walk(tree) if isinstance(n, ast.Expr) and getattr(n.value, "lineno", None) in docs
+                     for i in range(n.lineno, n.end_lineno + 1)}  # fmt: skip
+        else:
+            spans = set()
+        for i, line in enumerate(text.splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if i not in spans and literal.search(code):
+                offenders.append(f"{path.relative_to(REPO)}:{i}: {line.strip()}")
+    assert offenders == []

@@ -240,8 +240,10 @@ def page_suggestions(
             )
         return lookup[key]
 
+    from synthfer.variants import REAL_ONLY
+
     return {
-        "variant": "real_only",
+        "variant": REAL_ONLY,
         "threshold": float(threshold),
         "seeds": [get(s, -1, 0.0) for s in seeds],
         "grids": {str(s): [[get(s, k, d) for d in grid_degrees] for k in grid_directions] for s in grid_seeds},
