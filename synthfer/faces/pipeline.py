@@ -271,11 +271,12 @@ def read_face_filter(path: PathLike) -> Any:
     """A table written by :func:`filter_synthetic_shard` (``detections.csv``, a shard's filter table),
     for every phase that reads one: ``name`` and ``face_reason`` str (empty cells stay ``''``),
     ``face_ok`` bool (:func:`synthfer.io.bool_column`; a non-boolean value raises ``ValueError`` naming
-    the file, row and value). A missing ``name``, ``face_ok`` or ``face_reason`` column raises naming the file."""
+    the file, row and value). A missing ``name`` or ``face_ok`` column raises naming the file (the merge
+    also requires ``face_reason``)."""
     from synthfer.io import bool_column
 
     df = read_table(path, dtype={"name": str}, keep_default_na=False)
-    for col in ("name", "face_ok", "face_reason"):
+    for col in ("name", "face_ok"):
         if col not in df.columns:
             raise ValueError(f"{path}: face-filter table lacks column {col!r}")
     df["face_ok"] = bool_column(df, "face_ok", path)
