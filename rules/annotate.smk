@@ -64,6 +64,7 @@ rule annotate_pseudo_predict:
         images="results/synthetic/raw",
     output:
         table=f"results/annotations/{PSEUDO}/ensemble_predictions.csv",
+        meta=f"results/annotations/{PSEUDO}/ensemble_predictions.csv.json",
     log:
         f"logs/annotate_pseudo_predict/{PSEUDO}.log",
     benchmark:
@@ -85,6 +86,7 @@ rule annotate_pseudo_predict:
 rule annotate_pseudo:
     input:
         predictions=f"results/annotations/{PSEUDO}/ensemble_predictions.csv",
+        predictions_meta=f"results/annotations/{PSEUDO}/ensemble_predictions.csv.json",
         seed_labels=f"results/annotations/{PSEUDO_SOURCE}/labels.csv",
         seed_names=f"results/annotations/{PSEUDO_SOURCE}/image_names.txt",
     output:
@@ -99,6 +101,7 @@ rule annotate_pseudo:
             subcategory=PSEUDO,
         ),
         agreement=f"results/annotations/{PSEUDO}/agreement.csv",
+        agreement_summary=f"results/annotations/{PSEUDO}/agreement.json",
         agreement_html=report(
             f"results/annotations/{PSEUDO}/agreement.html",
             caption="report/annotate_pseudo_agreement.rst",

@@ -246,6 +246,7 @@ rule fer_predict:
         images=FER["predict"]["images"] or [],
     output:
         table="results/fer/predict/{variant}.csv",
+        meta="results/fer/predict/{variant}.csv.json",
     log:
         "logs/fer_predict/{variant}.log",
     benchmark:

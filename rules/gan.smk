@@ -121,6 +121,7 @@ rule gan_snapshot_fid:
         face_detections="results/gan/face_check/detections.csv",
     output:
         table="results/gan/snapshot_fid.csv",
+        summary="results/gan/snapshot_fid.json",
     log:
         "logs/gan_snapshot_fid/gan_snapshot_fid.log",
     benchmark:

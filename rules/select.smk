@@ -207,6 +207,7 @@ rule select_feature_pca:
         selected="results/select/selected.csv",
     output:
         table="results/select/feature_pca.csv",
+        summary="results/select/feature_pca.json",
         figure=report(
             "results/select/figures/feature_pca.png",
             caption="report/select_feature_pca.rst",

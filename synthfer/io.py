@@ -152,6 +152,13 @@ def bool_column(df: Any, column: str, path: PathLike) -> Any:
     return pd.Series(truth.to_numpy(dtype=bool), index=df.index, name=column)
 
 
+def sidecar_path(declared: PathLike | None, output: PathLike) -> Path:
+    """Where a function writes the JSON sidecar of ``output``: ``declared`` — the path the rule declares
+    and passes — when given; only a direct call without one (a test, an interactive session) falls back
+    to ``output`` with its suffix replaced by ``.json``. Rules always pass the path they declare."""
+    return Path(declared) if declared is not None else Path(output).with_suffix(".json")
+
+
 def save_npy(path: PathLike, array: Any) -> Path:
     """``numpy.save`` atomically."""
     import numpy as np

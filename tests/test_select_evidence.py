@@ -193,3 +193,17 @@ def test_feature_projection_is_the_joint_pca(tmp_path):
     # the shift between real and synthetic (mean 0 vs 2) is the first axis
     assert abs(t.loc[t["set"] == "real", "pc1"].mean() - t.loc[t["set"] == "synthetic", "pc1"].mean()) > 3
     assert (tmp_path / "pca.png").stat().st_size > 10_000
+
+
+def test_sidecars_go_to_the_paths_the_rule_declares(pool):
+    """select, random_control and feature_projection write their JSON where they are told (the rule's declared
+    ``summary`` output), not to a path derived from the table."""
+    root, paths, _ = pool
+    elsewhere = root / "declared"
+    summary = select(paths, root / "manifest.csv", root / "s.csv", root / "r.csv", keep=40, batch_size=115,
+                     out_summary=elsewhere / "sel_summary.json")  # fmt: skip
+    assert json.loads((elsewhere / "sel_summary.json").read_text())["method"] == summary["method"]
+    random_control(root / "selected.csv", root / "manifest.csv", root / "rand.csv", seed=1,
+                   out_summary=elsewhere / "rand_summary.json")  # fmt: skip
+    assert (elsewhere / "rand_summary.json").is_file()
+    assert not (root / "s.json").exists() and not (root / "rand.json").exists()

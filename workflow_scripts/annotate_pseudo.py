@@ -7,6 +7,7 @@ from synthfer.logs import log_to
 log_to(snakemake.log[0])
 annotate_pseudo(
     predictions_csv=snakemake.input.predictions,
+    predictions_json=snakemake.input.predictions_meta,
     seed_labels_csv=snakemake.input.seed_labels,
     seed_names_txt=snakemake.input.seed_names,
     out_npy=snakemake.output.labels,
@@ -16,5 +17,6 @@ annotate_pseudo(
     out_plot=snakemake.output.plot,
     out_agreement=snakemake.output.agreement,
     out_agreement_html=snakemake.output.agreement_html,
+    out_agreement_json=snakemake.output.agreement_summary,
     threshold=snakemake.params.threshold,
 )

@@ -8,6 +8,7 @@ predict_folder(
     models=list(snakemake.input.models),
     images=snakemake.input.images,
     out_csv=snakemake.output.table,
+    out_json=snakemake.output.meta,
     threshold=snakemake.params.threshold,
     batch_size=snakemake.params.batch_size,
     backend=snakemake.params.backend,

@@ -10,6 +10,7 @@ batch_features(
     synthetic_root=f"{snakemake.input.raw}/..",
     references_npz=snakemake.input.references,
     out_npz=snakemake.output.features,
+    out_summary=snakemake.output.summary,
     extractor=snakemake.wildcards.extractor,
     weights=snakemake.params.weights,
     device=snakemake.params.device,

@@ -7,6 +7,7 @@ log_to(snakemake.log[0])
 real_features(
     references_npz=snakemake.input.references,
     out_npz=snakemake.output.features,
+    out_summary=snakemake.output.summary,
     extractor=snakemake.wildcards.extractor,
     weights=snakemake.params.weights,
     device=snakemake.params.device,

@@ -10,6 +10,7 @@ fid_kid_table(
     manifest_csv=snakemake.input.manifest,
     selected_csv=snakemake.input.selected,
     out_csv=snakemake.output.table,
+    out_summary=snakemake.output.summary,
     kid_subsets=snakemake.params.kid_subsets,
     kid_subset_size=snakemake.params.kid_subset_size,
     seed=snakemake.params.seed,

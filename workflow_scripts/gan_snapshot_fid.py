@@ -9,6 +9,7 @@ snapshot_fid(
     real_npz=snakemake.input.real,
     references_npz=snakemake.input.references,
     out_csv=snakemake.output.table,
+    out_summary=snakemake.output.summary,
     face_samples_csv=snakemake.input.face_samples,
     face_detections_csv=snakemake.input.face_detections,
     extractor=snakemake.params.extractor,

@@ -7,6 +7,7 @@ log_to(snakemake.log[0])
 make_batches(
     manifest_csv=snakemake.input.manifest,
     out_csv=snakemake.output.batches,
+    out_summary=snakemake.output.summary,
     batch_size=snakemake.params.batch_size,
     seed=snakemake.params.seed,
 )

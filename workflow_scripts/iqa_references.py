@@ -7,6 +7,7 @@ log_to(snakemake.log[0])
 build_references(
     crops_dir=snakemake.input.crops,
     out_npz=snakemake.output.references,
+    out_summary=snakemake.output.summary,
     size=(snakemake.params.resolution, snakemake.params.resolution),
     nearest_size=snakemake.params.nearest_size,
 )

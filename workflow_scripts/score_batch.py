@@ -11,6 +11,7 @@ score_batch(
     references_npz=snakemake.input.references,
     svr_model=snakemake.input.svr,
     out_parquet=snakemake.output.scores,
+    out_summary=snakemake.output.summary,
     reference_mode=snakemake.params.reference_mode,
     chunk=snakemake.params.chunk,
     device=snakemake.params.device,

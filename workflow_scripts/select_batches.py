@@ -9,6 +9,7 @@ select(
     manifest_csv=snakemake.input.manifest,
     out_selected=snakemake.output.selected,
     out_rejected=snakemake.output.rejected,
+    out_summary=snakemake.output.summary,
     keep=snakemake.params.keep,
     batch_size=snakemake.params.batch_size,
     thresholds=dict(snakemake.params.thresholds),

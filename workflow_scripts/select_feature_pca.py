@@ -10,4 +10,5 @@ feature_projection(
     selected_csv=snakemake.input.selected,
     out_csv=snakemake.output.table,
     out_figure=snakemake.output.figure,
+    out_summary=snakemake.output.summary,
 )

@@ -8,5 +8,6 @@ random_control(
     selected_csv=snakemake.input.selected,
     manifest_csv=snakemake.input.manifest,
     out_csv=snakemake.output.table,
+    out_summary=snakemake.output.summary,
     seed=snakemake.params.seed,
 )

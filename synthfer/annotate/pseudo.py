@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from synthfer.annotate.labels import write_annotation
-from synthfer.io import PathLike, provenance, read_table, write_json, write_table, write_text
+from synthfer.io import PathLike, provenance, read_table, sidecar_path, write_json, write_table, write_text
 from synthfer.logs import get_logger
 from synthfer.seeds import AU_NAMES
 from synthfer.variants import PSEUDO
@@ -115,9 +115,15 @@ def annotate_pseudo(
     out_agreement_html: PathLike,
     threshold: float = 0.5,
     variant: str = PSEUDO,
+    predictions_json: PathLike | None = None,
+    out_agreement_json: PathLike | None = None,
 ) -> dict:
     """Rule ``annotate_pseudo``: model labels for the images of the seed-ID variant ``synthetic_all``
-    (``seed_labels_csv`` + ``seed_names_txt``, same order), and their agreement with the seed-ID labels."""
+    (``seed_labels_csv`` + ``seed_names_txt``, same order), and their agreement with the seed-ID labels.
+
+    ``predictions_json``: the prediction rule's sidecar (number of models; default ``<predictions_csv>.json``,
+    read when it exists); ``out_agreement_json``: the agreement's sidecar (rule ``annotate_pseudo``:
+    ``agreement.json``; default ``out_agreement`` with ``.json``)."""
     import json
 
     preds = read_table(predictions_csv, dtype={"image": str}, keep_default_na=False, na_values=[""])
@@ -131,11 +137,11 @@ def annotate_pseudo(
     counts = write_annotation(stems, labels, 0, out_npy, out_names, out_csv, out_counts, out_plot, variant)
     agreement = agreement_table(seed[list(AU_NAMES)].to_numpy(dtype=np.int64), labels)
     write_table(out_agreement, agreement)
-    sidecar = Path(str(predictions_csv) + ".json")
+    sidecar = Path(predictions_json if predictions_json is not None else str(predictions_csv) + ".json")
     k = len(json.loads(sidecar.read_text()).get("models", [])) if sidecar.is_file() else 0
     write_text(out_agreement_html, agreement_html(agreement, threshold, k))
     write_json(
-        Path(out_agreement).with_suffix(".json"),
+        sidecar_path(out_agreement_json, out_agreement),
         {"threshold": threshold, "predictions": str(predictions_csv), "n_models": k, "n_images": len(stems),
          "provenance": provenance()},
     )

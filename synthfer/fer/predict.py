@@ -38,10 +38,12 @@ def predict_folder(
     backend: str | None = None,
     threads: int | None = None,
     recursive: bool = False,
+    out_json: PathLike | None = None,
 ) -> pd.DataFrame:
     """Predict AUs for every image in ``images`` with the ensemble ``models``; write ``out_csv``
     (``image`` = path relative to ``images``, then per AU ``_prob``, ``_votes``, majority, and
-    ``error``) and a JSON sidecar ``out_csv + '.json'``."""
+    ``error``) and the JSON sidecar ``out_json`` (models, counts, threshold, provenance; the rules
+    declare ``<out_csv>.json``, the default when ``out_json`` is not given)."""
     from synthfer.fer.backend import use_backend
     from synthfer.fer.data import load_image
 
@@ -90,7 +92,7 @@ def predict_folder(
     out["error"] = errors
     write_table(out_csv, out)
     write_json(
-        str(out_csv) + ".json",
+        out_json if out_json is not None else str(out_csv) + ".json",
         {"models": [str(m) for m in models], "images": str(folder), "n_images": len(paths), "n_failed": int((~ok).sum()),
          "threshold": threshold, "majority": f"votes > {k}/2", "provenance": provenance()},
     )

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from synthfer.io import PathLike, provenance, write_json, write_table
+from synthfer.io import PathLike, provenance, sidecar_path, write_json, write_table
 from synthfer.logs import Progress, get_logger
 
 log = get_logger(__name__)
@@ -108,7 +108,7 @@ def write_face_check_samples(
     table = pd.DataFrame(rows, columns=SAMPLE_COLUMNS)
     write_table(out_csv, table)
     write_json(
-        out_json or Path(out_csv).with_suffix(".json"),
+        sidecar_path(out_json, out_csv),
         jsonable({
             "networks": described,
             "n_images": n_images,

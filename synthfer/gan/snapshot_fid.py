@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from synthfer.io import PathLike, provenance, write_json, write_table
+from synthfer.io import PathLike, provenance, sidecar_path, write_json, write_table
 from synthfer.logs import get_logger
 
 log = get_logger(__name__)
@@ -72,9 +72,11 @@ def snapshot_fid(
     weights: PathLike | None = None,
     device: str | None = None,
     threads: int | None = None,
+    out_summary: PathLike | None = None,
 ) -> Any:
     """FID of every ``network-snapshot-*.pt`` in ``snapshot_dir`` against the real statistics; writes
-    ``out_csv`` (see module docstring) and its ``.json`` sidecar (settings, lowest-FID snapshot, provenance).
+    ``out_csv`` (see module docstring) and the JSON ``out_summary`` (rule ``gan_snapshot_fid``:
+    ``results/gan/snapshot_fid.json``; settings, lowest-FID snapshot, provenance).
     With the face check's ``samples.csv`` and ``detections.csv`` each row gets the snapshot's detection rate.
     Returns the table."""
     import pandas as pd
@@ -119,7 +121,7 @@ def snapshot_fid(
     write_table(out_csv, table)
     best = table.loc[table["fid"].idxmin()]
     write_json(
-        Path(out_csv).with_suffix(".json"),
+        sidecar_path(out_summary, out_csv),
         {
             "best": {"kimg": int(best["kimg"]), "snapshot": str(best["snapshot"]), "fid": float(best["fid"])},
             "n_snapshots": len(table),

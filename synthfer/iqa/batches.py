@@ -12,11 +12,10 @@ none exceeds ``batch_size`` (the thesis: 512). Same manifest + seed + batch_size
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
-from synthfer.io import PathLike, provenance, write_json, write_table
+from synthfer.io import PathLike, provenance, sidecar_path, write_json, write_table
 from synthfer.logs import get_logger
 
 log = get_logger(__name__)
@@ -38,8 +37,11 @@ def partition(names: list[str], batch_size: int, seed: int) -> tuple[np.ndarray,
     return batch, position
 
 
-def make_batches(manifest_csv: PathLike, out_csv: PathLike, batch_size: int, seed: int) -> int:
-    """Write ``batches.csv`` (+ ``.json`` sidecar); return the number of batches."""
+def make_batches(
+    manifest_csv: PathLike, out_csv: PathLike, batch_size: int, seed: int, out_summary: PathLike | None = None
+) -> int:
+    """Write ``batches.csv`` and the JSON sidecar ``out_summary`` (rule ``iqa_batches``: ``results/iqa/batches.json``;
+    counts, batch sizes, seed, provenance); return the number of batches."""
     import pandas as pd
 
     from synthfer.generate.merge import read_manifest
@@ -59,7 +61,7 @@ def make_batches(manifest_csv: PathLike, out_csv: PathLike, batch_size: int, see
     n_batches = int(out["batch"].max()) + 1
     sizes = out.groupby("batch").size()
     write_json(
-        Path(out_csv).with_suffix(".json"),
+        sidecar_path(out_summary, out_csv),
         {
             "n_pool": len(out),
             "n_excluded_by_face_filter": int(len(man) - len(pool)),

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from synthfer.imaging import ImageReadError
-from synthfer.io import PathLike, provenance, read_table, save_npz, write_json
+from synthfer.io import PathLike, provenance, read_table, save_npz, sidecar_path, write_json
 from synthfer.iqa.fid import Extractor, feature_stats, set_threads
 from synthfer.logs import Progress, get_logger
 
@@ -30,8 +30,10 @@ def real_features(
     weights: PathLike | None = None,
     device: str = "auto",
     threads: int | None = None,
+    out_summary: PathLike | None = None,
 ) -> dict:
-    """Features + (μ, Σ) of the resized real crops."""
+    """Features + (μ, Σ) of the resized real crops; the extractor's description, count and provenance go to
+    ``out_summary`` (rule ``fid_features_real``: ``results/iqa/features/{extractor}/real.json``)."""
     ex = Extractor(extractor, weights=weights, device=device)
     set_threads(threads)
     with np.load(references_npz, allow_pickle=False) as f:
@@ -45,7 +47,7 @@ def real_features(
     mu, sigma = feature_stats(feats)
     save_npz(out_npz, names=names, features=feats, mu=mu, sigma=sigma, extractor=np.array(extractor))
     info = {**ex.describe(), "n": len(names), "provenance": provenance()}
-    write_json(Path(out_npz).with_suffix(".json"), info)
+    write_json(sidecar_path(out_summary, out_npz), info)
     return info
 
 
@@ -59,9 +61,11 @@ def batch_features(
     weights: PathLike | None = None,
     device: str = "auto",
     threads: int | None = None,
+    out_summary: PathLike | None = None,
 ) -> dict:
     """Features of one batch's synthetic images (bad files skipped and listed, never fatal).
-    Images must have the size of the reference crops in ``references_npz``."""
+    Images must have the size of the reference crops in ``references_npz``. The description, counts and
+    skipped files go to ``out_summary`` (rule ``fid_features_batch``: ``…/batch_{batch}.json``)."""
     from synthfer.iqa.score import read_synthetic
 
     with np.load(references_npz, allow_pickle=False) as f:
@@ -97,5 +101,5 @@ def batch_features(
     f = np.concatenate(feats) if feats else np.zeros((0, ex.dim))
     save_npz(out_npz, names=np.array(names, dtype=str), features=f, extractor=np.array(extractor))
     info = {**ex.describe(), "batch": batch, "n": len(names), "skipped": skipped, "provenance": provenance()}
-    write_json(Path(out_npz).with_suffix(".json"), info)
+    write_json(sidecar_path(out_summary, out_npz), info)
     return info

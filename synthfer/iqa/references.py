@@ -20,12 +20,10 @@ uint8, ``mean`` [H,W,3] uint8, ``lowres`` [R, s·s·3] float32, ``size`` [2] int
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from synthfer.imaging import ImageReadError, list_images, load_rgb
-from synthfer.io import PathLike, save_npz, write_json
+from synthfer.io import PathLike, save_npz, sidecar_path, write_json
 from synthfer.logs import Progress, get_logger
 
 log = get_logger(__name__)
@@ -55,8 +53,10 @@ def build_references(
     out_npz: PathLike,
     size: tuple[int, int],
     nearest_size: int = 16,
+    out_summary: PathLike | None = None,
 ) -> dict:
-    """Load every real crop, resize it to ``size``, write ``references.npz`` (+ ``.json`` summary)."""
+    """Load every real crop, resize it to ``size``, write ``references.npz`` and the summary JSON
+    ``out_summary`` (rule ``iqa_references``: ``results/iqa/references.json``)."""
     files = list_images(crops_dir)
     if not files:
         raise FileNotFoundError(f"no real crops in {crops_dir}")
@@ -84,7 +84,7 @@ def build_references(
         nearest_size=np.array(nearest_size),
     )
     summary = {"n_references": len(names), "size": list(size), "nearest_size": nearest_size, "skipped": skipped}
-    write_json(Path(out_npz).with_suffix(".json"), summary)
+    write_json(sidecar_path(out_summary, out_npz), summary)
     log.info("%d reference crops at %dx%d (%d unreadable)", len(names), size[1], size[0], len(skipped))
     return summary
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from synthfer.imaging import ImageReadError, load_rgb
-from synthfer.io import PathLike, provenance, read_table, write_json, write_table
+from synthfer.io import PathLike, provenance, read_table, sidecar_path, write_json, write_table
 from synthfer.iqa import FR_METRICS
 from synthfer.logs import Progress, get_logger
 
@@ -87,8 +87,10 @@ def score_batch(
     chunk: int = 64,
     device: str | None = "auto",
     threads: int | None = None,
+    out_summary: PathLike | None = None,
 ) -> dict:
-    """Score the images of ``batch``; unreadable/bad images get a status row, never an abort."""
+    """Score the images of ``batch``; unreadable/bad images get a status row, never an abort. The summary
+    JSON goes to ``out_summary`` (rule ``score_batch``: ``results/iqa/scores/batch_{batch}.json``)."""
     import pandas as pd
 
     from synthfer.iqa.brisque import BrisqueModel
@@ -150,7 +152,7 @@ def score_batch(
         "reference_mode": reference_mode,
         "provenance": provenance(device=dev),
     }
-    write_json(Path(out_parquet).with_suffix(".json"), summary)
+    write_json(sidecar_path(out_summary, out_parquet), summary)
     log.info("batch %d: %d/%d images scored", batch, n_ok, len(out))
     return summary
 

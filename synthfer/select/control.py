@@ -21,12 +21,10 @@ Output ``random.csv``: ``name`` (str), ``AU1 … AU15``, ``neutral`` (int 0/1), 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from synthfer import AU_COLUMNS
-from synthfer.io import PathLike, provenance, read_table, write_json, write_table
+from synthfer.io import PathLike, provenance, read_table, sidecar_path, write_json, write_table
 from synthfer.logs import get_logger
 
 log = get_logger(__name__)
@@ -56,8 +54,11 @@ def face_filtered_pool(manifest_csv: PathLike):
     return pool[["name", *CLASS_COLUMNS]].sort_values("name").reset_index(drop=True)
 
 
-def random_control(selected_csv: PathLike, manifest_csv: PathLike, out_csv: PathLike, seed: int) -> dict:
-    """Write the control subset (module docstring); returns the summary written to the sidecar."""
+def random_control(
+    selected_csv: PathLike, manifest_csv: PathLike, out_csv: PathLike, seed: int, out_summary: PathLike | None = None
+) -> dict:
+    """Write the control subset (module docstring) and its summary ``out_summary`` (rule ``select_random``:
+    ``results/select/random.json``); returns the summary."""
     import pandas as pd
 
     pool = face_filtered_pool(manifest_csv)
@@ -90,7 +91,7 @@ def random_control(selected_csv: PathLike, manifest_csv: PathLike, out_csv: Path
         "strata": strata,
         "provenance": provenance(),
     }
-    write_json(Path(out_csv).with_suffix(".json"), summary)
+    write_json(sidecar_path(out_summary, out_csv), summary)
     log.info("random control: %d of %d pool images in %d strata (%d also selected by TDS)", len(out), len(pool),
              len(strata), summary["overlap_with_selection"])
     return summary

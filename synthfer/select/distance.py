@@ -13,12 +13,11 @@ with ~1,200 real images and d = 2048 it always is) — compare FIDs only at equa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
 from synthfer import AU_COLUMNS
-from synthfer.io import PathLike, provenance, read_table, write_json, write_table
+from synthfer.io import PathLike, provenance, read_table, sidecar_path, write_json, write_table
 from synthfer.iqa.fid import feature_stats, frechet_distance, kid
 from synthfer.logs import get_logger
 
@@ -35,6 +34,7 @@ def fid_kid_table(
     kid_subsets: int = 100,
     kid_subset_size: int = 1000,
     seed: int = 0,
+    out_summary: PathLike | None = None,
 ) -> dict:
     import pandas as pd
 
@@ -78,7 +78,7 @@ def fid_kid_table(
     out = pd.DataFrame(rows, columns=["extractor", "subset", "class", "n_real", "n_synthetic", "fid", "kid", "kid_std"])
     write_table(out_csv, out)
     write_json(
-        Path(out_csv).with_suffix(".json"),
+        sidecar_path(out_summary, out_csv),
         {
             "extractor": extractor,
             "kid_subsets": kid_subsets,

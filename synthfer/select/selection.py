@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from synthfer.config import check_thresholds
-from synthfer.io import PathLike, provenance, read_table, write_json, write_table
+from synthfer.io import PathLike, provenance, read_table, sidecar_path, write_json, write_table
 from synthfer.iqa import HIGHER_IS_BETTER, SCORE_METRICS
 from synthfer.logs import get_logger
 
@@ -119,8 +119,10 @@ def select(
     metrics: Sequence[str] = ("psnr", "ssim", "uiq", "brisque", "svr_severity"),
     weights: Mapping[str, float] | None = None,
     metric: str | None = None,
+    out_summary: PathLike | None = None,
 ) -> dict:
-    """Select the best images of every batch; write selected.csv, rejected.csv (+ summary JSON)."""
+    """Select the best images of every batch; write selected.csv, rejected.csv and the summary JSON
+    ``out_summary`` (rule ``select``: ``results/select/selected.json``)."""
     import pandas as pd
 
     thresholds = dict(thresholds or {})
@@ -227,7 +229,7 @@ def select(
         "batches": per_batch,
         "provenance": provenance(),
     }
-    write_json(Path(out_selected).with_suffix(".json"), summary)
+    write_json(sidecar_path(out_summary, out_selected), summary)
     log.info("selected %d images from %d batches (%d rejected)", len(sel_out), len(per_batch), len(rej_out))
     return summary
 

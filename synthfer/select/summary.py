@@ -31,12 +31,11 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
 from synthfer import AU_COLUMNS
-from synthfer.io import PathLike, atomic_path, provenance, read_table, write_json, write_table, write_text
+from synthfer.io import PathLike, atomic_path, provenance, read_table, sidecar_path, write_json, write_table, write_text
 from synthfer.iqa import HIGHER_IS_BETTER, SCORE_METRICS
 from synthfer.logs import get_logger
 
@@ -222,8 +221,10 @@ def feature_projection(
     selected_csv: PathLike,
     out_csv: PathLike,
     out_figure: PathLike,
+    out_summary: PathLike | None = None,
 ) -> dict:
-    """Rule ``select_feature_pca``: the 2-D PCA projection (module docstring), table and figure."""
+    """Rule ``select_feature_pca``: the 2-D PCA projection (module docstring), table, figure and the JSON
+    ``out_summary`` (``results/select/feature_pca.json``: counts, explained variance, provenance)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -260,7 +261,7 @@ def feature_projection(
     )
     write_table(out_csv, table)
     write_json(
-        Path(out_csv).with_suffix(".json"),
+        sidecar_path(out_summary, out_csv),
         {"extractor": extractor, "n_real": len(real), "n_synthetic": len(synth), "n_selected": int(table["selected"].sum()),
          "explained_variance_ratio": [float(v) for v in var[:2]], "provenance": provenance()},
     )
