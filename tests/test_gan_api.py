@@ -89,11 +89,6 @@ def test_load_generator_rejects_foreign_files(tmp_path):
         api.load_generator(tmp_path / "missing.pt", device="cpu")
 
 
-def test_pick_device():
-    assert api.pick_device("cpu").type == "cpu"
-    assert api.pick_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def test_resampling_filters_match_their_definition():
     """2× up = zero insertion + (2, 1) padding + [1,3,3,1] filter with gain 4; 2× down = filter + decimation."""
     import torch.nn.functional as F

@@ -51,9 +51,9 @@ def use_backend(name: str | None = None, threads: int | None = None):
             except RuntimeError:  # the runtime is already initialised (second call in a process)
                 pass
         elif backend == "torch":
-            import torch
+            from synthfer.runtime import set_threads
 
-            torch.set_num_threads(threads)
+            set_threads(threads)
     log.info("Keras %s on backend %s (%s CPU threads)", keras.__version__, backend, threads or "default")
     return keras
 

@@ -6,3 +6,7 @@ Modules: :mod:`~synthfer.gan.networks`, :mod:`~synthfer.gan.augment`, :mod:`~syn
 :mod:`~synthfer.gan.time_budget`, :mod:`~synthfer.gan.api`, :mod:`~synthfer.gan.pkl`, :mod:`~synthfer.gan.cli`.
 Nothing heavy is imported here.
 """
+
+CHECKPOINT_FORMAT = "synthfer-stylegan2-ada"
+"""Format marker of every synthfer ``.pt`` checkpoint; here, not in :mod:`~synthfer.gan.api`, so that the
+pickle importer (which writes one) and the API (which reads one) need not import each other."""

@@ -22,25 +22,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from synthfer.gan import CHECKPOINT_FORMAT
+from synthfer.runtime import pick_device
+
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
     from synthfer.gan.networks import Generator
-
-CHECKPOINT_FORMAT = "synthfer-stylegan2-ada"
-
-
-def pick_device(prefer: str | None = None) -> torch.device:
-    """``torch.device(prefer)`` if given; else CUDA when available, otherwise CPU."""
-    import torch
-
-    if prefer:
-        dev = torch.device(prefer)
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError(f"device {prefer!r} requested but CUDA is not available")
-        return dev
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
 
 def read_checkpoint(path: str | Path) -> dict:
     """Load a synthfer ``.pt`` checkpoint with ``torch.load(weights_only=True)`` (no code runs) and
@@ -109,7 +97,7 @@ def save_generator(path: str | Path, G) -> Path:
 
 def load_generator(path: str | Path, device: str | torch.device | None = None) -> Generator:
     """Load the EMA generator from a synthfer ``.pt`` or an official ``.pkl``; eval mode, no grads, on
-    ``device`` (default :func:`pick_device`)."""
+    ``device`` (default :func:`synthfer.runtime.pick_device`)."""
     path = Path(path)
     device = pick_device(str(device) if device is not None else None)
     if path.suffix == ".pkl":

@@ -13,7 +13,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from synthfer.gan.api import CHECKPOINT_FORMAT, read_checkpoint
+from synthfer.gan import CHECKPOINT_FORMAT
+from synthfer.gan.api import read_checkpoint
 from synthfer.gan.options import RESUME_MUST_MATCH
 from synthfer.io import PathLike, provenance
 from synthfer.logs import get_logger

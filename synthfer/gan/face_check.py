@@ -65,17 +65,16 @@ def write_face_check_samples(
     and ``snapshot`` (the snapshot whose EMA generator it is; for ``final`` the last snapshot), so that the gate
     needs no torch. Returns the table."""
     import pandas as pd
-    import torch
 
-    from synthfer.gan.api import build_generator, pick_device, synthesize
+    from synthfer.gan.api import build_generator, synthesize
     from synthfer.gan.network_choice import jsonable, snapshot_for_kimg
     from synthfer.gan.train import list_snapshots
     from synthfer.imaging import save_png
+    from synthfer.runtime import pick_device, set_threads
 
     if n_images < 1:
         raise ValueError(f"gan.face_check.images must be at least 1, got {n_images}")
-    if threads:
-        torch.set_num_threads(int(threads))
+    set_threads(threads)
     final = Path(final)
     if snapshots == "all":
         snaps = list_snapshots(snapshot_dir)
@@ -128,7 +127,7 @@ def read_checkpoint_mmap(path: PathLike) -> dict[str, Any]:
     used are read; snapshots are ~0.6 GB at 256²), with its format marker checked."""
     import torch
 
-    from synthfer.gan.api import CHECKPOINT_FORMAT
+    from synthfer.gan import CHECKPOINT_FORMAT
 
     path = Path(path)
     if not path.is_file():

@@ -458,7 +458,7 @@ def import_official_pkl(pkl_path: str | Path, out_path: str | Path) -> Path:
     """
     import torch
 
-    from synthfer.gan.api import CHECKPOINT_FORMAT
+    from synthfer.gan import CHECKPOINT_FORMAT
     from synthfer.io import atomic_path, provenance, sha256_file
 
     pkl_path = Path(pkl_path)

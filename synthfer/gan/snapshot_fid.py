@@ -81,9 +81,10 @@ def snapshot_fid(
     Returns the table."""
     import pandas as pd
 
-    from synthfer.gan.api import load_generator, pick_device
+    from synthfer.gan.api import load_generator
     from synthfer.gan.checkpoint import list_snapshots
-    from synthfer.iqa.fid import Extractor, feature_stats, frechet_distance, set_threads
+    from synthfer.iqa.fid import Extractor, feature_stats, frechet_distance
+    from synthfer.runtime import pick_device, set_threads
 
     if n_images < 2:
         raise ValueError(f"gan.snapshot_fid.images: FID needs at least 2 images per snapshot, got {n_images}")
@@ -102,7 +103,7 @@ def snapshot_fid(
         from synthfer.gan.face_check import face_rates
 
         rates = face_rates(face_samples_csv, face_detections_csv).set_index("checkpoint")["face_rate"]
-    set_threads(threads)
+    set_threads(threads, opencv=True, import_torch=False)
     ex = Extractor(extractor, weights=weights, device=device or "auto")
     dev = pick_device(device)
     rows = []

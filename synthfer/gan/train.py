@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from synthfer.gan.api import pick_device, seeds_to_z
+from synthfer.gan.api import seeds_to_z
 from synthfer.gan.checkpoint import (
     check_compatible,
     final_checkpoint,
@@ -46,6 +46,7 @@ from synthfer.gan.options import network_kwargs, resolve_config
 from synthfer.gan.time_budget import StopFlag, time_budget_s
 from synthfer.io import PathLike, atomic_path, write_text
 from synthfer.logs import get_logger
+from synthfer.runtime import pick_device, set_threads
 
 log = get_logger(__name__)
 
@@ -530,9 +531,7 @@ def train_rule(
     """Rule ``gan_train``: :func:`train_gan` with the job's time budget and thread count; on completion
     also writes ``fakes_path`` (the final G_ema's grid). Raises :class:`TrainingIncomplete` (the job fails,
     Snakemake's ``retries`` resubmits it and the new job resumes) when the budget ends first."""
-    import torch
-
-    torch.set_num_threads(max(int(threads), 1))
+    set_threads(threads)
     budget = time_budget_s(time_limit_minutes, runtime_minutes)
     if budget is not None:
         log.info("wall-clock budget of this job: %.1f min", budget / 60)

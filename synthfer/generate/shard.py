@@ -142,15 +142,14 @@ def generate_shard(
     threads: int | None = None,
 ) -> int:
     """Rule ``generate_shard``: render the plan rows whose ``shard`` column equals ``shard``."""
-    import torch
 
-    from synthfer.gan.api import load_generator, pick_device
+    from synthfer.gan.api import load_generator
     from synthfer.io import provenance, write_json, write_table
     from synthfer.latent.directions import Directions
+    from synthfer.runtime import pick_device, set_threads
     from synthfer.seeds.plan import read_plan
 
-    if threads:
-        torch.set_num_threads(int(threads))
+    set_threads(threads)
     plan = read_plan(plan_csv)
     rows = plan[plan["shard"] == shard].reset_index(drop=True)
     directions = Directions.load(directions_npz)

@@ -17,8 +17,9 @@ import numpy as np
 
 from synthfer.imaging import ImageReadError
 from synthfer.io import PathLike, provenance, read_table, save_npz, sidecar_path, write_json
-from synthfer.iqa.fid import Extractor, feature_stats, set_threads
+from synthfer.iqa.fid import Extractor, feature_stats
 from synthfer.logs import Progress, get_logger
+from synthfer.runtime import set_threads
 
 log = get_logger(__name__)
 
@@ -35,7 +36,7 @@ def real_features(
     """Features + (μ, Σ) of the resized real crops; the extractor's description, count and provenance go to
     ``out_summary`` (rule ``fid_features_real``: ``results/iqa/features/{extractor}/real.json``)."""
     ex = Extractor(extractor, weights=weights, device=device)
-    set_threads(threads)
+    set_threads(threads, opencv=True, import_torch=False)
     with np.load(references_npz, allow_pickle=False) as f:
         names, images = f["names"].astype(str), f["images"]
     prog = Progress(log, len(images), f"real {extractor} features")
@@ -71,7 +72,7 @@ def batch_features(
     with np.load(references_npz, allow_pickle=False) as f:
         size = tuple(int(v) for v in f["size"])
     ex = Extractor(extractor, weights=weights, device=device)
-    set_threads(threads)
+    set_threads(threads, opencv=True, import_torch=False)
     table = read_table(batches_csv)
     rows = table[table["batch"] == batch].sort_values("position")
     if rows.empty:

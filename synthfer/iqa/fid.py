@@ -271,7 +271,7 @@ class Extractor:
         self.name, self.batch_size = name, batch_size
         self.dim = FEATURE_DIMS[name]
         if name == "inception":
-            from synthfer.iqa.score import pick_device
+            from synthfer.runtime import pick_device
 
             self.device = pick_device(device)
             self.weights = inception_weights_path(weights)
@@ -389,16 +389,3 @@ def kid(real: np.ndarray, fake: np.ndarray, n_subsets: int = 100, subset_size: i
             (kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.mean()
         )
     return float(vals.mean()), float(vals.std())
-
-
-def set_threads(threads: int | None) -> None:
-    """Limit OpenCV's threads — and torch's, if torch is in use — to the job's ``threads:``."""
-    if not threads:
-        return
-    import sys
-
-    import cv2
-
-    cv2.setNumThreads(int(threads))
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(int(threads))

@@ -28,6 +28,7 @@ from synthfer.imaging import ImageReadError, load_rgb
 from synthfer.io import PathLike, provenance, read_table, sidecar_path, write_json, write_table
 from synthfer.iqa import FR_METRICS
 from synthfer.logs import Progress, get_logger
+from synthfer.runtime import pick_device, set_threads
 
 log = get_logger(__name__)
 N_BQ = 36
@@ -44,15 +45,6 @@ SCORE_COLUMNS = [
     "svr_severity",
     *BQ_COLUMNS,
 ]
-
-
-def pick_device(prefer: str | None = None):
-    """torch device: ``prefer`` ('cpu', 'cuda', 'cuda:1') or 'auto'/None → CUDA if present, else CPU."""
-    import torch
-
-    if prefer and prefer != "auto":
-        return torch.device(prefer)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def read_synthetic(path: PathLike, size: tuple[int, int]) -> np.ndarray:
@@ -95,13 +87,12 @@ def score_batch(
 
     from synthfer.iqa.brisque import BrisqueModel
     from synthfer.iqa.brisque import features as brisque_features
-    from synthfer.iqa.fid import set_threads
     from synthfer.iqa.metrics import full_reference_scores
     from synthfer.iqa.references import References
     from synthfer.iqa.svr import load_svr
 
     dev = "cpu" if device == "cpu" else pick_device(device)  # "cpu": numpy/OpenCV only, no torch import
-    set_threads(threads)
+    set_threads(threads, opencv=True, import_torch=False)
     table = read_table(batches_csv)
     rows = table[table["batch"] == batch].sort_values("position")
     if rows.empty:
@@ -169,12 +160,11 @@ def score_real(
 
     from synthfer.iqa.brisque import BrisqueModel
     from synthfer.iqa.brisque import features as brisque_features
-    from synthfer.iqa.fid import set_threads
     from synthfer.iqa.metrics import full_reference_scores
     from synthfer.iqa.references import References
     from synthfer.iqa.svr import load_svr
 
-    set_threads(threads)
+    set_threads(threads, opencv=True, import_torch=False)
     refs = References(references_npz)
     if len(refs.names) < 2:
         raise ValueError(f"{references_npz}: need at least 2 real crops to score them against each other")

@@ -159,15 +159,14 @@ def write_suggestions(
 ):
     """Rule ``review_suggestions``: load generator, directions and the ``real_only`` fold models, score
     the review's images and write ``out_csv`` and its sidecar ``meta_json``."""
-    import torch
 
-    from synthfer.gan.api import load_generator, pick_device
+    from synthfer.gan.api import load_generator
     from synthfer.io import provenance, sha256_file, write_json, write_table
     from synthfer.latent.directions import Directions
     from synthfer.latent.review import review_layout
+    from synthfer.runtime import pick_device, set_threads
 
-    if threads:
-        torch.set_num_threads(int(threads))
+    set_threads(threads)
     G = load_generator(network, device=pick_device(device))
     directions = Directions.load(directions_npz)
     seeds, g_seeds, g_dirs = review_layout(seed_start, seed_count, grid_seeds, grid_directions, len(directions))

@@ -93,9 +93,10 @@ def add_commands(subparsers) -> None:
 def _review(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from synthfer.gan.api import load_generator, pick_device
+    from synthfer.gan.api import load_generator
     from synthfer.latent.directions import Directions, compute_directions
     from synthfer.latent.review import build_review, network_record
+    from synthfer.runtime import pick_device
 
     G = load_generator(args.network, device=pick_device(args.device))
     if args.directions:

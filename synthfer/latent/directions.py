@@ -190,10 +190,11 @@ def write_directions(
     """Rule ``latent_directions``: load the network, compute directions, write the npz and a w sample."""
     import torch
 
-    if threads:
-        torch.set_num_threads(int(threads))
-    from synthfer.gan.api import load_generator, pick_device
+    from synthfer.gan.api import load_generator
     from synthfer.io import provenance, save_npy, save_npz
+    from synthfer.runtime import pick_device, set_threads
+
+    set_threads(threads)
 
     torch.manual_seed(seed)
     dev = pick_device(device)

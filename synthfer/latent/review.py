@@ -299,16 +299,15 @@ def write_review(
     review in the folder of ``page_path`` (which must be named ``index.html``). ``suggestions`` is the
     annotation assistant's table (rule ``review_suggestions``) or None; the page marks an AU as
     suggested from probability ``suggestion_threshold`` (the reviewer may change it on the page)."""
-    import torch
 
-    from synthfer.gan.api import load_generator, pick_device
+    from synthfer.gan.api import load_generator
     from synthfer.latent.directions import Directions
+    from synthfer.runtime import pick_device, set_threads
 
     page_path = Path(page_path)
     if page_path.name != "index.html":
         raise ValueError(f"{page_path}: the review page must be called index.html")
-    if threads:
-        torch.set_num_threads(int(threads))
+    set_threads(threads)
     G = load_generator(network, device=pick_device(device))
     directions = Directions.load(directions_npz)
     page_suggestions = None
