@@ -12,7 +12,7 @@ import importlib
 import sys
 
 # Phases that contribute sub-commands (module synthfer.<name>.cli).
-COMMAND_MODULES = ("gan", "latent", "fer", "changes")
+COMMAND_MODULES = ("gan", "latent", "fer", "demo", "changes")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,9 +16,9 @@ import pytest
 import yaml
 
 from synthfer.demo.dataset import _DISFA, _REAL, _identity, make_disfa_like
+from synthfer.demo.fer_pretrain import _IDENT, _PRETRAIN, render_pretraining_set
 from synthfer.demo.render import Identity
 from synthfer.fer import AU_COLUMNS
-from synthfer.fer.pretrain import _IDENT, _PRETRAIN, render_pretraining_set
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text())
@@ -75,7 +75,7 @@ def test_fer_pretrain_command_writes_loadable_backbone(tmp_path):
 
 
 def test_bad_output_name_is_refused(tmp_path):
-    from synthfer.fer.pretrain import pretrain_backbone
+    from synthfer.demo.fer_pretrain import pretrain_backbone
 
     with pytest.raises(ValueError, match="weights.h5"):
         pretrain_backbone(tmp_path / "bb.h5")

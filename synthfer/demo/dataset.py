@@ -21,8 +21,6 @@ depend on the number of worker processes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +29,8 @@ import numpy as np
 from synthfer.demo.render import AU_NAMES, EXPRESSIONS, Expression, Identity, render_face
 from synthfer.imaging import save_png
 from synthfer.io import PathLike, write_json, write_table
-from synthfer.logs import Progress, get_logger
+from synthfer.logs import get_logger
+from synthfer.runtime import map_jobs
 
 log = get_logger(__name__)
 
@@ -97,24 +96,6 @@ def _render_disfa(job: tuple) -> dict[str, Any]:
     return {"image": f"images/{name}", "subject": f"SN{subj + 1:03d}", **{a: int(v) for a, v in zip(AU_NAMES, on, strict=True)}}
 
 
-def map_jobs(fn, jobs: Sequence[tuple], workers: int, what: str, seconds: float = 5.0) -> list[Any]:
-    """``[fn(job) for job in jobs]``, in order, in ``workers`` processes when > 1 (``fn`` must be a
-    module-level function), logging progress as ``what`` every ``seconds``. Results do not depend on
-    ``workers`` as long as ``fn`` draws its randomness from its job."""
-    prog = Progress(log, len(jobs), what, seconds=seconds)
-    out = []
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as ex:
-            for row in ex.map(fn, jobs, chunksize=max(1, len(jobs) // (workers * 8))):
-                out.append(row)
-                prog.update()
-    else:
-        for job in jobs:
-            out.append(fn(job))
-            prog.update()
-    return out
-
-
 def make_real_set(
     out_dir: PathLike,
     metadata_csv: PathLike,
@@ -137,7 +118,7 @@ def make_real_set(
         for i in range(n_identities)
         for j, name in enumerate(EXPRESSIONS)
     ]
-    rows = map_jobs(_render_real, jobs, workers, "demo real faces rendered")
+    rows = map_jobs(_render_real, jobs, workers, "demo real faces rendered", logger=log)
     df = pd.DataFrame(rows)
     write_table(metadata_csv, df[["face_id", "identity", "expression", "age", "gender", "skin_tone"]])
     truth_cols = ["face_id", "left_eye_x", "left_eye_y", "right_eye_x", "right_eye_y", "angle", "scale", "offset_x", "offset_y"]
@@ -160,7 +141,7 @@ def make_disfa_like(
     out_dir = Path(out_dir)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     jobs = [(seed, s, f, size, p_on, str(out_dir)) for s in range(n_subjects) for f in range(frames)]
-    rows = map_jobs(_render_disfa, jobs, workers, "demo DISFA-like frames rendered")
+    rows = map_jobs(_render_disfa, jobs, workers, "demo DISFA-like frames rendered", logger=log)
     df = pd.DataFrame(rows, columns=["image", "subject", *AU_NAMES])
     write_table(out_dir / "labels.csv", df)
     log.info("DISFA-like: %d frames; AU base rates %s", len(df), {a: round(float(df[a].mean()), 3) for a in AU_NAMES})

@@ -1,5 +1,8 @@
 """Pretraining an EfficientNet-B0 backbone for the demo (the demo's stand-in for ImageNet weights).
 
+Part of the demo, not of the FER phase: it draws its data with the demo renderer, and the FER phase
+only ever loads the result (``fer.model.weights``), so ``synthfer.fer`` never imports ``synthfer.demo``.
+
 The thesis fine-tunes from ImageNet weights, which cannot be downloaded where the demo is built;
 a randomly initialised EfficientNet-B0 learns nothing in the demo's few CPU steps. This module
 makes a backbone the same way ImageNet weights are made — supervised training on *other* data —
@@ -27,9 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
+from synthfer.demo.dataset import render_disfa_frame
+from synthfer.demo.render import Identity
 from synthfer.fer import AU_COLUMNS
 from synthfer.io import PathLike, atomic_path, provenance, write_json
 from synthfer.logs import get_logger
+from synthfer.runtime import map_jobs
 
 log = get_logger(__name__)
 
@@ -39,9 +45,6 @@ _IDENT, _PRETRAIN = 3, 4
 
 def _render_identity(job: tuple) -> tuple[np.ndarray, np.ndarray]:
     from PIL import Image
-
-    from synthfer.demo.dataset import render_disfa_frame
-    from synthfer.demo.render import Identity
 
     seed, ident_i, frames, render_size, input_size, p_on = job
     ident = Identity.random(np.random.default_rng([seed, _IDENT, _PRETRAIN, ident_i]))
@@ -66,10 +69,8 @@ def render_pretraining_set(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(x uint8 (N, s, s, 3), y uint8 (N, 6), identity int (N,))`` with N = identities × frames,
     drawn at ``render_size`` (the DISFA-like set's 192 px) and resized to ``input_size``."""
-    from synthfer.demo.dataset import map_jobs
-
     jobs = [(seed, i, frames_per_identity, render_size, input_size, p_on) for i in range(n_identities)]
-    rendered = map_jobs(_render_identity, jobs, workers, "pretraining identities rendered", seconds=10.0)
+    rendered = map_jobs(_render_identity, jobs, workers, "pretraining identities rendered", seconds=10.0, logger=log)
     xs, ys = zip(*rendered, strict=True)
     ident = np.repeat(np.arange(n_identities), frames_per_identity)
     return np.concatenate(xs), np.concatenate(ys), ident
