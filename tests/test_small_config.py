@@ -31,8 +31,8 @@ def _validated(tmp: Path) -> dict:
 
 def test_gan_starts_from_a_network_of_its_resolution(tmp_path):
     """gan_train refuses a start network of another resolution: check it here, not after the faces phase."""
-    from synthfer.gan.start import frozen_parameter_names, read_start_networks
     from synthfer.gan.options import DEFAULTS, resolve_config
+    from synthfer.gan.start import frozen_parameter_names, read_start_networks
 
     gan = _validated(tmp_path)["gan"]
     assert gan.get("resume_from") is None  # a new run on the user's photos, not a continuation
