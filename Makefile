@@ -77,4 +77,4 @@ slurm-profile:
 
 clean-demo:
 	rm -rf results/demo results/faces results/gan results/latent results/review results/seeds \
-	       results/synthetic results/iqa results/select results/annotations results/fer results/report.html
+	       results/synthetic results/iqa results/select results/annotations results/fer results/report results/report.html
