@@ -144,6 +144,7 @@ rule all:
 CONFIG = {
     "seed": 5,
     "real_images": {"folder": "results/faces/real"},  # prepared below (results/ paths are not checked)
+    "gan": {"resolution": 32},  # the references are made at the GAN's resolution, the size of the images below
     "iqa": {
         "batch_size": 4,
         "nearest_size": 8,
@@ -180,7 +181,7 @@ def tiny_run(faces_data, tmp_path_factory) -> Path:
     rows = []
     for i, f in enumerate(sorted((faces_data / "london" / "smiling").glob("*.jpg"))[:8]):
         with Image.open(f) as im:
-            save_png(wd / "results/synthetic/raw" / f"{i}_{i:06d}.png", np.asarray(im.convert("RGB").resize((40, 40))))
+            save_png(wd / "results/synthetic/raw" / f"{i}_{i:06d}.png", np.asarray(im.convert("RGB").resize((32, 32))))
         rows.append({"name": f"{i}_{i:06d}", "file": f"raw/{i}_{i:06d}.png", "face_ok": True, "face_reason": ""})
     man = pd.DataFrame(rows)
     for c in ("AU1", "AU4", "AU5", "AU6", "AU12", "AU15", "neutral"):
@@ -218,6 +219,7 @@ def test_reordered_config_and_written_defaults_rerun_nothing(tiny_run):
         },
         "iqa": dict(reversed(list(CONFIG["iqa"].items()))),
         "real_images": CONFIG["real_images"],
+        "gan": CONFIG["gan"],
         "seed": 5,
     }
     try:
