@@ -74,6 +74,24 @@ def write_json(path: PathLike, obj: Any, indent: int = 2) -> Path:
     return write_text(path, json.dumps(obj, indent=indent, allow_nan=False, default=_json_default) + "\n")
 
 
+FIGURE_DPI = 120
+
+
+def save_figure(fig: Any, path: PathLike, *, dpi: int = FIGURE_DPI, tight: bool = True) -> Path:
+    """Save a matplotlib figure atomically (format from the suffix) and close it.
+
+    The one place figures are written, so every phase's plots share one resolution and no half-written
+    PNG is left behind by a killed job.
+    """
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight" if tight else None, format=path.suffix.lstrip(".") or "png")
+    plt.close(fig)
+    return path
+
+
 def _json_default(obj: Any) -> Any:
     import numpy as np
 
