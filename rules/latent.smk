@@ -58,6 +58,35 @@ rule latent_plots:
         "../workflow_scripts/latent_plots.py"
 
 
+rule latent_tsne_stability:
+    input:
+        directions="results/latent/directions.npz",
+        samples="results/latent/w_sample.npy",
+    output:
+        runs=report("results/latent/tsne_runs.png", caption="report/latent_tsne_runs.rst", category="3 latent"),
+        heatmap=report(
+            "results/latent/tsne_stability.png", caption="report/latent_tsne_stability.rst", category="3 latent"
+        ),
+        table="results/latent/tsne_stability.csv",
+        summary="results/latent/tsne_stability.json",
+    log:
+        "logs/latent_tsne_stability/latent_tsne_stability.log",
+    benchmark:
+        "benchmarks/rules/latent_tsne_stability/latent_tsne_stability.tsv"
+    params:
+        runs=config["latent"]["tsne_runs"],
+        tsne_samples=config["latent"]["tsne_samples"],
+        perplexity=config["latent"]["tsne_perplexity"],
+        seed=config["latent"]["seed"],
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../workflow_scripts/latent_tsne_stability.py"
+
+
 rule review_material:
     input:
         network=NETWORK_SELECTED,
@@ -110,5 +139,7 @@ TARGETS["latent"] = [
     "results/latent/explained_variance.png",
     "results/latent/pca_2d.png",
     "results/latent/tsne.png",
+    "results/latent/tsne_runs.png",
+    "results/latent/tsne_stability.png",
     "results/review/index.html",
 ]

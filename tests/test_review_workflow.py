@@ -107,7 +107,9 @@ def _prebuilt_upstream(wd: Path) -> None:
         os.utime(path, (base + 3, base + 3))
     for rel in ("results/latent/directions.npz", "results/latent/w_sample.npy", "results/gan/snapshot_fid.png"):
         os.utime(wd / rel, (base + 4, base + 4))
-    for rel in ("results/latent/explained_variance.png", "results/latent/pca_2d.png", "results/latent/tsne.png"):
+    plots = ("explained_variance.png", "pca_2d.png", "tsne.png", "tsne_runs.png", "tsne_stability.png")
+    plots += ("tsne_stability.csv", "tsne_stability.json")
+    for rel in (f"results/latent/{name}" for name in plots):
         os.utime(wd / rel, (base + 5, base + 5))
     assert np.load(wd / "results/latent/directions.npz")["components"].shape[0] == 3
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from synthfer.io import PathLike
 from synthfer.logs import Progress, get_logger
 
 log = get_logger(__name__)
@@ -140,7 +141,7 @@ class Directions:
         self.num_ws = num_ws
 
     @classmethod
-    def load(cls, path: str | Path) -> Directions:
+    def load(cls, path: PathLike) -> Directions:
         path = Path(path)
         try:
             with np.load(path) as npz:
@@ -174,9 +175,9 @@ class Directions:
 
 
 def write_directions(
-    network: str | Path,
-    out_npz: str | Path,
-    out_samples: str | Path,
+    network: PathLike,
+    out_npz: PathLike,
+    out_samples: PathLike,
     n_samples: int,
     n_components: int,
     seed: int,
@@ -210,11 +211,11 @@ def write_directions(
 
 
 def plot_directions(
-    directions_npz: str | Path,
-    samples_npy: str | Path,
-    out_variance: str | Path,
-    out_pca: str | Path,
-    out_tsne: str | Path,
+    directions_npz: PathLike,
+    samples_npy: PathLike,
+    out_variance: PathLike,
+    out_pca: PathLike,
+    out_tsne: PathLike,
     tsne_samples: int = 1000,
     perplexity: float = 30.0,
     seed: int = 0,
@@ -222,23 +223,21 @@ def plot_directions(
     """Rule ``latent_plots``: explained variance, 2-D PCA and t-SNE scatter of the sampled w's.
 
     Points are coloured by their coordinate on the third component, so the PCA plot shows a
-    dimension the axes do not.
+    dimension the axes do not. The t-SNE starts from the PCA of w (deterministic); the repeated runs
+    from random starts are rule ``latent_tsne_stability`` (:mod:`synthfer.latent.tsne`).
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from sklearn.manifold import TSNE
 
-    from synthfer.io import atomic_path
+    from synthfer.io import save_figure
+    from synthfer.latent.tsne import effective_perplexity, embed, load_plot_samples
 
     with np.load(directions_npz) as npz:
         comps, mean, ratio = npz["components"], npz["mean"], npz["explained_variance_ratio"]
-    w = np.load(samples_npy)
-    if len(w) < 5:
-        raise ValueError(f"{samples_npy}: only {len(w)} w samples, need at least 5 to plot")
+    w, colour, colour_name = load_plot_samples(directions_npz, samples_npy)
     proj = (w - mean) @ comps.T
-    colour = proj[:, 2] if proj.shape[1] > 2 else proj[:, 0]
 
     fig, ax = plt.subplots(figsize=(6, 4))
     k = np.arange(1, len(ratio) + 1)
@@ -247,29 +246,19 @@ def plot_directions(
     ax2.plot(k, 100 * np.cumsum(ratio), color="#dd8452", marker=".", label="cumulative")
     ax.set(xlabel="principal component of w", ylabel="explained variance (%)", title="GANSpace PCA of w")
     ax2.set_ylabel("cumulative (%)")
-    fig.tight_layout()
-    with atomic_path(out_variance) as tmp:
-        fig.savefig(tmp, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_variance)
 
     fig, ax = plt.subplots(figsize=(5, 5))
     sc = ax.scatter(proj[:, 0], proj[:, 1] if proj.shape[1] > 1 else np.zeros(len(proj)), c=colour, s=6, cmap="viridis")
-    fig.colorbar(sc, ax=ax, label="PC3 coordinate")
+    fig.colorbar(sc, ax=ax, label=colour_name)
     ax.set(xlabel="PC1", ylabel="PC2", title=f"2-D PCA of {len(w)} sampled w")
-    fig.tight_layout()
-    with atomic_path(out_pca) as tmp:
-        fig.savefig(tmp, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_pca)
 
     m = min(tsne_samples, len(w))
-    perp = float(min(perplexity, (m - 1) / 3.0))
-    emb = TSNE(n_components=2, perplexity=perp, init="pca", random_state=seed).fit_transform(w[:m])
+    emb = embed(w[:m], perplexity, seed, init="pca")
     fig, ax = plt.subplots(figsize=(5, 5))
     sc = ax.scatter(emb[:, 0], emb[:, 1], c=colour[:m], s=6, cmap="viridis")
-    fig.colorbar(sc, ax=ax, label="PC3 coordinate")
-    ax.set(title=f"t-SNE of {m} sampled w (perplexity {perp:g})", xticks=[], yticks=[])
-    fig.tight_layout()
-    with atomic_path(out_tsne) as tmp:
-        fig.savefig(tmp, dpi=120)
-    plt.close(fig)
+    fig.colorbar(sc, ax=ax, label=colour_name)
+    ax.set(title=f"t-SNE of {m} sampled w (perplexity {effective_perplexity(m, perplexity):g})", xticks=[], yticks=[])
+    save_figure(fig, out_tsne)
     log.info("plots: %s, %s, %s", out_variance, out_pca, out_tsne)
