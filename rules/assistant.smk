@@ -30,14 +30,7 @@ if REVIEW_ASSISTANT["enabled"]:
         benchmark:
             "benchmarks/rules/review_suggestions/review_suggestions.tsv"
         params:
-            seed_start=config["latent"]["review"]["seed_start"],
-            seed_count=config["latent"]["review"]["seed_count"],
-            truncation_psi=config["latent"]["review"]["truncation_psi"],
-            grid_seeds=config["latent"]["review"]["grid_seeds"],
-            grid_directions=config["latent"]["review"]["grid_directions"],
-            grid_degrees=config["latent"]["review"]["grid_degrees"],
-            edit_layers=config["latent"]["edit_layers"],
-            noise_mode=config["generate"]["noise_mode"],
+            layout=REVIEW_LAYOUT,  # the review material's faces (rules/latent.smk)
             batch_size=REVIEW_ASSISTANT["batch_size"],
             threshold=REVIEW_ASSISTANT["threshold"],
             backend=config["fer"]["model"]["backend"],

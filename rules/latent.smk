@@ -3,6 +3,13 @@
 
 # NETWORK_SELECTED (rules/gan.smk): the network gan.network chose, written only if it makes faces.
 
+from synthfer.latent.options import layout_params, page_params  # standard library only
+
+# The review's options, built once from the config (names, config keys and defaults: synthfer/latent/options.py):
+# which faces are rendered (shared with rule review_suggestions, rules/assistant.smk) and how the page draws them.
+REVIEW_LAYOUT = layout_params(config)
+REVIEW_PAGE = page_params(config)
+
 
 rule latent_directions:
     input:
@@ -105,23 +112,8 @@ rule review_material:
     benchmark:
         "benchmarks/rules/review_material/review_material.tsv"
     params:
-        seed_start=config["latent"]["review"]["seed_start"],
-        seed_count=config["latent"]["review"]["seed_count"],
-        cols=config["latent"]["review"]["cols"],
-        rows=config["latent"]["review"]["rows"],
-        thumb=config["latent"]["review"]["thumb"],
-        truncation_psi=config["latent"]["review"]["truncation_psi"],
-        grid_seeds=config["latent"]["review"]["grid_seeds"],
-        grid_directions=config["latent"]["review"]["grid_directions"],
-        grid_degrees=config["latent"]["review"]["grid_degrees"],
-        edit_layers=config["latent"]["edit_layers"],
-        strip_pairs=config["latent"]["review"]["strip_pairs"],
-        strip_steps=config["latent"]["review"]["strip_steps"],
-        batch_size=config["latent"]["review"]["batch_size"],
-        image_format=config["latent"]["review"]["image_format"],
-        jpeg_quality=config["latent"]["review"]["jpeg_quality"],
-        noise_mode=config["generate"]["noise_mode"],
-        seeds_file=config["seeds"]["file"],
+        layout=REVIEW_LAYOUT,
+        page=REVIEW_PAGE,
         device=config["generate"]["device"],
         suggestion_threshold=config["latent"]["review"]["assistant"]["threshold"],
     threads: 2

@@ -22,6 +22,7 @@ def test_defaults_fill_nested_sections(bundled):
     validate(cfg, schema=str(bundled))
     assert cfg["latent"]["review"]["seed_count"] == 30000 and cfg["latent"]["review"]["thumb"] == 64
     assert cfg["latent"]["n_samples"] == 1_000_000 and cfg["latent"]["edit_layers"] == [0, None]
+    assert cfg["latent"]["tsne_runs"] == 4
     assert cfg["seeds"] == {"file": "config/seeds.yaml", "allow_other_network": False}
     assert cfg["latent"]["review"]["assistant"] == {"enabled": False, "threshold": 0.5, "batch_size": 32}
     assert 0.0 not in cfg["latent"]["review"]["grid_degrees"]

@@ -40,6 +40,7 @@ SCRIPT = textwrap.dedent(
     from synthfer.io import save_npz
     from synthfer.latent.assistant import write_suggestions
     from synthfer.latent.directions import compute_directions
+    from synthfer.latent.options import ReviewLayout
 
     G = tiny_generator(resolution=16, seed=2)
     save_generator(root / "net.pt", G)
@@ -47,8 +48,9 @@ SCRIPT = textwrap.dedent(
     save_npz(root / "dirs.npz", **d)
     write_suggestions(
         root / "net.pt", root / "dirs.npz", models, root / "suggestions.csv", root / "suggestions.json",
-        seed_start=10, seed_count=5, grid_seeds=1, grid_directions=2, grid_degrees=[-1.0, 0.0, 1.0],
-        truncation_psi=0.7, batch_size=4, threshold=0.5, backend="torch", device="cpu", threads=1,
+        ReviewLayout(seed_start=10, seed_count=5, grid_seeds=1, grid_directions=2, grid_degrees=[-1.0, 0.0, 1.0],
+                     truncation_psi=0.7),
+        batch_size=4, threshold=0.5, backend="torch", device="cpu", threads=1,
     )
     # the same faces as files, through the code behind `synthfer predict`
     (root / "faces").mkdir()

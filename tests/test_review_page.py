@@ -21,16 +21,14 @@ NETWORK = {"file": "results/gan/network-final.pt", "sha256": "5e" * 32}
 def review(tmp_path_factory):
     from synthfer.gan.api import tiny_generator
     from synthfer.latent.directions import Directions, compute_directions
+    from synthfer.latent.options import ReviewOptions
     from synthfer.latent.review import build_review
 
     torch.set_num_threads(1)
     G = tiny_generator(resolution=16, seed=1)
     d, _ = compute_directions(G, 400, 3, seed=1, batch_size=400, std_samples=200)
     out = tmp_path_factory.mktemp("review")
-    data = build_review(
-        G,
-        Directions(d["components"], d["std"], d["mean"], G.num_ws),
-        out,
+    options = ReviewOptions.of(
         seed_start=100,
         seed_count=23,
         cols=4,
@@ -43,9 +41,9 @@ def review(tmp_path_factory):
         edit_layers=(0, None),
         strip_pairs=[(100, 104)],
         strip_steps=5,
-        seeds_file_hint="config/seeds.yaml",
-        network=NETWORK,
+        seeds_file="config/seeds.yaml",
     )
+    data = build_review(G, Directions(d["components"], d["std"], d["mean"], G.num_ws), out, options, network=NETWORK)
     return out, data
 
 
@@ -284,16 +282,17 @@ def test_jpeg_review_material_matches_the_png_one(review, tmp_path):
     from synthfer.gan.api import tiny_generator
     from synthfer.imaging import load_rgb
     from synthfer.latent.directions import Directions, compute_directions
+    from synthfer.latent.options import ReviewOptions
     from synthfer.latent.review import build_review
 
     png_out, png_data = review
     G = tiny_generator(resolution=16, seed=1)
     d, _ = compute_directions(G, 400, 3, seed=1, batch_size=400, std_samples=200)
     data = build_review(
-        G, Directions(d["components"], d["std"], d["mean"], G.num_ws), tmp_path, seed_start=100, seed_count=23,
-        cols=4, rows=3, thumb=32, truncation_psi=0.7, grid_seeds=[101, 105], grid_directions=2,
+        G, Directions(d["components"], d["std"], d["mean"], G.num_ws), tmp_path, ReviewOptions.of(seed_start=100,
+        seed_count=23, cols=4, rows=3, thumb=32, truncation_psi=0.7, grid_seeds=[101, 105], grid_directions=2,
         grid_degrees=[-2.0, 0.0, 2.0], edit_layers=(0, None), strip_pairs=[(100, 104)], strip_steps=5,
-        image_format="jpeg", jpeg_quality=95,
+        image_format="jpeg", jpeg_quality=95),
     )  # fmt: skip
     assert png_data["image_format"] == "png" and data["image_format"] == "jpeg"
     assert [s["file"] for s in data["sheets"]] == ["sheets/sheet_0000.jpg", "sheets/sheet_0001.jpg"]
@@ -330,6 +329,7 @@ def assisted_review(tmp_path_factory):
     """The demo's layout (10 × 2 tiles of 64 px) with suggestions for every seed and both grid seeds."""
     from synthfer.gan.api import tiny_generator
     from synthfer.latent.directions import Directions, compute_directions
+    from synthfer.latent.options import ReviewOptions
     from synthfer.latent.review import build_review
 
     torch.set_num_threads(1)
@@ -344,9 +344,9 @@ def assisted_review(tmp_path_factory):
     }
     out = tmp_path_factory.mktemp("assisted")
     data = build_review(
-        G, Directions(d["components"], d["std"], d["mean"], G.num_ws), out, seed_start=200, seed_count=25, cols=10,
-        rows=2, thumb=64, truncation_psi=0.7, grid_seeds=[203, 219], grid_directions=2, grid_degrees=[-2.0, 2.0],
-        strip_pairs=0, network=NETWORK, suggestions=suggestions,
+        G, Directions(d["components"], d["std"], d["mean"], G.num_ws), out, ReviewOptions.of(seed_start=200,
+        seed_count=25, cols=10, rows=2, thumb=64, truncation_psi=0.7, grid_seeds=[203, 219], grid_directions=2,
+        grid_degrees=[-2.0, 2.0], strip_pairs=0), network=NETWORK, suggestions=suggestions,
     )  # fmt: skip
     return out, data
 

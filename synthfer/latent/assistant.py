@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
 from synthfer import AU_COLUMNS
+from synthfer.io import PathLike
+from synthfer.latent.options import Layout, ReviewLayout, network_record
 from synthfer.logs import Progress, get_logger
 
 log = get_logger(__name__)
@@ -59,7 +60,7 @@ def fer_input(rgb: np.ndarray, size: int) -> np.ndarray:
 class Ensemble:
     """The fold models of one variant, loaded once; :meth:`probabilities` = mean over the models."""
 
-    def __init__(self, models: Sequence[str | Path], backend: str | None = None, threads: int | None = None):
+    def __init__(self, models: Sequence[PathLike], backend: str | None = None, threads: int | None = None):
         if not models:
             raise ValueError("no fold models given")
         if (backend or os.environ.get("KERAS_BACKEND", "tensorflow")) == "tensorflow":
@@ -86,20 +87,10 @@ class Ensemble:
 
 
 def score_review_images(
-    G,
-    directions,
-    ensemble: Ensemble,
-    seeds: Sequence[int],
-    grid_seeds: Sequence[int],
-    grid_directions: Sequence[int],
-    grid_degrees: Sequence[float],
-    truncation_psi: float = 0.7,
-    edit_layers: tuple[int, int | None] = (0, None),
-    noise_mode: str = "const",
-    batch_size: int = 32,
-    threshold: float = 0.5,
+    G, directions, ensemble: Ensemble, layout: Layout, batch_size: int = 32, threshold: float = 0.5
 ):
-    """Score every seed's face and every edit-grid cell; returns the table of :data:`SUGGESTION_COLUMNS`.
+    """Score every seed's face and every edit-grid cell of ``layout`` (a resolved
+    :class:`~synthfer.latent.options.ReviewLayout`); returns the table of :data:`SUGGESTION_COLUMNS`.
 
     Rows: the seeds in order (direction −1), then per grid seed its cells direction-major; a grid's
     degree-0 cells are the seed's own face and are not scored twice.
@@ -109,23 +100,24 @@ def score_review_images(
 
     from synthfer.gan.api import seeds_to_ws, synthesize_ws
 
-    layer_end = G.num_ws if edit_layers[1] is None else int(edit_layers[1])
-    jobs: list[tuple[int, int, float]] = [(int(s), -1, 0.0) for s in seeds]
-    if any(float(d) == 0.0 for d in grid_degrees):  # a degree-0 cell is the face: score it for grid seeds off the page
-        jobs += [(int(s), -1, 0.0) for s in grid_seeds if int(s) not in set(map(int, seeds))]
-    jobs += [
-        (int(s), int(k), float(d)) for s in grid_seeds for k in grid_directions for d in grid_degrees if float(d) != 0.0
-    ]
+    degrees = layout.grid_degrees
+    jobs: list[tuple[int, int, float]] = [(s, -1, 0.0) for s in layout.seeds]
+    if any(d == 0.0 for d in degrees):  # a degree-0 cell is the face: score it for grid seeds off the page
+        jobs += [(s, -1, 0.0) for s in layout.grid_seeds if s not in set(layout.seeds)]
+    jobs += [(s, k, d) for s in layout.grid_seeds for k in layout.grid_directions for d in degrees if d != 0.0]
     probs = np.zeros((len(jobs), len(AU_COLUMNS)))
     votes = np.zeros((len(jobs), len(AU_COLUMNS)), np.int64)
     progress = Progress(log, len(jobs), "review images scored")
     for start in range(0, len(jobs), batch_size):
         chunk = jobs[start : start + batch_size]
-        w = seeds_to_ws(G, [s for s, _, _ in chunk], truncation_psi, batch_size)
+        w = seeds_to_ws(G, [s for s, _, _ in chunk], layout.truncation_psi, batch_size)
         ws = torch.cat(
-            [directions.apply(w[i : i + 1], k, d, edit_layers[0], layer_end) for i, (_, k, d) in enumerate(chunk)]
+            [
+                directions.apply(w[i : i + 1], k, d, layout.layer_start, layout.layer_end)
+                for i, (_, k, d) in enumerate(chunk)
+            ]
         )
-        per_model = ensemble.per_model(synthesize_ws(G, ws, noise_mode, batch_size))
+        per_model = ensemble.per_model(synthesize_ws(G, ws, layout.noise_mode, batch_size))
         probs[start : start + len(chunk)] = per_model.mean(axis=0)
         votes[start : start + len(chunk)] = (per_model >= threshold).sum(axis=0)
         progress.update(len(chunk))
@@ -138,19 +130,12 @@ def score_review_images(
 
 
 def write_suggestions(
-    network: str | Path,
-    directions_npz: str | Path,
-    models: Sequence[str | Path],
-    out_csv: str | Path,
-    meta_json: str | Path,
-    seed_start: int,
-    seed_count: int,
-    grid_seeds: Sequence[int] | int,
-    grid_directions: Sequence[int] | int,
-    grid_degrees: Sequence[float],
-    truncation_psi: float = 0.7,
-    edit_layers: tuple[int, int | None] = (0, None),
-    noise_mode: str = "const",
+    network: PathLike,
+    directions_npz: PathLike,
+    models: Sequence[PathLike],
+    out_csv: PathLike,
+    meta_json: PathLike,
+    layout: ReviewLayout,
     batch_size: int = 32,
     threshold: float = 0.5,
     backend: str | None = None,
@@ -158,27 +143,24 @@ def write_suggestions(
     threads: int | None = None,
 ):
     """Rule ``review_suggestions``: load generator, directions and the ``real_only`` fold models, score
-    the review's images and write ``out_csv`` and its sidecar ``meta_json``."""
+    the faces of ``layout`` (the review material's, :class:`~synthfer.latent.options.ReviewLayout`) and
+    write ``out_csv`` and its sidecar ``meta_json``."""
 
     from synthfer.gan.api import load_generator
-    from synthfer.io import provenance, sha256_file, write_json, write_table
+    from synthfer.io import provenance, write_json, write_table
     from synthfer.latent.directions import Directions
-    from synthfer.latent.review import review_layout
     from synthfer.runtime import pick_device, set_threads
 
     set_threads(threads)
     G = load_generator(network, device=pick_device(device))
     directions = Directions.load(directions_npz)
-    seeds, g_seeds, g_dirs = review_layout(seed_start, seed_count, grid_seeds, grid_directions, len(directions))
+    resolved = layout.resolve(len(directions), G.num_ws)
     ensemble = Ensemble(models, backend, threads)
     log.info(
         "%d fold models (input %d px): scoring %d seeds and the grids of %d seeds", len(ensemble.nets), ensemble.size,
-        len(seeds), len(g_seeds),
+        len(resolved.seeds), len(resolved.grid_seeds),
     )  # fmt: skip
-    table = score_review_images(
-        G, directions, ensemble, seeds, g_seeds, g_dirs, grid_degrees, truncation_psi, tuple(edit_layers),
-        noise_mode, batch_size, threshold,
-    )  # fmt: skip
+    table = score_review_images(G, directions, ensemble, resolved, batch_size, threshold)
     write_table(out_csv, table)
     unedited = table[table["direction"] < 0]
     suggested = {au: int((unedited[f"{au}_prob"] >= threshold).sum()) for au in AU_COLUMNS}
@@ -188,8 +170,8 @@ def write_suggestions(
             "models": ensemble.paths,
             "input_size": ensemble.size,
             "threshold": threshold,
-            "network": {"file": str(network), "sha256": sha256_file(network)},
-            "n_seeds": len(seeds),
+            "network": network_record(network),
+            "n_seeds": len(resolved.seeds),
             "n_grid_images": int((table["direction"] >= 0).sum()),
             "seeds_suggested_per_au": suggested,
             "provenance": provenance(),
@@ -200,7 +182,7 @@ def write_suggestions(
 
 
 def page_suggestions(
-    csv_path: str | Path,
+    csv_path: PathLike,
     seeds: Sequence[int],
     grid_seeds: Sequence[int],
     grid_directions: Sequence[int],

@@ -52,7 +52,12 @@ def add_commands(subparsers) -> None:
     p.add_argument("--psi", type=float, default=0.7, help="truncation psi")
     p.add_argument("--grid-seeds", type=_int_list, default=None, help="comma-separated seeds (default: the first 10)")
     p.add_argument("--grid-directions", type=int, default=10, help="directions 0..n-1 as grid rows")
-    p.add_argument("--degrees", type=_float_list, default=[-4.0, -2.0, 2.0, 4.0], help="comma-separated degrees (0 = the unedited face)")
+    p.add_argument(
+        "--degrees",
+        type=_float_list,
+        default=[-4.0, -2.0, 2.0, 4.0],
+        help="comma-separated degrees (0 = the unedited face)",
+    )
     p.add_argument(
         "--layers", type=_int_list, default=None, help="edited w layers start,end (end exclusive; default all)"
     )
@@ -62,8 +67,13 @@ def add_commands(subparsers) -> None:
     p.add_argument(
         "--seeds-file", default="config/seeds.yaml", help="where the page tells the reviewer to save the YAML"
     )
-    p.add_argument("--format", choices=["png", "jpeg"], default="png", dest="image_format",
-                   help="image format of sheets, grids and strips (jpeg: ~5x smaller; default png)")
+    p.add_argument(
+        "--format",
+        choices=["png", "jpeg"],
+        default="png",
+        dest="image_format",
+        help="image format of sheets, grids and strips (jpeg: ~5x smaller; default png)",
+    )
     p.add_argument("--jpeg-quality", type=int, default=90, help="JPEG quality 50-100 (default 90)")
     p.add_argument("--device", default=None, help="torch device (default: CUDA if available)")
     p.add_argument("--log", default=None, help="also write the log to this file")
@@ -95,7 +105,8 @@ def _review(args: argparse.Namespace) -> int:
 
     from synthfer.gan.api import load_generator
     from synthfer.latent.directions import Directions, compute_directions
-    from synthfer.latent.review import build_review, network_record
+    from synthfer.latent.options import ReviewOptions, network_record
+    from synthfer.latent.review import build_review
     from synthfer.runtime import pick_device
 
     G = load_generator(args.network, device=pick_device(args.device))
@@ -112,10 +123,7 @@ def _review(args: argparse.Namespace) -> int:
         )
         directions = Directions(d["components"], d["std"], d["mean"], G.num_ws)
     layers = (0, None) if not args.layers else (args.layers[0], args.layers[1] if len(args.layers) > 1 else None)
-    build_review(
-        G,
-        directions,
-        Path(args.out),
+    options = ReviewOptions.of(
         seed_start=args.seed_start,
         seed_count=args.seed_count,
         cols=args.cols,
@@ -127,11 +135,11 @@ def _review(args: argparse.Namespace) -> int:
         grid_degrees=args.degrees,
         edit_layers=layers,
         strip_pairs=args.strips if args.strips is not None else 5,
-        seeds_file_hint=args.seeds_file,
+        seeds_file=args.seeds_file,
         image_format=args.image_format,
         jpeg_quality=args.jpeg_quality,
-        network=network_record(args.network),
     )
+    build_review(G, directions, Path(args.out), options, network=network_record(args.network))
     print(f"open {Path(args.out) / 'index.html'} in a browser")
     return 0
 
@@ -155,7 +163,9 @@ def _seeds_check(args: argparse.Namespace) -> int:
         n_dirs = num_ws = None
         if directions is not None:
             if not Path(directions).is_file():
-                raise SeedSpecError(f"{directions}: directions file not found (pass --directions FILE or --directions none)")
+                raise SeedSpecError(
+                    f"{directions}: directions file not found (pass --directions FILE or --directions none)"
+                )
             with np.load(directions) as npz:
                 n_dirs, num_ws = int(npz["components"].shape[0]), int(npz["num_ws"])
             check_directions(spec, n_dirs, num_ws, args.seeds_file, directions)

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from synthfer import AU_DESCRIPTIONS
+from synthfer.io import PathLike
+from synthfer.latent.options import ReviewOptions, network_record
 from synthfer.logs import Progress, get_logger
 from synthfer.seeds import AU_NAMES
 
@@ -95,29 +97,6 @@ def labelled_grid(
     return np.asarray(img)
 
 
-def review_layout(
-    seed_start: int,
-    seed_count: int,
-    grid_seeds: Sequence[int] | int,
-    grid_directions: Sequence[int] | int,
-    n_directions: int,
-) -> tuple[list[int], list[int], list[int]]:
-    """``(reviewed seeds, grid seeds, grid directions)``; a count stands for "the first n" of the seed
-    range or of the directions (shared by the review material and the annotation assistant)."""
-    if seed_count < 1:
-        raise ValueError("seed_count must be >= 1")
-    seeds_all = list(range(seed_start, seed_start + seed_count))
-    if isinstance(grid_seeds, int):
-        grid_seeds = seeds_all[:grid_seeds]
-    if isinstance(grid_directions, int):
-        grid_directions = range(min(grid_directions, n_directions))
-    grid_directions = [int(k) for k in grid_directions]
-    for k in grid_directions:
-        if not 0 <= k < n_directions:
-            raise ValueError(f"latent.review.grid_directions: direction {k} does not exist (have {n_directions})")
-    return seeds_all, [int(s) for s in grid_seeds], grid_directions
-
-
 def fmt_degree(d: float) -> str:
     """Column caption: the degree in std units (ASCII: Pillow's default font has no σ)."""
     return f"{d:+g}" if d else "0"
@@ -126,34 +105,21 @@ def fmt_degree(d: float) -> str:
 def build_review(
     G,
     directions,
-    out_dir: str | Path,
-    seed_start: int,
-    seed_count: int,
-    cols: int = 10,
-    rows: int = 10,
-    thumb: int = 128,
-    truncation_psi: float = 0.7,
-    grid_seeds: Sequence[int] | int = (),
-    grid_directions: Sequence[int] | int = (),
-    grid_degrees: Sequence[float] = (-2.0, -1.0, 0.0, 1.0, 2.0),
-    edit_layers: tuple[int, int | None] = (0, None),
-    strip_pairs: Sequence[Sequence[int]] | int = (),
-    strip_steps: int = 8,
-    batch_size: int = 32,
-    noise_mode: str = "const",
-    seeds_file_hint: str = "config/seeds.yaml",
-    image_format: str = "png",
-    jpeg_quality: int = 90,
+    out_dir: PathLike,
+    options: ReviewOptions,
     network: dict | None = None,
     suggestions: dict | None = None,
 ) -> dict:
     """Render sheets, edit grids and strips into ``out_dir`` and write ``index.html`` + ``review.json``.
 
-    ``directions`` is a :class:`synthfer.latent.directions.Directions`. ``image_format`` is ``png`` or
-    ``jpeg`` (at the thesis' 30,000 seeds the PNG sheets alone are ≈ 700 MB to copy off a cluster).
-    ``network`` = ``{"file", "sha256"}`` of the generator (exported into the seed list, so the plan can
-    refuse seeds reviewed on another network). ``suggestions`` = the annotation assistant's
-    probabilities (:func:`synthfer.latent.assistant.page_suggestions`) or None. Returns the review data dict.
+    ``directions`` is a :class:`synthfer.latent.directions.Directions`; ``options`` says which faces
+    (:class:`~synthfer.latent.options.ReviewLayout`) and how they are drawn and written
+    (:class:`~synthfer.latent.options.PageOptions`: ``image_format`` ``png`` or ``jpeg`` — at the thesis'
+    30,000 seeds the PNG sheets alone are ≈ 700 MB to copy off a cluster). ``network`` = ``{"file",
+    "sha256"}`` of the generator (:func:`~synthfer.latent.options.network_record`; exported into the seed
+    list, so the plan can refuse seeds reviewed on another network). ``suggestions`` = the annotation
+    assistant's probabilities (:func:`synthfer.latent.assistant.page_suggestions`) or None. Returns the
+    review data dict.
     """
     import torch
 
@@ -161,99 +127,94 @@ def build_review(
     from synthfer.imaging import IMAGE_SUFFIXES, save_image
     from synthfer.io import write_json, write_text
 
-    if image_format not in IMAGE_SUFFIXES:
-        raise ValueError(f"latent.review.image_format: {image_format!r} is not one of {sorted(IMAGE_SUFFIXES)}")
-    ext = IMAGE_SUFFIXES[image_format]
+    page = options.page
+    if page.image_format not in IMAGE_SUFFIXES:
+        raise ValueError(f"latent.review.image_format: {page.image_format!r} is not one of {sorted(IMAGE_SUFFIXES)}")
+    ext = IMAGE_SUFFIXES[page.image_format]
+    layout = options.layout.resolve(len(directions), G.num_ws)
+    thumb, batch_size, noise_mode = page.thumb, page.batch_size, layout.noise_mode
 
     def save(rel: str, rgb: np.ndarray) -> None:
-        save_image(out / rel, rgb, image_format, jpeg_quality)
+        save_image(out / rel, rgb, page.image_format, page.jpeg_quality)
+
+    def edited(w0, k: int, d: float):
+        return directions.apply(w0, k, d, layout.layer_start, layout.layer_end)
 
     out = Path(out_dir)
     for sub in ("sheets", "grids", "strips"):  # declared outputs even when empty
         (out / sub).mkdir(parents=True, exist_ok=True)
-    per_page = cols * rows
-    if seed_count < 1 or per_page < 1:
-        raise ValueError("seed_count, cols and rows must be >= 1")
-    # Counts stand for "the first n": seeds of the range, directions, consecutive seed pairs.
-    seeds_all, grid_seeds, grid_directions = review_layout(
-        seed_start, seed_count, grid_seeds, grid_directions, len(directions)
-    )
-    if isinstance(strip_pairs, int):
-        strip_pairs = [(seeds_all[2 * i], seeds_all[2 * i + 1]) for i in range(min(strip_pairs, seed_count // 2))]
-    layer_end = G.num_ws if edit_layers[1] is None else int(edit_layers[1])
-    if not 0 <= edit_layers[0] < layer_end <= G.num_ws:
-        raise ValueError(f"latent.edit_layers {list(edit_layers)} is not a range [start, end) within 0…{G.num_ws}")
+    per_page = page.cols * page.rows
+    seed_count = len(layout.seeds)
     n_pages = (seed_count + per_page - 1) // per_page
     lh = label_height(thumb)
     sheets = []
     progress = Progress(log, seed_count, "review sheet faces")
-    for page in range(n_pages):
-        seeds = seeds_all[page * per_page : (page + 1) * per_page]
-        imgs = synthesize_ws(G, seeds_to_ws(G, seeds, truncation_psi, batch_size), noise_mode, batch_size)
-        rel = f"sheets/sheet_{page:04d}{ext}"
-        save(rel, contact_sheet(imgs, seeds, cols, rows, thumb))
+    for p in range(n_pages):
+        seeds = list(layout.seeds[p * per_page : (p + 1) * per_page])
+        imgs = synthesize_ws(G, seeds_to_ws(G, seeds, layout.truncation_psi, batch_size), noise_mode, batch_size)
+        rel = f"sheets/sheet_{p:04d}{ext}"
+        save(rel, contact_sheet(imgs, seeds, page.cols, page.rows, thumb))
         sheets.append({"file": rel, "first_seed": seeds[0], "n": len(seeds)})
         progress.update(len(seeds))
 
     grids = {}
-    if grid_directions and grid_seeds:
-        for seed in grid_seeds:
-            w0 = seeds_to_ws(G, [int(seed)], truncation_psi)
-            ws = torch.cat(
-                [directions.apply(w0, k, d, edit_layers[0], layer_end) for k in grid_directions for d in grid_degrees]
-            )
+    if layout.grid_directions and layout.grid_seeds:
+        for seed in layout.grid_seeds:
+            w0 = seeds_to_ws(G, [seed], layout.truncation_psi)
+            ws = torch.cat([edited(w0, k, d) for k in layout.grid_directions for d in layout.grid_degrees])
             cells = synthesize_ws(G, ws, noise_mode, batch_size)
-            rel = f"grids/seed_{int(seed)}{ext}"
+            rel = f"grids/seed_{seed}{ext}"
             save(
                 rel,
                 labelled_grid(
                     cells,
-                    [f"dir {k}" for k in grid_directions],
-                    [fmt_degree(d) for d in grid_degrees],
+                    [f"dir {k}" for k in layout.grid_directions],
+                    [fmt_degree(d) for d in layout.grid_degrees],
                     thumb,
                     title=f"seed {seed}: rows direction k, columns degree (x std)",
                 ),
             )
-            grids[str(int(seed))] = rel
+            grids[str(seed)] = rel
         log.info(
             "edit grids: %d seeds × %d directions × %d degrees",
-            len(grid_seeds),
-            len(grid_directions),
-            len(grid_degrees),
+            len(layout.grid_seeds),
+            len(layout.grid_directions),
+            len(layout.grid_degrees),
         )
 
     strips = []
-    for a, b in strip_pairs:
-        w = seeds_to_ws(G, [int(a), int(b)], truncation_psi)
-        t = torch.linspace(0, 1, strip_steps, device=w.device).view(-1, 1, 1)
+    for a, b in page.strips(layout.seeds):
+        w = seeds_to_ws(G, [a, b], layout.truncation_psi)
+        t = torch.linspace(0, 1, page.strip_steps, device=w.device).view(-1, 1, 1)
         cells = synthesize_ws(G, w[0:1] * (1 - t) + w[1:2] * t, noise_mode, batch_size)
-        rel = f"strips/strip_{int(a)}_{int(b)}{ext}"
+        rel = f"strips/strip_{a}_{b}{ext}"
         save(
             rel,
             labelled_grid(cells, [""], [f"{float(x):.2f}" for x in t.flatten()], thumb, title=f"seed {a} -> seed {b}"),
         )
-        strips.append({"file": rel, "a": int(a), "b": int(b)})
+        strips.append({"file": rel, "a": a, "b": b})
 
+    start, end = options.layout.edit_layers
     data = {
         "version": 1,
         "aus": list(AU_NAMES),
         "au_names": {au: AU_DESCRIPTIONS[au] for au in AU_NAMES},
-        "seed_start": seed_start,
+        "seed_start": options.layout.seed_start,
         "seed_count": seed_count,
-        "cols": cols,
-        "rows": rows,
+        "cols": page.cols,
+        "rows": page.rows,
         "tile_w": thumb,
         "tile_h": thumb + lh,
         "thumb": thumb,
         "sheets": sheets,
         "grids": grids,
         "strips": strips,
-        "truncation_psi": float(truncation_psi),
-        "grid_directions": grid_directions,
-        "grid_degrees": [float(d) for d in grid_degrees],
-        "edit_layers": [int(edit_layers[0]), None if edit_layers[1] is None else int(edit_layers[1])],
-        "seeds_file": seeds_file_hint,
-        "image_format": image_format,
+        "truncation_psi": layout.truncation_psi,
+        "grid_directions": list(layout.grid_directions),
+        "grid_degrees": list(layout.grid_degrees),
+        "edit_layers": [start, end],  # as configured (null = up to num_ws)
+        "seeds_file": page.seeds_file,
+        "image_format": page.image_format,
         "network": network,
         "assistant": suggestions,
     }
@@ -278,27 +239,20 @@ def review_html(data: dict) -> str:
     return template.replace("/*__REVIEW_DATA__*/null", blob)
 
 
-def network_record(network: str | Path) -> dict:
-    """``{"file": path as given, "sha256": of its bytes}`` — what the review page exports."""
-    from synthfer.io import sha256_file
-
-    return {"file": str(network), "sha256": sha256_file(network)}
-
-
 def write_review(
-    network: str | Path,
-    directions_npz: str | Path,
-    page_path: str | Path,
+    network: PathLike,
+    directions_npz: PathLike,
+    page_path: PathLike,
+    options: ReviewOptions,
     device: str | None = None,
     threads: int | None = None,
-    suggestions: str | Path | None = None,
+    suggestions: PathLike | None = None,
     suggestion_threshold: float = 0.5,
-    **kwargs,
 ) -> dict:
-    """Rule ``review_material`` / ``synthfer review``: load the network and directions and build the
-    review in the folder of ``page_path`` (which must be named ``index.html``). ``suggestions`` is the
-    annotation assistant's table (rule ``review_suggestions``) or None; the page marks an AU as
-    suggested from probability ``suggestion_threshold`` (the reviewer may change it on the page)."""
+    """Rule ``review_material``: load the network and directions and build the review in the folder of
+    ``page_path`` (which must be named ``index.html``). ``suggestions`` is the annotation assistant's table
+    (rule ``review_suggestions``) or None; the page marks an AU as suggested from probability
+    ``suggestion_threshold`` (the reviewer may change it on the page)."""
 
     from synthfer.gan.api import load_generator
     from synthfer.latent.directions import Directions
@@ -314,16 +268,11 @@ def write_review(
     if suggestions:
         from synthfer.latent.assistant import page_suggestions as read_page_suggestions
 
-        seeds_all, grid_seeds, grid_directions = review_layout(
-            kwargs["seed_start"],
-            kwargs["seed_count"],
-            kwargs.get("grid_seeds", ()),
-            kwargs.get("grid_directions", ()),
-            len(directions),
-        )
+        layout = options.layout.resolve(len(directions), G.num_ws)
         page_suggestions = read_page_suggestions(
-            suggestions, seeds_all, grid_seeds, grid_directions, kwargs.get("grid_degrees", ()), suggestion_threshold
-        )
+            suggestions, layout.seeds, layout.grid_seeds, layout.grid_directions, layout.grid_degrees,
+            suggestion_threshold,
+        )  # fmt: skip
     return build_review(
-        G, directions, page_path.parent, network=network_record(network), suggestions=page_suggestions, **kwargs
+        G, directions, page_path.parent, options, network=network_record(network), suggestions=page_suggestions
     )
