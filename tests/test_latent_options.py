@@ -97,3 +97,47 @@ def test_rules_pass_the_options_built_once(repo):
     assert "layout=REVIEW_LAYOUT" in assistant
     for key in (*LAYOUT_KEYS, *PAGE_KEYS):
         assert f'["review"]["{key}"]' not in latent + assistant, key
+
+
+def test_latent_code_defaults_equal_the_schema_defaults(defaults):
+    """Every default a latent function gives a configurable value is the schema's (issue 18, item 1)."""
+    import inspect
+
+    from synthfer.latent import assistant, directions, review, tsne
+    from synthfer.latent.options import _get
+
+    checked = {
+        directions.sample_w: {"batch_size": "latent.batch_size"},
+        directions.compute_directions: {
+            "seed": "latent.seed",
+            "batch_size": "latent.batch_size",
+            "std_samples": "latent.std_samples",
+            "estimator": "latent.estimator",
+            "keep_samples": "latent.plot_samples",
+        },
+        directions.plot_directions: {
+            "tsne_samples": "latent.tsne_samples",
+            "perplexity": "latent.tsne_perplexity",
+            "seed": "latent.seed",
+        },
+        tsne.tsne_stability: {
+            "runs": "latent.tsne_runs",
+            "tsne_samples": "latent.tsne_samples",
+            "perplexity": "latent.tsne_perplexity",
+            "seed": "latent.seed",
+        },
+        review.write_review: {"suggestion_threshold": "latent.review.assistant.threshold"},
+        assistant.score_review_images: {
+            "batch_size": "latent.review.assistant.batch_size",
+            "threshold": "latent.review.assistant.threshold",
+        },
+        assistant.write_suggestions: {
+            "batch_size": "latent.review.assistant.batch_size",
+            "threshold": "latent.review.assistant.threshold",
+        },
+        assistant.page_suggestions: {"threshold": "latent.review.assistant.threshold"},
+    }
+    for func, keys in checked.items():
+        params = inspect.signature(func).parameters
+        for name, key in keys.items():
+            assert params[name].default == _get(defaults, key), (func.__name__, name, key)
