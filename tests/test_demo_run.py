@@ -149,3 +149,17 @@ def test_gan_network_choice_and_face_check(demo_run):
     passing = table[table["face_rate"] >= info["face_check"]["min_detection_rate"]]
     assert info["snapshot"] == passing.loc[passing["fid"].idxmin(), "snapshot"]
     assert (demo_run / "gan" / "network-selected.pt").stat().st_size > 0
+
+
+def test_latent_tsne_stability_in_the_report(demo_run):
+    """latent.tsne_runs (4 in the demo): one table row per pair of runs, both figures in the report (issue 20)."""
+    import json
+
+    table = pd.read_csv(demo_run / "latent" / "tsne_stability.csv")
+    summary = json.loads((demo_run / "latent" / "tsne_stability.json").read_text())
+    assert summary["runs"] == 4 and len(table) == 4 * 3 // 2
+    assert (table["knn_jaccard"] > table["knn_jaccard_chance"]).all()
+    assert (table["mse_aligned"] <= table["mse_raw"]).all()
+    html = (demo_run / "report.html").read_text()
+    for name in ("tsne_runs.png", "tsne_stability.png"):
+        assert (demo_run / "latent" / name).stat().st_size > 5000 and name in html, name
