@@ -272,6 +272,15 @@ def test_replicates_of_a_fold_must_share_the_validation_frames(tmp_path):
         _evaluate(tmp_path, paths)
 
 
+def test_every_pair_once_and_the_primary_oriented_variant_minus_reference():
+    from synthfer.fer.evaluate import _pairs
+
+    variants = ["real_only", "synthetic_tds", "synthetic_random", "synthetic_pseudo"]
+    pairs = _pairs(variants, {"variant": "synthetic_tds", "reference": "synthetic_random", "au": "mean"})
+    assert len(pairs) == 6 and len({frozenset(p) for p in pairs}) == 6
+    assert ("synthetic_random", "synthetic_tds") in pairs and ("synthetic_tds", "synthetic_pseudo") in pairs
+
+
 def test_prediction_paths_give_fold_and_replicate():
     from synthfer.fer.evaluate import parse_prediction_path
 

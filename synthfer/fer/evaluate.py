@@ -271,8 +271,9 @@ def _pairs(variants: list[str], primary: dict | None) -> list[tuple[str, str]]:
     for i, a in enumerate(variants):
         for b in variants[i + 1 :]:
             if primary and {a, b} == {primary["variant"], primary["reference"]}:
-                a, b = primary["reference"], primary["variant"]
-            out.append((a, b))
+                out.append((primary["reference"], primary["variant"]))
+            else:
+                out.append((a, b))
     return out
 
 
