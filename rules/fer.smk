@@ -8,7 +8,7 @@
 from snakemake.exceptions import WorkflowError
 
 from synthfer.config import ConfigError
-from synthfer.fer.checks import check_real_data
+from synthfer.fer.checks import check_gan_fer_overlap, check_real_data
 from synthfer.variants import RANDOM_CONTROL, REAL_ONLY, fer_variants, is_synthetic, wildcard_regex
 
 FER = config["fer"]
@@ -35,6 +35,7 @@ FER_REPLICATES: dict[str, list[str]] = {
 }
 try:  # no DISFA folder, no table, missing images, images the workflow has yet to write: say so at parse time
     check_real_data(FER)
+    check_gan_fer_overlap(config["real_images"]["folder"], FER, any(is_synthetic(v) for v in FER_VARIANTS))
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 # The real labelled table the folds read: the DISFA import, the aligned copy of a table of photographs
