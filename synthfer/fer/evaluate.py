@@ -403,6 +403,7 @@ def primary_endpoint(comp: pd.DataFrame, spread: pd.DataFrame, primary: dict | N
     """``primary.json``: the declared endpoint, its row of ``comparisons.csv``, the replicate noise floor of both
     variants on that AU and the statistical settings. ``found`` false when the run lacks either variant. JSON has
     no NaN: a missing number is null."""
+    # settings["declared"] (the config's endpoint) wins: it is kept when the run lacks one of its variants
     out: dict = {"declared": primary, **settings, "found": False}
     if not primary:
         return _json_safe(out)
@@ -579,7 +580,8 @@ def evaluate(
     defaults to :data:`DEFAULT_PRIMARY`; it is dropped (every test secondary) when the run lacks either of its
     variants. Returns the summary table."""
     variants = list(predictions)
-    primary = dict(DEFAULT_PRIMARY if primary is None else primary)
+    primary = {**DEFAULT_PRIMARY, **(primary or {})}
+    declared = dict(primary)
     if primary["variant"] not in variants or primary["reference"] not in variants:
         log.info("primary endpoint %s − %s is not in this run: every comparison is secondary",
                  primary["variant"], primary["reference"])
@@ -609,7 +611,7 @@ def evaluate(
         settings = {"ci_method": ci_method, "ci_level": level, "alpha": alpha, "power": power,
                     "test_train_ratio": test_train_ratio, "n_bootstrap": n_bootstrap if ci_method == "bootstrap" else None,
                     "seed": seed, "n_folds": int(folds["fold"].nunique()), "scipy": scipy.__version__}  # fmt: skip
-        write_json(out_primary, primary_endpoint(comp, spread, primary, settings))
+        write_json(out_primary, primary_endpoint(comp, spread, primary, {"declared": declared, **settings}))
     if out_forest is not None:
         plot_forest(comp, focus_pairs(variants, primary), out_forest, level, alpha)
     plot_auc_bars(summary, variants, out_auc_figure, level)

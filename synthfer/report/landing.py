@@ -259,12 +259,13 @@ def landing_rst(answer, counts, references: Sequence[str], level: float = 0.95, 
         "Secondary comparisons",
         "~~~~~~~~~~~~~~~~~~~~~",
         "",
-        f"Mean fold AUC ({pct} CI) of every training set per Action Unit, and its paired difference to "
-        + " and to ".join(f"``{r}``" for r in refs)
-        + f" [{pct} CI] (mean over the folds of variant − reference; p: Holm-corrected across all {m} secondary "
-        "tests on the page, the primary endpoint's row uncorrected; * = significant; † = cannot reach significance "
-        "with its usable folds; ‡ = the Wilcoxon rank test could not, even as the family's smallest p). "
-        "Data: ``results/report/answer.csv``, ``results/fer/summary.csv``, ``results/fer/comparisons.csv``.",
+        f"Mean fold AUC ({pct} CI) of every training set per Action Unit"
+        + (", and its paired difference to " + " and to ".join(f"``{r}``" for r in refs)
+           + f" [{pct} CI] (mean over the folds of variant − reference; p: Holm-corrected across all {m} secondary "
+           "tests on the page, the primary endpoint's row uncorrected; * = significant; † = cannot reach "
+           "significance with its usable folds; ‡ = the Wilcoxon rank test could not, even as the family's smallest "
+           "p)" if refs else "")
+        + ". Data: ``results/report/answer.csv``, ``results/fer/summary.csv``, ``results/fer/comparisons.csv``.",
         "",
     ]
     lines += [".. list-table::", "   :header-rows: 1", "", "   * - AU", "     - variant", f"     - AUC ({pct} CI)"]
