@@ -142,7 +142,7 @@ def test_report_opens_on_the_answer_table(tmp_path):
         pd.DataFrame({"label": ["total"], "count": [1], "fraction": [1.0]}).to_csv(res_dir / "annotations" / v / "label_counts.csv", index=False)
     (tmp_path / "config.yaml").write_text(
         "real_images: {folder: results/demo/real}\ngan: {total_kimg: 64, snapshot_fid: {enabled: false}}\n"
-        "fer: {enabled: true, evaluate: {ci_level: 0.95}}\n"
+        "fer: {enabled: true, allow_overlap: true, evaluate: {ci_level: 0.95}}\n"
     )
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "schema").symlink_to(REPO / "config" / "schema")  # common.smk validates the config
@@ -164,5 +164,7 @@ def test_report_opens_on_the_answer_table(tmp_path):
     # it opens on the primary endpoint, then the embedded forest plot, then the secondary table
     assert start < html.index("Primary endpoint") < html.index("data:image/png;base64,") < html.index("Secondary comparisons")
     # the network is the one rule gan_network chose (its sidecar), not a guess from gan.total_kimg
+    # a safeguard the config switched off is stated on the page (rule param -> landing)
+    assert "fer.allow_overlap: true" in html and "What this run does not protect" in html
     counts = pd.read_csv(res_dir / "report" / "key_counts.csv").set_index("key")["value"]
     assert float(counts["network_fid"]) == 41.5
