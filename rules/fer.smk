@@ -8,8 +8,8 @@
 from snakemake.exceptions import WorkflowError
 
 from synthfer.config import ConfigError
-from synthfer.fer.checks import check_real_data
-from synthfer.variants import REAL_ONLY, fer_variants, is_synthetic, wildcard_regex
+from synthfer.fer.checks import check_gan_fer_overlap, check_real_data
+from synthfer.variants import RANDOM_CONTROL, REAL_ONLY, fer_variants, is_synthetic, wildcard_regex
 
 FER = config["fer"]
 # fer.variants + select.ablations: RUN_VARIANTS of rules/common.smk, derived here when a workflow includes this
@@ -23,8 +23,19 @@ try:
 except ValueError as exc:
     raise WorkflowError(str(exc)) from None
 FER_FOLDS = [f"{i:02d}" for i in range(1, FER["folds"] + 1)]
+# PROVISIONAL (branch fer-stats; the fer-protocol branch's definition replaces it at merge): the replicates of a
+# (variant, fold) — r{repeat} per training seed, d{draw}r{repeat} for the random control's selection draws.
+FER_REPLICATES: dict[str, list[str]] = {
+    v: (
+        [f"d{d}r{r}" for d in range(config.get("select", {}).get("random_draws", 1)) for r in range(FER.get("repeats", 1))]
+        if v == RANDOM_CONTROL
+        else [f"r{r}" for r in range(FER.get("repeats", 1))]
+    )
+    for v in FER_VARIANTS
+}
 try:  # no DISFA folder, no table, missing images, images the workflow has yet to write: say so at parse time
     check_real_data(FER)
+    check_gan_fer_overlap(config["real_images"]["folder"], FER, any(is_synthetic(v) for v in FER_VARIANTS))
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 # The real labelled table the folds read: the DISFA import, the aligned copy of a table of photographs
@@ -199,17 +210,34 @@ rule fer_fold:
 rule fer_evaluate:
     input:
         **{
-            f"pred_{v}": expand("results/fer/{variant}/fold_{fold}/predictions.csv", variant=v, fold=FER_FOLDS)
+            f"pred_{v}": expand(
+                "results/fer/{variant}/fold_{fold}/rep_{rep}/predictions.csv",
+                variant=v,
+                fold=FER_FOLDS,
+                rep=FER_REPLICATES[v],
+            )
             for v in FER_VARIANTS
         },
     output:
         summary="results/fer/summary.csv",
         fold_aucs="results/fer/fold_aucs.csv",
-        roc="results/fer/roc_curves.csv",
-        wilcoxon=report(
-            "results/fer/wilcoxon.csv",
-            caption="report/fer_wilcoxon.rst",
+        replicate_aucs="results/fer/replicate_aucs.csv",
+        replicate_spread=report(
+            "results/fer/replicate_spread.csv",
+            caption="report/fer_replicate_spread.rst",
             category="7 FER",
+        ),
+        roc="results/fer/roc_curves.csv",
+        comparisons=report(
+            "results/fer/comparisons.csv",
+            caption="report/fer_comparisons.rst",
+            category="7 FER",
+        ),
+        primary="results/fer/primary.json",
+        forest=report(
+            f"{FER_FIGURES}/forest.png",
+            caption="report/fer_forest.rst",
+            category="0 answer",
         ),
         auc_figure=report(
             f"{FER_FIGURES}/auc_per_au.png",
@@ -234,6 +262,13 @@ rule fer_evaluate:
         variants=FER_VARIANTS,
         ci_level=FER["evaluate"]["ci_level"],
         baseline_neutral=FER["evaluate"]["baseline_neutral"],
+        primary=FER["evaluate"]["primary"],
+        ci_method=FER["evaluate"]["ci_method"],
+        n_bootstrap=FER["evaluate"]["n_bootstrap"],
+        test_train_ratio=FER["evaluate"]["test_train_ratio"],
+        alpha=FER["evaluate"]["alpha"],
+        power=FER["evaluate"]["power"],
+        seed=config["seed"],
     conda:
         "../envs/fer.yaml"
     script:
@@ -270,7 +305,11 @@ TARGETS["fer"] = [
     "results/fer/summary.csv",
     "results/fer/fold_aucs.csv",
     "results/fer/roc_curves.csv",
-    "results/fer/wilcoxon.csv",
+    "results/fer/replicate_aucs.csv",
+    "results/fer/replicate_spread.csv",
+    "results/fer/comparisons.csv",
+    "results/fer/primary.json",
+    f"{FER_FIGURES}/forest.png",
     f"{FER_FIGURES}/auc_per_au.png",
     *expand(f"{FER_FIGURES}/roc_{{variant}}.png", variant=FER_VARIANTS),
 ] + (["results/fer/predict/{}.csv".format(FER["predict"]["variant"])] if FER["predict"]["images"] else [])

@@ -1,6 +1,7 @@
-# The report's landing page (rules/report/workflow.rst includes results/report/landing.rst): the answer — AUC per
-# AU and training set with its differences to real_only and synthetic_random (Holm-corrected Wilcoxon) — and the
-# run's key counts. Formats: synthfer/report/landing.py, docs/fer.md.
+# The report's landing page (rules/report/workflow.rst includes results/report/landing.rst): the answer — the
+# declared primary endpoint with its paired CI, effect size and minimum detectable difference, the forest plot of
+# the paired differences, the thesis' enhanced-vs-baseline comparison, the Holm-corrected secondary table, what
+# the run did not protect — and the run's key counts. Formats: synthfer/report/landing.py, docs/fer.md.
 
 from synthfer.variants import is_synthetic
 
@@ -8,11 +9,9 @@ LANDING_COUNT_INPUTS = {
     "faces_manifest": "results/faces/real_manifest.csv",
     "synthetic_manifest": "results/synthetic/manifest.csv",
     "selected_csv": "results/select/selected.csv",
+    # The network review and generation used, as rule gan_network chose it (kimg, FID, source).
+    "network_info": "results/gan/network-selected.json",
 }
-# The network choice's sidecar when the run has one (rule gan_network); else network-final.pt and, with
-# gan.snapshot_fid enabled, its FID looked up by kimg.
-if "NETWORK_SELECTED" in globals():
-    LANDING_COUNT_INPUTS["network_info"] = "results/gan/network-selected.json"
 if config["gan"]["snapshot_fid"]["enabled"]:
     LANDING_COUNT_INPUTS["snapshot_fid"] = "results/gan/snapshot_fid.csv"
 LANDING_TRAINING_COUNTS = {
@@ -29,7 +28,10 @@ rule report_landing:
         **LANDING_COUNT_INPUTS,
         **{f"count_{v}": path for v, path in LANDING_TRAINING_COUNTS.items()},
         summary="results/fer/summary.csv",
-        wilcoxon="results/fer/wilcoxon.csv",
+        comparisons="results/fer/comparisons.csv",
+        primary="results/fer/primary.json",
+        spread="results/fer/replicate_spread.csv",
+        forest="results/fer/figures/forest.png",
     output:
         answer=report("results/report/answer.csv", caption="report/landing_answer.rst", category="0 answer"),
         counts="results/report/key_counts.csv",
@@ -42,10 +44,13 @@ rule report_landing:
         variants=RUN_VARIANTS,
         training_counts=LANDING_TRAINING_COUNTS,
         count_keys=list(LANDING_COUNT_INPUTS),
-        network_file="results/gan/network-final.pt",
-        network_kimg=config["gan"]["total_kimg"],
         level=config["fer"]["evaluate"]["ci_level"],
+        alpha=config["fer"]["evaluate"]["alpha"],
+        power=config["fer"]["evaluate"]["power"],
         demo=str(config["real_images"]["folder"]).startswith("results/demo"),
+        # Safeguards this run switched off, stated on the landing (docs/fer.md "How the answer is protected").
+        allow_overlap=config["fer"].get("allow_overlap", False),
+        assistant=config.get("latent", {}).get("review", {}).get("assistant", {}).get("enabled", False),
     conda:
         "../envs/report.yaml"
     script:

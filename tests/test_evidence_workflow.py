@@ -110,14 +110,18 @@ def _fer_tables(root: Path) -> None:
     for v, signal in (("real_only", 0.2), ("synthetic_random", 0.3), ("synthetic_tds", 0.6)):
         preds[v] = []
         for fold in range(1, 6):
-            path = root / "pred" / v / f"fold_{fold:02d}" / "predictions.csv"
-            path.parent.mkdir(parents=True)
-            _fold(rng, 40, signal).to_csv(path, index=False)
-            preds[v].append(path)
+            df = _fold(rng, 40, signal)
+            for k, rep in enumerate(["d0r0", "d1r0"] if v == "synthetic_random" else ["r0"]):
+                path = root / "pred" / v / f"fold_{fold:02d}" / f"rep_{rep}" / "predictions.csv"
+                path.parent.mkdir(parents=True)
+                probs = [c for c in df.columns if c.startswith("prob_")]
+                df.assign(**{c: (df[c] + 0.05 * k).clip(0, 1) for c in probs}).to_csv(path, index=False)
+                preds[v].append(path)
     fer = root / "results" / "fer"
     fer.mkdir(parents=True)
-    evaluate(preds, fer / "summary.csv", root / "folds.csv", root / "roc.csv", fer / "wilcoxon.csv", root / "auc.png",
-             {v: root / f"roc_{v}.png" for v in preds})  # fmt: skip
+    evaluate(preds, fer / "summary.csv", root / "folds.csv", root / "roc.csv", fer / "comparisons.csv", root / "auc.png",
+             {v: root / f"roc_{v}.png" for v in preds}, out_primary=fer / "primary.json",
+             out_replicate_spread=fer / "replicate_spread.csv", out_forest=fer / "figures" / "forest.png")  # fmt: skip
 
 
 def test_report_opens_on_the_answer_table(tmp_path):
@@ -129,6 +133,8 @@ def test_report_opens_on_the_answer_table(tmp_path):
     pd.DataFrame({"name": ["a", "b", "c"], "status": ["ok", "ok", "no_face"]}).to_csv(res_dir / "faces" / "real_manifest.csv", index=False)
     (res_dir / "synthetic").mkdir()
     pd.DataFrame({"name": ["1_000000", "1_000001"], "face_ok": [True, True]}).to_csv(res_dir / "synthetic" / "manifest.csv", index=False)
+    (res_dir / "gan").mkdir()
+    (res_dir / "gan" / "network-selected.json").write_text('{"kimg": 64.0, "fid": 41.5, "source": "network-final.pt"}')
     (res_dir / "select").mkdir()
     pd.DataFrame({"name": ["1_000000"]}).to_csv(res_dir / "select" / "selected.csv", index=False)
     for v in ("synthetic_random", "synthetic_tds"):
@@ -136,7 +142,7 @@ def test_report_opens_on_the_answer_table(tmp_path):
         pd.DataFrame({"label": ["total"], "count": [1], "fraction": [1.0]}).to_csv(res_dir / "annotations" / v / "label_counts.csv", index=False)
     (tmp_path / "config.yaml").write_text(
         "real_images: {folder: results/demo/real}\ngan: {total_kimg: 64, snapshot_fid: {enabled: false}}\n"
-        "fer: {enabled: true, evaluate: {ci_level: 0.95}}\n"
+        "fer: {enabled: true, allow_overlap: true, evaluate: {ci_level: 0.95}}\n"
     )
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "schema").symlink_to(REPO / "config" / "schema")  # common.smk validates the config
@@ -155,3 +161,10 @@ def test_report_opens_on_the_answer_table(tmp_path):
     assert start < html.index("About this report")
     assert html.count(f"{row['mean_auc']:.3f}") >= 1 and f"{row['diff_synthetic_random']:+.3f}" in html
     assert "wiring, not science" in html and "photos_aligned" in html
+    # it opens on the primary endpoint, then the embedded forest plot, then the secondary table
+    assert start < html.index("Primary endpoint") < html.index("data:image/png;base64,") < html.index("Secondary comparisons")
+    # the network is the one rule gan_network chose (its sidecar), not a guess from gan.total_kimg
+    # a safeguard the config switched off is stated on the page (rule param -> landing)
+    assert "fer.allow_overlap: true" in html and "What this run does not protect" in html
+    counts = pd.read_csv(res_dir / "report" / "key_counts.csv").set_index("key")["value"]
+    assert float(counts["network_fid"]) == 41.5

@@ -101,3 +101,122 @@ def test_weight_files(tmp_path):
     check_weight_files({"fer": {"enabled": False, "model": {"weights": "absent.h5"}}})
     with pytest.raises(ConfigError, match="'gan.resume_from'"):
         check_weight_files({"gan": {"resume_from": str(tmp_path / "snap.pt")}})
+
+
+# ---- issue 22 item 8: leak guards ----
+
+
+def _photo(path, value: int, size: int = 8):
+    import numpy as np
+
+    from synthfer.imaging import save_png
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_png(path, np.full((size, size, 3), value, np.uint8))
+    return path
+
+
+def test_table_rows_refuse_one_photo_under_two_subjects_conflicts_and_duplicates(tmp_path):
+    for i in range(4):
+        _photo(tmp_path / f"p{i}.png", 10 * i)
+    table = tmp_path / "t.csv"
+    base = {c: 0 for c in AU_COLUMNS}
+    cases = {
+        "2 subjects": ([{"image": "p0.png", "subject": "S1", **base}, {"image": "p1.png", "subject": "S1", **base},
+                        {"image": "p0.png", "subject": "S2", **base}], ["'p0.png'", "row 2 (subject S1)", "row 4 (subject S2)"]),
+        "conflicting labels": ([{"image": "p0.png", "subject": "S1", **base},
+                                {"image": "p0.png", "subject": "S1", **base, "AU12": 1}], ["conflicting labels in rows 2, 3"]),
+        "duplicate rows": ([{"image": "p1.png", "subject": "S1", **base}, {"image": "p2.png", "subject": "S1", **base},
+                            {"image": "p1.png", "subject": "S1", **base}], ["rows 2, 4 are the same row"]),
+    }  # fmt: skip
+    for name, (rows, needles) in cases.items():
+        pd.DataFrame(rows).to_csv(table, index=False)
+        with pytest.raises(ConfigError) as err:  # at parse time
+            check_real_data(_fer(table=str(table)))
+        assert "config key 'fer.real.table'" in str(err.value) and all(n in str(err.value) for n in needles), name
+        from synthfer.fer.data import read_real_table
+
+        with pytest.raises(ValueError) as err:  # and when a job reads the table
+            read_real_table(table)
+        assert all(n in str(err.value) for n in needles) and "Fix:" in str(err.value), name
+    pd.DataFrame([{"image": f"p{i}.png", "subject": f"S{i}", **base} for i in range(4)]).to_csv(table, index=False)
+    check_real_data(_fer(table=str(table)))
+
+
+def test_byte_identical_images_under_different_names_are_refused(tmp_path):
+    from synthfer.fer.data import read_real_table
+
+    _photo(tmp_path / "a.png", 10)
+    _photo(tmp_path / "b.png", 20)
+    (tmp_path / "copy_of_a.png").write_bytes((tmp_path / "a.png").read_bytes())
+    table = _table(tmp_path / "t.csv", ["a.png", "b.png", "copy_of_a.png"], ["S1", "S2", "S3"])
+    with pytest.raises(ValueError) as err:
+        read_real_table(table)
+    msg = str(err.value)
+    assert "row 2 (a.png, subject S1)" in msg and "row 4 (copy_of_a.png, subject S3)" in msg and "identical bytes" in msg
+    assert len(read_real_table(table, check_files=False)) == 3  # fold table: names only
+
+
+def _fer_with(table, **extra) -> dict:
+    return {"real": {"source": "table", "table": str(table), "image_root": None, "align": False,
+                     "disfa": {"root": "data/disfa", "camera": "right"}}, **extra}
+
+
+def test_gan_photos_sharing_a_file_or_subject_with_the_fer_images_are_refused(tmp_path):
+    from synthfer.fer.checks import check_gan_fer_overlap
+
+    fer_dir, gan_dir = tmp_path / "fer", tmp_path / "gan"
+    _photo(fer_dir / "london" / "001_08.jpg", 50)
+    _photo(fer_dir / "london" / "002_08.jpg", 60)
+    table = _table(fer_dir / "t.csv", ["london/001_08.jpg", "london/002_08.jpg"], ["001", "002"])
+    # same bytes under another name
+    (gan_dir).mkdir()
+    (gan_dir / "portrait.jpg").write_bytes((fer_dir / "london" / "002_08.jpg").read_bytes())
+    _photo(gan_dir / "other.jpg", 70)
+    with pytest.raises(ConfigError) as err:
+        check_gan_fer_overlap(str(gan_dir), _fer_with(table))
+    msg = str(err.value)
+    assert "same bytes" in msg and "portrait.jpg" in msg and "002_08.jpg" in msg and "fer.allow_overlap: true" in msg
+    # the same person (file stem 1_03 → subject 001), different bytes
+    (gan_dir / "portrait.jpg").unlink()
+    _photo(gan_dir / "1_03.jpg", 90)
+    with pytest.raises(ConfigError, match=r"same subject: GAN photo .*1_03.jpg and FER subject '001'"):
+        check_gan_fer_overlap(str(gan_dir), _fer_with(table))
+    # opted out, a real_only run (the GAN never reaches the classifier), a workflow output folder: no error
+    check_gan_fer_overlap(str(gan_dir), _fer_with(table, allow_overlap=True))
+    check_gan_fer_overlap(str(gan_dir), _fer_with(table), synthetic=False)
+    check_gan_fer_overlap("results/demo/real", _fer_with(table))
+    # disjoint people: passes
+    (gan_dir / "1_03.jpg").unlink()
+    check_gan_fer_overlap(str(gan_dir), _fer_with(table))
+
+
+def test_gan_photos_against_disfa_subjects(tmp_path):
+    from synthfer.fer.checks import check_gan_fer_overlap
+
+    root = tmp_path / "disfa"
+    (root / "Videos_RightCamera").mkdir(parents=True)
+    (root / "ActionUnit_Labels" / "SN001").mkdir(parents=True)
+    _photo(tmp_path / "gan" / "SN001_00010.png", 5)
+    fer = {"real": {"source": "disfa", "table": None, "image_root": None, "align": False,
+                    "disfa": {"root": str(root), "camera": "right"}}}
+    with pytest.raises(ConfigError, match="FER subject 'SN001'"):
+        check_gan_fer_overlap(str(tmp_path / "gan"), fer)
+
+
+def test_london_config_gan_photos_are_other_people(faces_data, repo):
+    """config/london.yaml: the GAN's folder (Canada set) holds no FER subject and no FER photograph (London set);
+    the old setting (both at the London photographs) is refused."""
+    import yaml
+
+    from synthfer.fer.checks import check_gan_fer_overlap
+
+    cfg = yaml.safe_load((repo / "config" / "london.yaml").read_text())
+    assert not cfg["fer"].get("allow_overlap", False)
+    prefix = "../shared/data/faces"
+    assert cfg["real_images"]["folder"].startswith(prefix) and cfg["fer"]["real"]["image_root"] == prefix
+    fer = {**cfg["fer"], "real": {**cfg["fer"]["real"], "table": str(repo / cfg["fer"]["real"]["table"]),
+                                   "image_root": str(faces_data)}}  # fmt: skip
+    check_gan_fer_overlap(str(faces_data / cfg["real_images"]["folder"][len(prefix) + 1 :]), fer)
+    with pytest.raises(ConfigError, match="same file: .*001_03.jpg is a GAN photo and a FER image"):
+        check_gan_fer_overlap(str(faces_data / "london" / "neutral"), fer)

@@ -171,3 +171,17 @@ def test_a_selection_that_keeps_nothing_fails_naming_the_thresholds(tables):
     assert not (tmp_path / "selz.csv").exists()
     with pytest.raises(ValueError, match="select.keep is 0"):
         _run(tmp_path, paths, "k0", keep=0)
+
+
+@pytest.mark.parametrize("metric", ["psnr", "brisque"])  # higher better, lower better
+def test_rank_mean_missing_value_ranks_worst(metric):
+    """A NaN metric value gets the lowest percentile whatever the metric's direction (issue 22 item 7)."""
+    df = pd.DataFrame({metric: [30.0, np.nan, 10.0, 20.0]})
+    score = combined_score(df, "rank_mean", [metric], None, None)
+    assert score[1] == 0.0
+    assert score[1] < score[[0, 2, 3]].min()
+    # Two metrics: an image missing one metric cannot beat an image that is best on the other and second on this.
+    df = pd.DataFrame({"psnr": [30.0, 20.0, 10.0], "brisque": [np.nan, 10.0, 5.0]})
+    s = combined_score(df, "rank_mean", ["psnr", "brisque"], None, None)
+    assert s[0] < s[1]
+    np.testing.assert_allclose(s, [(1 + 0) / 2, (2 / 3 + 1 / 2) / 2, (1 / 3 + 1) / 2])

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from synthfer.fer import AU_COLUMNS
+from synthfer.fer.checks import identical_image_problems, table_row_problems
 from synthfer.imaging import load_rgb
 from synthfer.io import PathLike
 from synthfer.logs import get_logger
@@ -52,8 +53,10 @@ def read_real_table(path: PathLike, check_files: bool = True, image_root: PathLi
     """Read a generic labelled table; add ``path`` (absolute image path). Rows keep the file's order.
 
     Relative ``image`` paths are resolved against ``image_root`` when given (``fer.real.image_root``),
-    else against the folder holding the table. Raises ``ValueError`` naming the file for a missing column, an empty table or a non-binary label,
-    and ``FileNotFoundError`` listing missing images.
+    else against the folder holding the table. Raises ``ValueError`` naming the file for a missing column, an empty
+    table or a non-binary label, and naming the rows for one image under two subjects, one image with conflicting
+    labels, exact duplicate rows and — with ``check_files`` — byte-identical images under different names
+    (:mod:`synthfer.fer.checks`); ``FileNotFoundError`` listing missing images.
     """
     path = Path(path)
     df = pd.read_csv(path, dtype={"image": str, "subject": str}, keep_default_na=False)
@@ -65,10 +68,17 @@ def read_real_table(path: PathLike, check_files: bool = True, image_root: PathLi
     if (df["subject"] == "").any():
         raise ValueError(f"{path}: row {int(np.flatnonzero(df['subject'] == '')[0]) + 2} has an empty subject")
     df = _check_binary(df, path)
+    rows = df[["image", "subject", *AU_COLUMNS]].to_dict("records")
+    problems = table_row_problems(rows, str(path))
+    if problems:
+        raise ValueError(" ".join(problems))
     root = Path(image_root).resolve() if image_root is not None else path.parent.resolve()
     df["path"] = [str(p if Path(p).is_absolute() else root / p) for p in df["image"]]
     if check_files:
         _check_files(df["path"], path)
+        problems = identical_image_problems(rows, list(df["path"]), str(path))
+        if problems:
+            raise ValueError(" ".join(problems))
     return df
 
 

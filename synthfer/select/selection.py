@@ -10,7 +10,7 @@ For each batch b with n_b images:
    - ``rank_mean`` (default): weighted mean over ``metrics`` of direction-aware percentile ranks
      within the batch's survivors (``pandas.rank(pct=True)``, ties averaged; 1 = best in the batch
      on that metric, "best" = highest for psnr/ssim/issm/uiq, lowest for rmse/sam/brisque/
-     svr_severity); weights default to 1;
+     svr_severity; a missing value (NaN) gets 0 = worst, whatever the direction); weights default to 1;
    - ``single``: the value of one ``metric`` (sign-flipped when lower is better, so higher = better).
    Ties are broken by name. ``rank`` 1 = best.
 4. The best ``keep_b = min(survivors, round(keep · n_b / batch_size))`` are selected (keep = 180
@@ -99,7 +99,9 @@ def combined_score(
         if w == 0:
             continue
         col = df[m] if HIGHER_IS_BETTER[m] else -df[m]
-        pct = col.rank(pct=True, method="average", na_option="bottom").to_numpy()
+        # Percentiles among the images that have a value; a missing value (NaN) ranks worst, 0, whatever the
+        # direction (as the thresholds fail it). na_option="bottom" gave NaN the percentile 1.0, the best.
+        pct = np.nan_to_num(col.rank(pct=True, method="average", na_option="keep").to_numpy(dtype=np.float64), nan=0.0)
         total += w * pct
         wsum += w
     if wsum <= 0:
