@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from synthfer import AU_COLUMNS
-from synthfer.iqa import HIGHER_IS_BETTER, SCORE_METRICS
+from synthfer.scores import HIGHER_IS_BETTER, SCORE_METRICS
 from synthfer.select.control import CLASS_COLUMNS, random_control, stratum_names
 from synthfer.select.selection import select
 from synthfer.select.summary import (

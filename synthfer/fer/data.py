@@ -2,7 +2,7 @@
 
 Generic table (what the DISFA importer and the demo write): CSV with ``image`` (path relative to
 ``image_root`` — by default the folder holding the CSV — or absolute), ``subject`` (str) and the binary columns
-:data:`~synthfer.fer.AU_COLUMNS`; extra columns are kept. Internally every table becomes a
+:data:`~synthfer.AU_COLUMNS`; extra columns are kept. Internally every table becomes a
 DataFrame with an absolute ``path`` column next to ``image``.
 
 This module needs only numpy, pandas and Pillow (no Keras), so the predictor and the tests can share
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synthfer.fer import AU_COLUMNS
+from synthfer import AU_COLUMNS
 from synthfer.imaging import load_rgb
 from synthfer.io import PathLike
 from synthfer.logs import get_logger

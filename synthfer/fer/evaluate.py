@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synthfer.fer import AU_COLUMNS
+from synthfer import AU_COLUMNS
 from synthfer.fer.metrics import holm, mean_ci, paired_wilcoxon, roc_auc, roc_curve
 from synthfer.io import PathLike, atomic_path, write_table
 from synthfer.logs import get_logger

@@ -22,25 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from synthfer.logs import Progress, get_logger
+from synthfer.synthetic_manifest import SHARD_COLUMNS
 
 log = get_logger(__name__)
-
-SHARD_COLUMNS = [
-    "name",
-    "file",
-    "seed",
-    "order",
-    "direction",
-    "degree",
-    "psi",
-    "layer_start",
-    "layer_end",
-    "shard",
-    "sha256",
-    "width",
-    "height",
-]
-
 
 def png_bytes(rgb: np.ndarray) -> bytes:
     """Deterministic PNG encoding (Pillow, compress level 6, no metadata)."""

@@ -44,7 +44,7 @@ def make_batches(
     counts, batch sizes, seed, provenance); return the number of batches."""
     import pandas as pd
 
-    from synthfer.generate.merge import read_manifest
+    from synthfer.synthetic_manifest import read_manifest
 
     man = read_manifest(manifest_csv, ["file"])
     if man["name"].duplicated().any():

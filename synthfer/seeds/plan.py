@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from synthfer import AU_COLUMNS
 from synthfer.logs import get_logger
-from synthfer.seeds import AU_NAMES
 from synthfer.seeds.spec import SeedSpec, SeedSpecError
 
 log = get_logger(__name__)
@@ -51,7 +51,7 @@ PLAN_COLUMNS = [
     "layer_start",
     "layer_end",
     "shard",
-    *AU_NAMES,
+    *AU_COLUMNS,
     "neutral",
 ]
 
@@ -186,7 +186,7 @@ def plan_merges(spec: SeedSpec, default_layers: tuple[int, int | None] = (0, Non
         _, folded = _seed_combos(spec, seed, default_layers)
         if folded:
             merges.degree_zero[seed] = folded
-        aus = tuple(au for au in AU_NAMES if seed in spec.aus[au])
+        aus = tuple(au for au in AU_COLUMNS if seed in spec.aus[au])
         if len(aus) > 1:
             merges.multi_au_seeds[seed] = aus
     merges.degree_zero_directions = tuple(sorted(zero_dirs))
@@ -270,7 +270,7 @@ def build_plan(
                     "layer_start": int(start),
                     "layer_end": int(end),
                     "shard": 0,
-                    **dict(zip(AU_NAMES, label, strict=True)),
+                    **dict(zip(AU_COLUMNS, label, strict=True)),
                     "neutral": int(seed_is_neutral and not any(label)),
                 }
             )
@@ -280,7 +280,7 @@ def build_plan(
     if n:
         df["shard"] = (df["order"].to_numpy(np.int64) * n_shards) // n
     return df.astype(
-        {c: "int64" for c in ["order", "seed", "direction", "layer_start", "layer_end", "shard", *AU_NAMES, "neutral"]}
+        {c: "int64" for c in ["order", "seed", "direction", "layer_start", "layer_end", "shard", *AU_COLUMNS, "neutral"]}
     )
 
 
@@ -289,10 +289,10 @@ def seed_labels_table(spec: SeedSpec):
     import pandas as pd
 
     rows = [
-        {"seed": s, **dict(zip(AU_NAMES, spec.seed_label(s), strict=True)), "neutral": int(s in spec.neutral)}
+        {"seed": s, **dict(zip(AU_COLUMNS, spec.seed_label(s), strict=True)), "neutral": int(s in spec.neutral)}
         for s in spec.seeds
     ]
-    return pd.DataFrame(rows, columns=["seed", *AU_NAMES, "neutral"])
+    return pd.DataFrame(rows, columns=["seed", *AU_COLUMNS, "neutral"])
 
 
 def read_plan(path: str | Path):
@@ -412,7 +412,7 @@ def write_seed_plan(
             "provenance": provenance(),
         },
     )
-    counts = {au: int(plan[au].sum()) for au in AU_NAMES}
+    counts = {au: int(plan[au].sum()) for au in AU_COLUMNS}
     log.info(
         "plan: %d images from %d seeds in %d shards; AU counts %s; neutral %d",
         len(plan),

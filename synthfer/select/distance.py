@@ -48,7 +48,7 @@ def fid_kid_table(
             names.extend(f["names"].astype(str))
             feats.append(f["features"])
     synth = np.concatenate(feats) if feats else np.zeros((0, real.shape[1]))
-    from synthfer.generate.merge import read_manifest
+    from synthfer.synthetic_manifest import read_manifest
 
     man = read_manifest(manifest_csv).set_index("name")
     labels = man.reindex(names)

@@ -20,8 +20,8 @@ import numpy as np
 
 from synthfer import AU_COLUMNS
 from synthfer.io import PathLike, atomic_path, read_table
-from synthfer.iqa import HIGHER_IS_BETTER, SCORE_METRICS
 from synthfer.logs import get_logger
+from synthfer.scores import HIGHER_IS_BETTER, SCORE_METRICS
 
 log = get_logger(__name__)
 CLASSES = (*AU_COLUMNS, "neutral")
@@ -84,7 +84,7 @@ def make_figures(
     sel = read_table(selected_csv)
     rej = read_table(rejected_csv)
     fk = read_table(fid_kid_csv)
-    from synthfer.generate.merge import read_manifest
+    from synthfer.synthetic_manifest import read_manifest
 
     man = read_manifest(manifest_csv).set_index("name")
     chosen = scored[scored["name"].isin(set(sel["name"]))]

@@ -36,8 +36,8 @@ import numpy as np
 
 from synthfer.config import check_thresholds
 from synthfer.io import PathLike, provenance, read_table, sidecar_path, write_json, write_table
-from synthfer.iqa import HIGHER_IS_BETTER, SCORE_METRICS
 from synthfer.logs import get_logger
+from synthfer.scores import HIGHER_IS_BETTER, SCORE_METRICS
 
 log = get_logger(__name__)
 
@@ -191,7 +191,7 @@ def select(
     sel = pd.concat(sel_parts, ignore_index=True).sort_values(["batch", "rank"])
     rej = pd.concat(rej_parts, ignore_index=True)
     if manifest_csv is not None:
-        from synthfer.generate.merge import read_manifest
+        from synthfer.synthetic_manifest import read_manifest
 
         man = read_manifest(manifest_csv)
         failed = man[~man["face_ok"]]

@@ -36,8 +36,8 @@ import numpy as np
 
 from synthfer import AU_COLUMNS
 from synthfer.io import PathLike, atomic_path, provenance, read_table, sidecar_path, write_json, write_table, write_text
-from synthfer.iqa import HIGHER_IS_BETTER, SCORE_METRICS
 from synthfer.logs import get_logger
+from synthfer.scores import HIGHER_IS_BETTER, SCORE_METRICS
 
 log = get_logger(__name__)
 
@@ -52,7 +52,7 @@ def _scored_with_classes(score_paths: Sequence[PathLike], selected_csv: PathLike
     scores = pd.concat([read_table(p) for p in sorted(map(str, score_paths))], ignore_index=True)
     scored = scores[scores["status"] == "ok"].copy()
     scored["name"] = scored["name"].astype(str)
-    from synthfer.generate.merge import read_manifest
+    from synthfer.synthetic_manifest import read_manifest
 
     man = read_manifest(manifest_csv).set_index("name")
     for c in CLASSES[1:]:
