@@ -187,9 +187,11 @@ def test_thresholds_name_known_metrics_and_bounds():
 
 
 def test_min_above_max_is_refused_naming_the_key():
-    cfg.check_thresholds({"psnr": {"min": 10, "max": 10}, "brisque": {"max": 60}})
+    from synthfer.select.checks import check_thresholds
+
+    check_thresholds({"psnr": {"min": 10, "max": 10}, "brisque": {"max": 60}})
     with pytest.raises(cfg.ConfigError) as err:
-        cfg.check_thresholds({"ssim": {"min": 0.2}, "psnr": {"min": 40, "max": 10}})
+        check_thresholds({"ssim": {"min": 0.2}, "psnr": {"min": 40, "max": 10}})
     msg = str(err.value)
     assert "select.thresholds.psnr" in msg and "min 40 is greater than max 10" in msg and "Fix:" in msg
     assert "ssim" not in msg

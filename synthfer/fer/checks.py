@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from synthfer import AU_COLUMNS
-from synthfer.config import ConfigError
+from synthfer import AU_COLUMNS, ConfigError
 
 PRODUCED = "results"
 WITHOUT_DISFA = (
