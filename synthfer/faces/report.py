@@ -322,7 +322,7 @@ def faces_report(
     outputs: Mapping[str, PathLike],
     metadata: PathLike | None = None,
     id_column: str = "face_id",
-    columns: Sequence[str] = (),
+    columns: Sequence[str] = ("face_age", "face_gender", "face_eth"),
     n_faces: int = 48,
 ) -> None:
     """Write every figure/table named in ``outputs`` (keys: contact_sheet, rejections, summary, and with

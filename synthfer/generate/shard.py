@@ -120,7 +120,7 @@ def generate_shard(
     out_dir: str | Path,
     manifest_path: str | Path,
     meta_path: str | Path,
-    batch_size: int = 32,
+    batch_size: int = 64,
     noise_mode: str = "const",
     device: str | None = None,
     threads: int | None = None,

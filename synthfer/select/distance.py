@@ -33,7 +33,7 @@ def fid_kid_table(
     out_csv: PathLike,
     kid_subsets: int = 100,
     kid_subset_size: int = 1000,
-    seed: int = 0,
+    seed: int = 2023,
     out_summary: PathLike | None = None,
 ) -> dict:
     import pandas as pd

@@ -68,7 +68,7 @@ def make_figures(
     raw_dir: PathLike,
     out_dir: PathLike,
     thresholds: Mapping[str, Mapping[str, float]] | None = None,
-    metrics: Sequence[str] = (),
+    metrics: Sequence[str] = ("rmse", "psnr", "issm", "sam", "uiq"),
     n_examples: int = 16,
 ) -> list[Path]:
     import matplotlib

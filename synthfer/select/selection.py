@@ -116,7 +116,7 @@ def select(
     batch_size: int,
     thresholds: Mapping[str, Mapping[str, float]] | None = None,
     method: str = "rank_mean",
-    metrics: Sequence[str] = ("psnr", "ssim", "uiq", "brisque", "svr_severity"),
+    metrics: Sequence[str] = ("rmse", "psnr", "issm", "sam", "uiq"),  # = the schema default (tests/test_config_defaults.py)
     weights: Mapping[str, float] | None = None,
     metric: str | None = None,
     out_summary: PathLike | None = None,

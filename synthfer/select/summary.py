@@ -191,7 +191,7 @@ def select_metric_summary(
     out_correlation: PathLike,
     out_within: PathLike,
     out_figure: PathLike,
-    ranked_metrics: Sequence[str] = (),
+    ranked_metrics: Sequence[str] = ("rmse", "psnr", "issm", "sam", "uiq"),
 ) -> dict:
     """Rule ``select_metric_summary``: Table 4.1 (CSV + HTML) and the rank-correlation tables and figure."""
     scored = _scored_with_classes(score_paths, selected_csv, manifest_csv)
