@@ -34,10 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
-from synthfer.select.checks import check_thresholds
 from synthfer.io import PathLike, provenance, read_table, sidecar_path, write_json, write_table
 from synthfer.logs import get_logger
 from synthfer.scores import HIGHER_IS_BETTER, SCORE_METRICS
+from synthfer.select.checks import check_thresholds
 
 log = get_logger(__name__)
 
