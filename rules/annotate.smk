@@ -52,7 +52,7 @@ rule annotate:
     conda:
         "../envs/report.yaml"
     script:
-        "../workflow_scripts/annotate_variant.py"
+        "../workflow_scripts/annotate.py"
 
 
 # synthetic_pseudo: the real_only fold models as an ensemble over the generated images (synthfer predict), then

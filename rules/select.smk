@@ -26,7 +26,7 @@ rule select:
     conda:
         "../envs/iqa.yaml"
     script:
-        "../workflow_scripts/select_batches.py"
+        "../workflow_scripts/select.py"
 
 
 rule fid_kid:

@@ -42,7 +42,7 @@ def _rule_params() -> list[tuple[str, str, str, str]]:
         aliases = {m.group(1): m.group(2) for m in re.finditer(r'^(\w+) = config\["(\w+)"\]\s*$', text, re.M)}
         nested = {m.group(1): (m.group(2), m.group(3)) for m in
                   re.finditer(r'^(\w+) = config\["(\w+)"\]\["(\w+)"\]\s*$', text, re.M)}
-        for block in re.split(r"^(?=\s*rule \w+:)", text, flags=re.M)[1:]:
+        for block in re.split(r"^(?=[ \t]*(?:rule|checkpoint) \w+:)", text, flags=re.M)[1:]:
             script = re.search(r'script:\s*\n\s*"\.\./(workflow_scripts/\w+\.py)"', block)
             params = re.search(r"\n(\s+)params:\n((?:\1\s+.*\n)+)", block)
             if not script or not params:

@@ -238,3 +238,22 @@ def test_map_jobs_keeps_order_whatever_the_workers():
     expected = [-j for j in jobs]
     assert map_jobs(operator.neg, jobs, 1, "jobs") == expected
     assert map_jobs(operator.neg, jobs, 2, "jobs") == expected
+
+
+def test_workflow_scripts_are_named_after_their_rules():
+    """``workflow_scripts/<x>.py`` is run by a rule called ``x`` (a script shared by several rules is named
+    after one of them), so the script of a rule in a log or a ``--until`` target is found by its name."""
+    import re
+
+    runs: dict[str, set[str]] = {}
+    for smk in (REPO / "rules").glob("*.smk"):
+        for block in re.split(r"^(?=[ \t]*(?:rule|checkpoint) \w+:)", smk.read_text(), flags=re.M)[1:]:
+            name = re.match(r"\s*(?:rule|checkpoint) (\w+):", block).group(1)
+            script = re.search(r'script:\s*\n\s*"\.\./workflow_scripts/(\w+)\.py"', block)
+            if script:
+                runs.setdefault(script.group(1), set()).add(name)
+    assert len(runs) > 30
+    wrong = {script: sorted(rules) for script, rules in runs.items() if script not in rules}
+    assert wrong == {}, f"scripts not named after a rule that runs them: {wrong}"
+    unused = sorted(p.stem for p in (REPO / "workflow_scripts").glob("*.py"))
+    assert [s for s in unused if s not in runs] == []
