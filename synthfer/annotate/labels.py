@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from synthfer import AU_COLUMNS
+from synthfer.io import PathLike
 from synthfer.logs import get_logger
 from synthfer.seeds.plan import image_name, parse_name
 
@@ -81,7 +82,7 @@ def label_images(names: Iterable[str], plan, seed_labels, unknown_seed: str = "e
     return out_names, labels, len(excluded)
 
 
-def read_names(source: str | Path, kind: str) -> list[str]:
+def read_names(source: PathLike, kind: str) -> list[str]:
     """Image names from the merged manifest (``kind='manifest'``: rows with ``face_ok`` true) or from
     the TDS selection (``kind='selected'``: every row of ``selected.csv``)."""
     import pandas as pd
@@ -114,7 +115,7 @@ def label_counts(labels: np.ndarray, n_excluded: int = 0):
     return df
 
 
-def plot_balance(counts, path: str | Path, title: str) -> None:
+def plot_balance(counts, path: PathLike, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -138,11 +139,11 @@ def write_annotation(
     stems: list[str],
     labels: np.ndarray,
     n_excluded: int,
-    out_npy: str | Path,
-    out_names: str | Path,
-    out_csv: str | Path,
-    out_counts: str | Path,
-    out_plot: str | Path,
+    out_npy: PathLike,
+    out_names: PathLike,
+    out_csv: PathLike,
+    out_counts: PathLike,
+    out_plot: PathLike,
     variant: str,
 ):
     """Write the five files of one annotation variant (module docstring) from image stems (no
@@ -164,15 +165,15 @@ def write_annotation(
 
 
 def annotate_variant(
-    names_source: str | Path,
+    names_source: PathLike,
     names_kind: str,
-    plan_csv: str | Path,
-    seed_labels_csv: str | Path,
-    out_npy: str | Path,
-    out_names: str | Path,
-    out_csv: str | Path,
-    out_counts: str | Path,
-    out_plot: str | Path,
+    plan_csv: PathLike,
+    seed_labels_csv: PathLike,
+    out_npy: PathLike,
+    out_names: PathLike,
+    out_csv: PathLike,
+    out_counts: PathLike,
+    out_plot: PathLike,
     variant: str,
     unknown_seed: str = "error",
 ) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from synthfer.io import PathLike
 from synthfer.logs import Progress, get_logger
 from synthfer.synthetic_manifest import MANIFEST_COLUMNS
 
@@ -107,13 +108,13 @@ def merge_manifest(
 
 
 def generate_merge(
-    plan_csv: str | Path,
-    shard_manifests: Sequence[str | Path],
-    shard_dirs: Sequence[str | Path],
-    face_filters: Sequence[str | Path],
-    raw_dir: str | Path,
-    manifest_path: str | Path,
-    meta_path: str | Path,
+    plan_csv: PathLike,
+    shard_manifests: Sequence[PathLike],
+    shard_dirs: Sequence[PathLike],
+    face_filters: Sequence[PathLike],
+    raw_dir: PathLike,
+    manifest_path: PathLike,
+    meta_path: PathLike,
 ) -> int:
     """Rule ``generate_merge``: link every shard image into ``raw_dir`` and write the manifest."""
     import pandas as pd

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from synthfer.io import PathLike
 from synthfer.logs import Progress, get_logger
 from synthfer.synthetic_manifest import SHARD_COLUMNS
 
@@ -68,7 +69,7 @@ def render_rows(G, directions, rows, batch_size: int = 32, noise_mode: str = "co
 
 
 def generate_rows(
-    G, directions, rows, out_dir: str | Path, shard: int, batch_size: int = 32, noise_mode: str = "const"
+    G, directions, rows, out_dir: PathLike, shard: int, batch_size: int = 32, noise_mode: str = "const"
 ):
     """Render ``rows`` into ``out_dir`` and return the shard manifest DataFrame."""
     import pandas as pd
@@ -113,13 +114,13 @@ def generate_rows(
 
 
 def generate_shard(
-    network: str | Path,
-    directions_npz: str | Path,
-    plan_csv: str | Path,
+    network: PathLike,
+    directions_npz: PathLike,
+    plan_csv: PathLike,
     shard: int,
-    out_dir: str | Path,
-    manifest_path: str | Path,
-    meta_path: str | Path,
+    out_dir: PathLike,
+    manifest_path: PathLike,
+    meta_path: PathLike,
     batch_size: int = 64,
     noise_mode: str = "const",
     device: str | None = None,

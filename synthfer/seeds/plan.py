@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from synthfer import AU_COLUMNS
+from synthfer.io import PathLike
 from synthfer.logs import get_logger
 from synthfer.seeds.spec import SeedSpec, SeedSpecError
 
@@ -59,7 +60,7 @@ PLAN_COLUMNS = [
 class SeedsFileMissing(SeedSpecError):
     """The reviewed seed list does not exist yet: the run stops here on purpose."""
 
-    def __init__(self, seeds_file: str | Path, review_page: str | Path | None = None):
+    def __init__(self, seeds_file: PathLike, review_page: PathLike | None = None):
         page = f" Open {review_page} in a browser (it works from disk, no server needed)," if review_page else ""
         super().__init__(
             f"The reviewed seed list {seeds_file} does not exist yet, so the run stops before generation.{page}"
@@ -81,7 +82,7 @@ def image_name(seed: int, order: int) -> str:
     return IMAGE_NAME_FORMAT.format(seed=int(seed), order=int(order))
 
 
-def parse_name(name: str | Path) -> tuple[int, int]:
+def parse_name(name: PathLike) -> tuple[int, int]:
     """``(seed, order)`` of a generated image's name, the inverse of :func:`image_name`.
 
     Accepts the name, the name with ``.png`` or ``.jpg`` (the seed thesis' label tables), or a path ending
@@ -197,8 +198,8 @@ def check_directions(
     spec: SeedSpec,
     n_directions: int,
     num_ws: int | None = None,
-    seeds_file: str | Path = "the seed list",
-    directions_file: str | Path = "directions.npz",
+    seeds_file: PathLike = "the seed list",
+    directions_file: PathLike = "directions.npz",
     default_layers: tuple[int, int | None] = (0, None),
 ) -> None:
     """Raise :class:`SeedSpecError` naming both files when an edit group uses a direction that
@@ -295,7 +296,7 @@ def seed_labels_table(spec: SeedSpec):
     return pd.DataFrame(rows, columns=["seed", *AU_COLUMNS, "neutral"])
 
 
-def read_plan(path: str | Path):
+def read_plan(path: PathLike):
     """Read and sanity-check ``plan.csv`` (columns, unique names, running order)."""
     import pandas as pd
 
@@ -317,8 +318,8 @@ class NetworkMismatch(SeedSpecError):
 
 def check_network(
     spec: SeedSpec,
-    seeds_file: str | Path,
-    network: str | Path,
+    seeds_file: PathLike,
+    network: PathLike,
     network_sha256: str,
     allow_other_network: bool = False,
 ) -> str:
@@ -351,16 +352,16 @@ def check_network(
 
 
 def write_seed_plan(
-    seeds_file: str | Path,
-    directions: str | Path | None,
-    plan_path: str | Path,
-    seed_labels_path: str | Path,
+    seeds_file: PathLike,
+    directions: PathLike | None,
+    plan_path: PathLike,
+    seed_labels_path: PathLike,
     n_shards: int,
-    meta_path: str | Path | None = None,
+    meta_path: PathLike | None = None,
     default_layers: tuple[int, int | None] = (0, None),
-    review_page: str | Path | None = None,
-    missing_seeds_file: str | Path | None = None,
-    network: str | Path | None = None,
+    review_page: PathLike | None = None,
+    missing_seeds_file: PathLike | None = None,
+    network: PathLike | None = None,
     allow_other_network: bool = False,
 ) -> int:
     """Rule ``seed_plan``: validate ``seeds_file`` and write the plan and the seed-level labels.

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from synthfer import AU_COLUMNS
+from synthfer.io import PathLike
 
 FORMAT_VERSION = 1
 MAX_SEED = 2**32 - 1  # numpy RandomState accepts seeds in [0, 2**32)
@@ -128,7 +129,7 @@ class SeedSpec:
 # --------------------------------------------------------------------------------------------- parsing
 
 
-def load_seed_spec(path: str | Path) -> SeedSpec:
+def load_seed_spec(path: PathLike) -> SeedSpec:
     """Read and validate ``path``; raises :class:`SeedSpecError` naming the file and entry."""
     import yaml
 
