@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from synthfer import AU_COLUMNS
-from synthfer.io import PathLike
+from synthfer.io import PathLike, save_figure
 from synthfer.logs import get_logger
 from synthfer.seeds.plan import image_name, parse_name
 
@@ -121,7 +121,6 @@ def plot_balance(counts, path: PathLike, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from synthfer.io import atomic_path
 
     sub = counts[counts["label"].isin([*AU_COLUMNS, "neutral"])]
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -130,9 +129,7 @@ def plot_balance(counts, path: PathLike, title: str) -> None:
     total = int(counts.loc[counts["label"] == "total", "count"].iloc[0])
     ax.set(ylabel="images", title=f"{title}: {total} images")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, tight=False)
 
 
 def write_annotation(

@@ -9,7 +9,7 @@ import numpy as np
 
 from synthfer import AU_COLUMNS
 from synthfer.imaging import load_rgb
-from synthfer.io import PathLike, atomic_path, read_table
+from synthfer.io import PathLike, read_table, save_figure
 
 
 def demo_sheet(real_dir: PathLike, metadata_csv: PathLike, disfa_labels: PathLike, out_png: PathLike, n_frames: int = 20) -> None:
@@ -49,6 +49,4 @@ def demo_sheet(real_dir: PathLike, metadata_csv: PathLike, disfa_labels: PathLik
     ax.set_title(f"DISFA-like AU base rates\n({len(labels)} frames, {labels['subject'].nunique()} subjects)", fontsize=8)
     fig.suptitle("Demo data (procedurally drawn; exercises the pipeline, not science)", fontsize=9)
     fig.tight_layout()
-    with atomic_path(out_png) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
+    save_figure(fig, out_png, tight=False)

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from synthfer.io import PathLike
-from synthfer.logs import Progress, get_logger
+from synthfer.logs import get_logger
 
 log = get_logger(__name__)
 
@@ -306,22 +306,6 @@ class Extractor:
 
         chips = [np.ascontiguousarray(resize_to(im, (150, 150))) for im in images]
         return np.asarray([np.asarray(self.model.compute_face_descriptor(c)) for c in chips], dtype=np.float64)
-
-
-def extract_files(files: list[PathLike], extractor: Extractor, size: tuple[int, int] | None = None, chunk: int = 100):
-    """Features of image files (read as RGB, resized to ``size`` if given) → ``[N, d]``."""
-    from synthfer.imaging import load_rgb
-    from synthfer.iqa.references import resize_to
-
-    out = []
-    prog = Progress(log, len(files), f"{extractor.name} features")
-    for i in range(0, len(files), chunk):
-        imgs = [load_rgb(f) for f in files[i : i + chunk]]
-        if size is not None:
-            imgs = [resize_to(im, size) for im in imgs]
-        out.append(extractor(np.stack(imgs)))
-        prog.update(len(imgs))
-    return np.concatenate(out) if out else np.zeros((0, extractor.dim))
 
 
 # ---------------------------------------------------------------------------------------------

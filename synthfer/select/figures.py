@@ -19,20 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from synthfer import AU_COLUMNS
-from synthfer.io import PathLike, atomic_path, read_table
+from synthfer.io import PathLike, read_table, save_figure
 from synthfer.logs import get_logger
 from synthfer.scores import HIGHER_IS_BETTER, SCORE_METRICS
 
 log = get_logger(__name__)
 CLASSES = (*AU_COLUMNS, "neutral")
-
-
-def _save(fig, path: PathLike) -> None:
-    import matplotlib.pyplot as plt
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    plt.close(fig)
 
 
 def _grid(names: Sequence[str], captions: Sequence[str], raw_dir: Path, title: str, path: PathLike) -> None:
@@ -55,7 +47,7 @@ def _grid(names: Sequence[str], captions: Sequence[str], raw_dir: Path, title: s
     if not len(names):
         axes[0, 0].text(0.5, 0.5, "none", ha="center", va="center")
     fig.suptitle(title, fontsize=9)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def make_figures(
@@ -108,7 +100,7 @@ def make_figures(
                 ax.axvline(b, color="k", ls="--", lw=1)
     axes[0, 0].legend(fontsize=7)
     fig.suptitle("Metric distributions: real crops vs synthetic (all scored) vs selected")
-    _save(fig, out_dir / "distributions.png")
+    save_figure(fig, out_dir / "distributions.png")
     written.append(out_dir / "distributions.png")
 
     # 2. per class
@@ -130,7 +122,7 @@ def make_figures(
             ax.set_xticks(range(1, len(ticks) + 1), ticks, fontsize=6, rotation=90)
         ax.set_title(m, fontsize=9)
     fig.suptitle("Per class (synthetic): all scored vs selected")
-    _save(fig, out_dir / "per_class.png")
+    save_figure(fig, out_dir / "per_class.png")
     written.append(out_dir / "per_class.png")
 
     # 3. FID / KID per class
@@ -145,7 +137,7 @@ def make_figures(
         ax.set_xticks(xs, classes, fontsize=8)
         ax.set_title(f"{col.upper()} vs real ({fk['extractor'].iloc[0] if len(fk) else '?'} features)", fontsize=9)
         ax.legend(fontsize=7)
-    _save(fig, out_dir / "fid_kid.png")
+    save_figure(fig, out_dir / "fid_kid.png")
     written.append(out_dir / "fid_kid.png")
 
     # 4. threshold sweep
@@ -169,7 +161,7 @@ def make_figures(
         ax.set_ylabel("images surviving")
     fig.suptitle(f"Threshold sweep over {len(scored)} scored images")
     fig.tight_layout()
-    _save(fig, out_dir / "threshold_sweep.png")
+    save_figure(fig, out_dir / "threshold_sweep.png")
     written.append(out_dir / "threshold_sweep.png")
 
     # 5. example grids
