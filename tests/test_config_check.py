@@ -186,3 +186,13 @@ def test_nested_config_on_the_command_line(workdir):
         [str(snakemake), "-n", "--quiet", "rules", "--configfile", "config/demo.yaml", "--config", "select={metrics: []}"],
         cwd=workdir, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     assert bad.returncode != 0 and "config key 'select.metrics' is empty" in bad.stdout + bad.stderr
+
+
+def test_fold_job_label_message_has_no_numpy_type(tmp_path):
+    """The fold jobs' own check (a table written after parse time) names the value as written, not np.int64(2)."""
+    from synthfer.fer.data import read_real_table
+
+    table = _table(tmp_path / "labels.csv", [_row(0, "S1"), _row(1, "S2", AU12=2)])
+    with pytest.raises(ValueError) as info:
+        read_real_table(table, check_files=False)
+    assert "row 3 has '2'" in str(info.value) and "np." not in str(info.value)

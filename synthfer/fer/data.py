@@ -35,7 +35,7 @@ def _check_binary(df: pd.DataFrame, source: PathLike) -> pd.DataFrame:
         bad = ~values.isin([0, 1])
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ValueError(f"{source}: column {c} must hold 0/1, row {row + 2} has {df[c].iloc[row]!r}")
+            raise ValueError(f"{source}: column {c} must hold 0/1, row {row + 2} has {str(df[c].iloc[row])!r}")
         df[c] = values.astype(np.int8)
     return df
 
