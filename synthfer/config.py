@@ -8,7 +8,13 @@ re-validates with jsonschema and turns the first (deepest) error into::
     config key 'select.keep': 'many' is not of type 'integer'.
     Fix: How many images to keep per batch of `batch_size` … (default: 180)
 
-This module imports only jsonschema/yaml: it runs at Snakefile parse time.
+After the schema, :func:`check_config` checks what a schema cannot express — keys that exclude or need each
+other, and the inputs that exist at parse time — and lists every problem at once.
+
+It runs at Snakefile parse time: jsonschema/yaml and the phases' light, standard-library checks only
+(``synthfer.gan.network_choice``, ``synthfer.fer.checks``, ``synthfer.seeds.spec``, ``synthfer.select.checks``),
+which is why this module sits in the workflow layer above the phases (docs/development.md); the phases
+raise :class:`synthfer.ConfigError` from the package root.
 """
 
 from __future__ import annotations
