@@ -1,12 +1,14 @@
 """The ids of the numbered wildcards — folds, shards, batches — defined once.
 
-A rule file builds its id lists here (``fold_ids(k)``, ``shard_ids(n)``, ``batch_ids(n)``) and
+A rule file builds its id lists here (``fold_ids(k)``, ``shard_ids(n)``, ``batch_ids(numbers)``) and
 ``rules/common.smk`` (and the tests' mini-workflows) constrain the wildcards with
 :data:`WILDCARD_CONSTRAINTS`, so the width of an id is written in one place. Standard library only:
 imported at Snakefile parse time.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 FOLD_DIGITS = 2  # {fold}: 01 … 99 (1-based)
 SHARD_DIGITS = 3  # {shard}: 000 … 999 (0-based)
@@ -35,6 +37,6 @@ def shard_ids(n: int) -> list[str]:
     return [f"{i:0{SHARD_DIGITS}d}" for i in range(n)]
 
 
-def batch_ids(n: int) -> list[str]:
-    """``['0000', …]``: the ids of ``n`` batches."""
-    return [f"{i:0{BATCH_DIGITS}d}" for i in range(n)]
+def batch_ids(batches: Iterable[int]) -> list[str]:
+    """``['0000', '0003', …]``: the ids of the batch numbers ``batches``, sorted, each once."""
+    return [f"{b:0{BATCH_DIGITS}d}" for b in sorted(set(batches))]

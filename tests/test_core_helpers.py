@@ -225,3 +225,13 @@ def test_scan_folder_accounts_for_every_entry(tmp_path):
         "x.jpg": "not_a_file", "broken.png": "unreadable",
     }  # fmt: skip
     assert [e.path.name for e in imaging.scan_folder(tmp_path)] == sorted(got)
+
+
+def test_wildcard_ids_have_one_width():
+    from synthfer.ids import WILDCARD_CONSTRAINTS, batch_ids, fold_ids, shard_ids
+
+    assert fold_ids(3) == ["01", "02", "03"] and shard_ids(2) == ["000", "001"] and batch_ids([3, 0, 3]) == ["0000", "0003"]
+    assert WILDCARD_CONSTRAINTS == {"shard": r"\d{3}", "batch": r"\d{4}", "fold": r"\d{2}"}
+    assert len(fold_ids(99)) == 99
+    with pytest.raises(ValueError, match="config key 'fer.folds': 100 folds"):
+        fold_ids(100)
