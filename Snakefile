@@ -30,7 +30,7 @@ include: "rules/iqa_common.smk"
 include: "rules/iqa.smk"
 include: "rules/select.smk"
 include: "rules/annotate.smk"
-if config["fer"]["enabled"]:  # fer.enabled: false leaves the whole FER phase out (and the answer it gives)
+if fer_enabled(config):  # fer.enabled: false leaves the whole FER phase out (and the answer it gives)
 
     include: "rules/fer.smk"
     include: "rules/landing.smk"

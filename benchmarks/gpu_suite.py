@@ -659,10 +659,10 @@ def child_iqa(c: Child) -> None:
     import pandas as pd
 
     from synthfer.imaging import save_png
-    from synthfer.iqa import FR_METRICS
     from synthfer.iqa.batches import make_batches
     from synthfer.iqa.references import build_references
     from synthfer.iqa.svr import train_svr
+    from synthfer.scores import FR_METRICS
 
     P = c.P
     import torch

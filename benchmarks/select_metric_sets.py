@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
     import yaml
 
-    from synthfer.iqa import SCORE_METRICS
     from synthfer.iqa.fid import feature_stats, frechet_distance, kid
+    from synthfer.scores import SCORE_METRICS
     from synthfer.select.selection import select
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -52,7 +52,7 @@ rule annotate:
     conda:
         "../envs/report.yaml"
     script:
-        "../workflow_scripts/annotate_variant.py"
+        "../workflow_scripts/annotate.py"
 
 
 # synthetic_pseudo: the real_only fold models as an ensemble over the generated images (synthfer predict), then
@@ -60,7 +60,7 @@ rule annotate:
 # (Cohen's kappa per AU) with the seed-ID labels.
 rule annotate_pseudo_predict:
     input:
-        models=expand(f"results/fer/{REAL_ONLY}/fold_{{fold:02d}}/model.keras", fold=range(1, config["fer"]["folds"] + 1)),
+        models=expand(f"results/fer/{REAL_ONLY}/fold_{{fold}}/model.keras", fold=fold_ids(config["fer"]["folds"])),
         images="results/synthetic/raw",
     output:
         table=f"results/annotations/{PSEUDO}/ensemble_predictions.csv",
@@ -122,6 +122,6 @@ rule annotate_pseudo:
 
 TARGETS["annotate"] = expand("results/annotations/{variant}/{file}", variant=ANNOTATE_VARIANTS, file=ANNOTATE_FILES) + (
     [f"results/annotations/{PSEUDO}/{file}" for file in [*ANNOTATE_FILES, "agreement.csv", "agreement.html"]]
-    if PSEUDO in RUN_VARIANTS and config["fer"]["enabled"]  # model labels need the real_only fold models
+    if PSEUDO in RUN_VARIANTS and fer_enabled(config)  # model labels need the real_only fold models
     else []
 )

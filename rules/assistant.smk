@@ -7,12 +7,7 @@ from synthfer.variants import REAL_ONLY
 
 REVIEW_ASSISTANT = config["latent"]["review"]["assistant"]
 
-if REVIEW_ASSISTANT["enabled"]:
-    if not config["fer"].get("enabled", True):
-        raise WorkflowError(
-            "config key 'latent.review.assistant.enabled': the annotation assistant needs the FER phase's real "
-            "labelled data and its real_only models, but fer.enabled is false. Fix: set one of the two differently."
-        )
+if REVIEW_ASSISTANT["enabled"]:  # needs fer.enabled (synthfer.config.check_config)
 
     rule review_suggestions:
         input:
@@ -20,7 +15,7 @@ if REVIEW_ASSISTANT["enabled"]:
             directions="results/latent/directions.npz",
             models=expand(
                 f"results/fer/{REAL_ONLY}/fold_{{fold}}/model.keras",
-                fold=[f"{i:02d}" for i in range(1, config["fer"]["folds"] + 1)],
+                fold=fold_ids(config["fer"]["folds"]),
             ),
         output:
             table="results/review/suggestions.csv",

@@ -13,12 +13,12 @@ sys.path.insert(0, workflow.basedir)  # import synthfer from the checkout even i
 from synthfer.config import (  # noqa: E402
     ConfigError,
     bundle_schema,
-    check_input_folders,
-    check_input_paths,
-    check_thresholds,
+    check_config,
     explain_config_error,
+    fer_enabled,
+    parse_nested_overrides,
 )
-from synthfer.config import check_weight_files  # noqa: E402
+from synthfer.ids import WILDCARD_CONSTRAINTS, fold_ids, shard_ids  # noqa: E402
 
 CONFIG_SCHEMA = Path(workflow.basedir) / "config" / "schema" / "config.schema.yaml"
 # validate() fills defaults only where it sees properties directly: validate a bundled copy with
@@ -37,18 +37,14 @@ for _configfile in workflow.configfiles:
     except DuplicateKeyError as exc:
         raise WorkflowError(f"config: {exc}") from None
 
+# --config fer='{enabled: false}': nested values arrive as strings; type them as a config file would be.
+parse_nested_overrides(config, workflow.config_settings.overwrite_config)
 try:
     validate(config, schema=str(BUNDLED_SCHEMA.resolve()))
 except WorkflowError:
     raise WorkflowError(explain_config_error(config, CONFIG_SCHEMA) or "config: invalid (see above)") from None
-try:
-    check_input_paths(config, ["real_images.folder", "real_images.metadata"])
-    check_input_folders(config, ["real_images.folder"])
-    check_thresholds(config["select"]["thresholds"])  # min <= max: what the schema cannot say
-except ConfigError as exc:
-    raise WorkflowError(str(exc)) from None
-try:
-    check_weight_files(config)  # local model files (fer.model.weights, iqa.fid.inception_weights, …)
+try:  # every cross-key rule and every input that exists now, each with its fix (synthfer.config.check_config)
+    check_config(config)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
@@ -71,9 +67,7 @@ def all_targets():
 
 
 wildcard_constraints:
-    shard=r"\d{3}",
-    batch=r"\d{4}",
-    fold=r"\d{2}",
+    **WILDCARD_CONSTRAINTS,  # {shard} 3 digits, {batch} 4, {fold} 2 (synthfer/ids.py)
 
 
 _WARNED_PHOTO_FOLDER = set()
@@ -101,7 +95,4 @@ def real_photo_folder(wildcards):
 # the names are defined once, in synthfer/variants.py.
 from synthfer.variants import all_variant_names, fer_variants  # noqa: E402
 
-try:
-    RUN_VARIANTS = fer_variants(config["fer"]["variants"], config["select"]["ablations"])
-except ValueError as exc:
-    raise WorkflowError(str(exc)) from None
+RUN_VARIANTS = fer_variants(config["fer"]["variants"], config["select"]["ablations"])  # checked by check_config

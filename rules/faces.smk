@@ -2,7 +2,7 @@
 # detection-only face filter of generated shards. Formats: docs/faces.md.
 
 FACES = config["faces"]
-FACES_SHARDS = [f"{k:03d}" for k in range(FACES["shards"])]
+FACES_SHARDS = shard_ids(FACES["shards"])
 # Everything that changes a crop or a detection (rule params, so --rerun-triggers params re-runs exactly these).
 FACES_SETTINGS = {k: v for k, v in FACES.items() if k not in ("shards", "report_faces")}
 FACES_METADATA = config["real_images"].get("metadata")

@@ -13,15 +13,9 @@ GAN = config["gan"]
 GAN_OPTIONS = training_options(GAN)
 
 # gan.network: which network latent directions, the review and generation use (synthfer.gan.network_choice).
-from snakemake.exceptions import WorkflowError
+# (checked with the rest of the config by synthfer.config.check_config, rules/common.smk)
+from synthfer.gan.network_choice import face_check_snapshots  # nothing heavy
 
-from synthfer.config import ConfigError
-from synthfer.gan.network_choice import check_network_setting, face_check_snapshots  # nothing heavy
-
-try:
-    check_network_setting(GAN["network"], GAN["snapshot_fid"]["enabled"])
-except ConfigError as exc:
-    raise WorkflowError(str(exc)) from None
 GAN_SNAPSHOT_DIR = "results/gan/snapshots"
 # The network every later phase reads: a copy of the chosen file, written only if it makes faces.
 NETWORK_SELECTED = "results/gan/network-selected.pt"

@@ -1,7 +1,7 @@
 # Seed-named generation: one GPU job per shard of the plan, then one merge that joins the shards,
 # the synthetic face filter (rule faces_filter_synthetic, rules/faces.smk) and the plan's labels.
 
-GENERATE_SHARDS = [f"{i:03d}" for i in range(config["generate"]["shards"])]
+GENERATE_SHARDS = shard_ids(config["generate"]["shards"])
 
 
 rule generate_shard:

@@ -26,7 +26,7 @@ rule select:
     conda:
         "../envs/iqa.yaml"
     script:
-        "../workflow_scripts/select_batches.py"
+        "../workflow_scripts/select.py"
 
 
 rule fid_kid:
@@ -120,7 +120,7 @@ TARGETS["select"] = [
 # ---- evidence around the selection (issue 15) ----
 # The size-matched random control (FER variant synthetic_random), per-metric ablations (synthetic_tds_<metric>,
 # select.ablations), the seed's Table 4.1 with the metrics' rank correlations, and its Fig 4.3 (feature PCA).
-from synthfer.iqa import SCORE_METRICS as SCORE_METRIC_NAMES  # a dict module: nothing heavy
+from synthfer.scores import SCORE_METRICS as SCORE_METRIC_NAMES  # a dict module: nothing heavy
 
 
 rule select_random:

@@ -22,3 +22,8 @@ AU_DESCRIPTIONS = {
     "AU15": "lip corner depressor",
 }
 """FACS names of the six AUs (Ekman & Friesen), e.g. for the review page's tick boxes."""
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the key and the fix in its message (raised by the parse-time checks of
+    :func:`synthfer.config.check_config` and the phases' own checks it calls)."""

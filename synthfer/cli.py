@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # Phases that contribute sub-commands (module synthfer.<name>.cli).
@@ -21,18 +22,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="synthfer", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"synthfer {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="<command>")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"synthfer.{name}.cli")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"synthfer.{name}.cli" and exc.name != f"synthfer.{name}":
-                raise
-            continue
-        module.add_commands(sub)
+    for name in COMMAND_MODULES:  # a missing module is a broken install: fail loudly (ModuleNotFoundError)
+        importlib.import_module(f"synthfer.{name}.cli").add_commands(sub)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, catch: bool | None = None) -> int:
+    """Run one command. ``catch`` (default: when ``argv`` is None, i.e. the ``synthfer`` console command):
+    an error becomes one line ``error: <message>`` on stderr and exit status 1, never a traceback (set
+    ``SYNTHFER_TRACEBACK=1`` to see it). Called with ``argv`` (from Python, in tests) errors propagate."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -41,7 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     from synthfer.logs import log_to
 
     log_to(getattr(args, "log", None))
-    return int(args.func(args) or 0)
+    if catch is None:
+        catch = argv is None
+    if not catch or os.environ.get("SYNTHFER_TRACEBACK"):
+        return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except Exception as exc:  # noqa: BLE001 — a person reads this: the message, not the traceback
+        print(f"error: {exc or type(exc).__name__}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

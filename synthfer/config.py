@@ -8,7 +8,13 @@ re-validates with jsonschema and turns the first (deepest) error into::
     config key 'select.keep': 'many' is not of type 'integer'.
     Fix: How many images to keep per batch of `batch_size` … (default: 180)
 
-This module imports only jsonschema/yaml: it runs at Snakefile parse time.
+After the schema, :func:`check_config` checks what a schema cannot express — keys that exclude or need each
+other, and the inputs that exist at parse time — and lists every problem at once.
+
+It runs at Snakefile parse time: jsonschema/yaml and the phases' light, standard-library checks only
+(``synthfer.gan.network_choice``, ``synthfer.fer.checks``, ``synthfer.seeds.spec``, ``synthfer.select.checks``),
+which is why this module sits in the workflow layer above the phases (docs/development.md); the phases
+raise :class:`synthfer.ConfigError` from the package root.
 """
 
 from __future__ import annotations
@@ -19,9 +25,7 @@ from typing import Any
 
 import yaml
 
-
-class ConfigError(ValueError):
-    """A configuration problem, with the key and the fix in its message."""
+from synthfer import ConfigError
 
 
 def _load_schema_registry(schema_path: Path):
@@ -178,30 +182,6 @@ def get(config: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
     return node
 
 
-def check_thresholds(thresholds: Mapping[str, Any] | None, key: str = "select.thresholds") -> None:
-    """Raise :class:`ConfigError` when a threshold can reject every image by itself: ``min > max``
-    (no value lies in the range) or a bound that is not a number.
-
-    Names of metrics and bounds are checked by the schema; this is the check a schema cannot express.
-    """
-    problems = []
-    for metric, bounds in (thresholds or {}).items():
-        if not isinstance(bounds, Mapping):
-            problems.append(f"config key '{key}.{metric}': {bounds!r} is not a mapping. Fix: write {{min: v}} and/or {{max: v}}.")
-            continue
-        lo, hi = bounds.get("min"), bounds.get("max")
-        for op, v in (("min", lo), ("max", hi)):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v != v):
-                problems.append(f"config key '{key}.{metric}.{op}': {v!r} is not a number. Fix: give a number or drop the bound.")
-        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo > hi:
-            problems.append(
-                f"config key '{key}.{metric}': min {lo:g} is greater than max {hi:g}, so every image would be "
-                f"rejected. Fix: make min <= max (did you swap them?) or drop one of the bounds."
-            )
-    if problems:
-        raise ConfigError("\n".join(problems))
-
-
 # Model files a job reads: config key -> the fix named when the configured file does not exist. Values
 # that are not paths (None; 'imagenet' = a Keras download) and workflow outputs under results/ are skipped.
 WEIGHT_FILE_KEYS = {
@@ -225,7 +205,7 @@ def check_weight_files(config: Mapping[str, Any], produced_prefix: str = "result
     does not exist, with its fix. FER keys are skipped when ``fer.enabled`` is false."""
     problems = []
     for key, fix in WEIGHT_FILE_KEYS.items():
-        if key.startswith("fer.") and get(config, "fer.enabled", True) is False:
+        if key.startswith("fer.") and not fer_enabled(config):
             continue
         value = get(config, key)
         if value is None or value in NOT_A_PATH or str(value).startswith(produced_prefix):
@@ -234,3 +214,243 @@ def check_weight_files(config: Mapping[str, Any], produced_prefix: str = "result
             problems.append(f"config key '{key}': file {value!r} does not exist. Fix: {fix}.")
     if problems:
         raise ConfigError("\n".join(problems))
+
+
+def fer_enabled(config: Mapping[str, Any]) -> bool:
+    """Whether the FER phase runs (``fer.enabled``; the schema's default, true, when the key is absent).
+
+    The one reading of the switch: the Snakefile, the rule files and :func:`check_config` all ask here."""
+    return bool(get(config, "fer.enabled", True))
+
+
+def parse_nested_overrides(config: dict[str, Any], overrides: Mapping[str, Any] | None) -> None:
+    """Give the values nested inside ``--config`` overrides their YAML types, in ``config`` (in place).
+
+    Snakemake parses ``--config fer='{enabled: false}'`` with YAML's BaseLoader, which keeps every nested
+    scalar a string (``{'enabled': 'false'}``), so the schema refuses it ("'false' is not of type
+    'boolean'"). Each string leaf of a mapping or list given on the command line is parsed with
+    ``yaml.safe_load`` as a config file would be (``false`` → False, ``50`` → 50, ``null`` → None, a path
+    stays a string). Top-level ``KEY=VALUE`` scalars are left as Snakemake parsed them.
+    """
+
+    def typed(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: typed(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [typed(v) for v in value]
+        if isinstance(value, str):
+            try:
+                return yaml.safe_load(value) if value.strip() else value
+            except yaml.YAMLError:
+                return value
+        return value
+
+    def apply(target: dict[str, Any], given: Mapping[str, Any]) -> None:
+        for key, value in given.items():
+            if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+                for sub_key, sub_value in value.items():
+                    if isinstance(sub_value, Mapping) and isinstance(target[key].get(sub_key), dict):
+                        apply(target[key], {sub_key: sub_value})
+                    else:
+                        target[key][sub_key] = typed(sub_value)
+            elif isinstance(value, (Mapping, list)):
+                target[key] = typed(value)
+
+    apply(config, overrides or {})
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    """Every check of a validated config (defaults filled) that the schema cannot express, run once when the
+    Snakefile is parsed (``rules/common.smk``), before any job: cross-key rules and the input files that
+    exist at parse time. Raises one :class:`ConfigError` listing every problem, each naming the config key
+    (or the file, row and column) and the fix.
+    """
+    problems: list[str] = []
+    for check in (
+        _check_real_images,
+        _check_select,
+        _check_variants,
+        _check_gan,
+        _check_fer,
+        _check_seeds_file,
+        _check_assistant,
+        check_weight_files,
+    ):
+        try:
+            check(config)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+def _check_real_images(config: Mapping[str, Any]) -> None:
+    check_input_paths(config, ["real_images.folder", "real_images.metadata"])
+    check_input_folders(config, ["real_images.folder"])
+
+
+def _check_select(config: Mapping[str, Any]) -> None:
+    from synthfer.select.checks import check_thresholds
+
+    check_thresholds(get(config, "select.thresholds"))  # min <= max
+    if get(config, "select.method", "rank_mean") != "rank_mean":
+        return
+    metrics = list(get(config, "select.metrics", None) or [])
+    if not metrics:
+        raise ConfigError(
+            "config key 'select.metrics' is empty, but select.method 'rank_mean' ranks by these metrics. Fix: list "
+            "at least one (default: rmse, psnr, issm, sam, uiq), or use select.method: single with select.metric."
+        )
+    weights = get(config, "select.weights", None) or {}
+    if sum(float(weights.get(m, 1.0)) for m in metrics) <= 0:
+        raise ConfigError(
+            f"config key 'select.weights': every metric of select.metrics ({', '.join(metrics)}) has weight 0, so "
+            "nothing ranks the images. Fix: give at least one of them a weight > 0 (a missing weight is 1)."
+        )
+
+
+def _check_variants(config: Mapping[str, Any]) -> None:
+    from synthfer.variants import fer_variants
+
+    try:
+        fer_variants(get(config, "fer.variants", []) or [], get(config, "select.ablations", []) or [])
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _check_gan(config: Mapping[str, Any]) -> None:
+    from synthfer.gan.network_choice import check_network_setting
+
+    problems = []
+    try:
+        check_network_setting(get(config, "gan.network", "final"), bool(get(config, "gan.snapshot_fid.enabled", False)))
+    except ConfigError as exc:
+        problems.append(str(exc))
+    start, resume = get(config, "gan.start_from"), get(config, "gan.resume_from")
+    if start and resume:
+        problems.append(
+            "config keys 'gan.start_from' and 'gan.resume_from' are both set: resume_from continues an interrupted "
+            "run of this training (its snapshot holds the whole training state), start_from begins a new one from "
+            "a pretrained network. Fix: set one of them to null."
+        )
+    freeze_d = get(config, "gan.freeze_d", 0) or 0
+    if freeze_d and not (start or resume):
+        problems.append(
+            f"config key 'gan.freeze_d': {freeze_d} freezes discriminator layers, but there is no start network "
+            "(gan.start_from and gan.resume_from are null), so it would freeze randomly initialised layers. Fix: set "
+            "gan.start_from to a pretrained network, or gan.freeze_d: 0."
+        )
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+def _check_assistant(config: Mapping[str, Any]) -> None:
+    if get(config, "latent.review.assistant.enabled", False) and not fer_enabled(config):
+        raise ConfigError(
+            "config key 'latent.review.assistant.enabled': the annotation assistant needs the FER phase's real "
+            "labelled data and its real_only models, but fer.enabled is false. Fix: set one of the two differently."
+        )
+
+
+def _check_fer(config: Mapping[str, Any]) -> None:
+    if not fer_enabled(config):
+        return
+    from synthfer.ids import fold_ids
+    from synthfer.variants import fer_variants
+
+    fer = config["fer"]
+    problems = []
+    folds = int(fer["folds"])
+    try:
+        fold_ids(folds)
+    except ValueError as exc:
+        problems.append(str(exc))
+    # A labelled table: it exists, with its columns and images (synthfer.fer.checks), and what it says (labels,
+    # subjects). The DISFA folder is checked by rules/fer.smk, included only with the FER phase, so that a
+    # workflow of a few rule files (tests) does not need one.
+    real = fer["real"]
+    if real["source"] == "table":
+        from synthfer.fer.checks import check_real_table
+
+        try:
+            check_real_table(real.get("table"), real.get("image_root"))
+        except ConfigError as exc:
+            problems.append(str(exc))
+        else:
+            if not str(real["table"]).startswith(PRODUCED_PREFIX):
+                problems += _real_table_problems(real["table"], folds)
+    predict = fer.get("predict") or {}
+    if predict.get("images") is not None:
+        try:
+            variants = fer_variants(fer["variants"], get(config, "select.ablations", []) or [])
+        except ValueError:
+            variants = []  # reported by _check_variants
+        if variants and predict.get("variant") not in variants:
+            problems.append(
+                f"config key 'fer.predict.variant': {predict.get('variant')!r} is not in fer.variants. Fix: add it there."
+            )
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+PRODUCED_PREFIX = "results/"
+
+
+def _real_table_problems(table: str | Path, folds: int) -> list[str]:
+    """The FER labels of the real table (each AU column 0 or 1) and its number of subjects (at least
+    ``fer.folds``): what the fold jobs would otherwise find out after the alignment and the split."""
+    import csv
+
+    from synthfer import AU_COLUMNS
+
+    problems = []
+    subjects = set()
+    if not Path(table).is_file():
+        return problems  # named by rules/fer.smk (synthfer.fer.checks)
+    with open(table, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if not set(AU_COLUMNS) <= set(reader.fieldnames or []):
+            return problems  # named by rules/fer.smk (synthfer.fer.checks)
+        for i, row in enumerate(reader, start=1):
+            subjects.add((row.get("subject") or "").strip())
+            for au in AU_COLUMNS:
+                value = (row.get(au) or "").strip()
+                if not _is_binary(value):
+                    problems.append(
+                        f"config key 'fer.real.table': {table}: row {i} (line {i + 1}), column {au} has {value!r}, "
+                        "not a label. Fix: write 1 (the AU is present) or 0 (absent) in every AU column."
+                    )
+                    break
+            if len(problems) >= 5:
+                problems.append(f"config key 'fer.real.table': {table}: (further bad labels not listed)")
+                return problems
+    subjects.discard("")
+    if not problems and len(subjects) < folds:
+        problems.append(
+            f"config key 'fer.folds': {folds} folds, but {table} has only {len(subjects)} subject(s); the "
+            "cross-validation holds out whole subjects, at least one per fold. Fix: set fer.folds to at most "
+            f"{len(subjects)}, or add subjects to the table."
+        )
+    return problems
+
+
+def _is_binary(value: str) -> bool:
+    try:
+        return float(value) in (0.0, 1.0)
+    except ValueError:
+        return False
+
+
+def _check_seeds_file(config: Mapping[str, Any]) -> None:
+    from synthfer.seeds.spec import SeedSpecError, load_seed_spec
+
+    path = get(config, "seeds.file")
+    if path is None or not Path(path).is_file():
+        return  # a missing list: the run builds the review material and stops (rules/seeds.smk)
+    try:
+        load_seed_spec(path)
+    except SeedSpecError as exc:
+        raise ConfigError(
+            f"config key 'seeds.file': {exc}. Fix: correct that entry (format: docs/latent.md, 'The seed-list file'), or "
+            "export the list again from results/review/index.html."
+        ) from None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from synthfer.iqa import SCORE_METRICS
+from synthfer.scores import SCORE_METRICS
 
 REAL_ONLY = "real_only"
 ABLATION_PREFIX = "synthetic_tds_"

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from synthfer import AU_COLUMNS
 from synthfer.annotate.labels import annotate_variant, label_counts, label_images, parse_name
-from synthfer.seeds import AU_NAMES
 
 
 def test_parse_name():
@@ -45,7 +45,7 @@ def test_labels_union_neutral_rules_and_order(seeds_and_plan):
     stems, labels, excl = label_images(names, plan, seed_labels)
     assert stems == ["2_000000", "2_000002", "4_000003", "9_000006", "9_000008"]  # by order number
     assert labels.dtype == np.uint8 and labels.shape == (5, 6)
-    col = {au: i for i, au in enumerate(AU_NAMES)}
+    col = {au: i for i, au in enumerate(AU_COLUMNS)}
     assert labels[0].tolist() == [0] * 6  # neutral seed
     assert labels[1, col["AU12"]] == 1 and labels[1].sum() == 1  # rule: direction 1 at +2.5 adds AU12
     assert labels[2, col["AU6"]] == 1 and labels[2, col["AU12"]] == 1 and labels[2].sum() == 2
@@ -95,7 +95,7 @@ def test_annotate_variant_outputs(seeds_and_plan):
     assert csv_text[1] == "2_000000.png,0,0,0,0,0,0"
     table = pd.read_csv(out / "labels.csv")
     assert table["Image_name"].tolist() == names
-    np.testing.assert_array_equal(table[list(AU_NAMES)].to_numpy(), labels)
+    np.testing.assert_array_equal(table[list(AU_COLUMNS)].to_numpy(), labels)
     counts = pd.read_csv(out / "label_counts.csv").set_index("label")
     assert counts.loc["total", "count"] == 7
     assert counts.loc["AU6", "count"] == int(labels[:, 3].sum())

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synthfer import AU_COLUMNS
 from synthfer.annotate.labels import write_annotation
 from synthfer.annotate.pseudo import (
     AGREEMENT_COLUMNS,
@@ -15,13 +16,12 @@ from synthfer.annotate.pseudo import (
     cohen_kappa,
     threshold_predictions,
 )
-from synthfer.seeds import AU_NAMES
 
 
 def _predictions(stems, probs, errors=None):
     """A table in synthfer predict's layout (``image`` relative to the folder, per AU prob/votes/majority)."""
     df = pd.DataFrame({"image": [f"{s}.png" for s in stems]})
-    for j, au in enumerate(AU_NAMES):
+    for j, au in enumerate(AU_COLUMNS):
         df[f"{au}_prob"] = probs[:, j]
         df[f"{au}_votes"] = (probs[:, j] >= 0.5).astype(int) * 13
         df[au] = (probs[:, j] >= 0.5).astype(int)
@@ -81,10 +81,10 @@ def test_annotate_pseudo_files_and_agreement(tmp_path):
     # same images, same order as synthetic_all; the Figure 3.9 layout
     assert files["image_names.txt"].read_text() == (seed_dir / "image_names.txt").read_text()
     table = pd.read_csv(files["labels.csv"])
-    assert list(table.columns) == ["Image_name", *AU_NAMES] and table["Image_name"].iloc[0] == "0_000000.png"
+    assert list(table.columns) == ["Image_name", *AU_COLUMNS] and table["Image_name"].iloc[0] == "0_000000.png"
     agreement = pd.read_csv(files["agreement.csv"])
-    assert list(agreement.columns) == AGREEMENT_COLUMNS and agreement["au"].tolist() == [*AU_NAMES, "any"]
-    for j, au in enumerate(AU_NAMES):
+    assert list(agreement.columns) == AGREEMENT_COLUMNS and agreement["au"].tolist() == [*AU_COLUMNS, "any"]
+    for j, au in enumerate(AU_COLUMNS):
         row = agreement.set_index("au").loc[au]
         s, p = seed_labels[:, j].astype(bool), labels[:, j].astype(bool)
         assert row["n"] == 30 and row["seed_positive"] == s.sum() and row["pseudo_positive"] == p.sum()

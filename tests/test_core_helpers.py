@@ -164,12 +164,13 @@ def test_check_input_paths(tmp_path):
 
 
 def test_au_column_order_has_one_definition():
+    """One name, one home: ``synthfer.AU_COLUMNS``; no package re-exports it under that or another name."""
     import synthfer
-    from synthfer import fer, seeds
-    from synthfer.demo import render
+    from synthfer import fer, iqa, seeds
 
     assert synthfer.AU_COLUMNS == ("AU1", "AU4", "AU5", "AU6", "AU12", "AU15")
-    assert fer.AU_COLUMNS is seeds.AU_NAMES is render.AU_NAMES is synthfer.AU_COLUMNS
+    for module in (fer, seeds, iqa):
+        assert not hasattr(module, "AU_COLUMNS") and not hasattr(module, "AU_NAMES"), module.__name__
 
 
 def test_thresholds_name_known_metrics_and_bounds():
@@ -186,9 +187,11 @@ def test_thresholds_name_known_metrics_and_bounds():
 
 
 def test_min_above_max_is_refused_naming_the_key():
-    cfg.check_thresholds({"psnr": {"min": 10, "max": 10}, "brisque": {"max": 60}})
+    from synthfer.select.checks import check_thresholds
+
+    check_thresholds({"psnr": {"min": 10, "max": 10}, "brisque": {"max": 60}})
     with pytest.raises(cfg.ConfigError) as err:
-        cfg.check_thresholds({"ssim": {"min": 0.2}, "psnr": {"min": 40, "max": 10}})
+        check_thresholds({"ssim": {"min": 0.2}, "psnr": {"min": 40, "max": 10}})
     msg = str(err.value)
     assert "select.thresholds.psnr" in msg and "min 40 is greater than max 10" in msg and "Fix:" in msg
     assert "ssim" not in msg
@@ -222,3 +225,13 @@ def test_scan_folder_accounts_for_every_entry(tmp_path):
         "x.jpg": "not_a_file", "broken.png": "unreadable",
     }  # fmt: skip
     assert [e.path.name for e in imaging.scan_folder(tmp_path)] == sorted(got)
+
+
+def test_wildcard_ids_have_one_width():
+    from synthfer.ids import WILDCARD_CONSTRAINTS, batch_ids, fold_ids, shard_ids
+
+    assert fold_ids(3) == ["01", "02", "03"] and shard_ids(2) == ["000", "001"] and batch_ids([3, 0, 3]) == ["0000", "0003"]
+    assert WILDCARD_CONSTRAINTS == {"shard": r"\d{3}", "batch": r"\d{4}", "fold": r"\d{2}"}
+    assert len(fold_ids(99)) == 99
+    with pytest.raises(ValueError, match="config key 'fer.folds': 100 folds"):
+        fold_ids(100)

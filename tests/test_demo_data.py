@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synthfer import AU_COLUMNS
 from synthfer.demo.dataset import make_demo_data, make_disfa_like, make_real_set, sample_aus
-from synthfer.demo.render import AU_NAMES, EXPRESSIONS, Expression, Identity, render_face
+from synthfer.demo.render import EXPRESSIONS, Expression, Identity, render_face
 from synthfer.faces.accuracy import evaluate, summarise
 from synthfer.faces.settings import FaceSettings
 from synthfer.imaging import load_rgb
@@ -69,9 +70,9 @@ def test_demo_faces_found_and_aligned_against_ground_truth(real_set):
 def test_disfa_like_layout(tmp_path):
     df = make_disfa_like(tmp_path / "disfa", n_subjects=3, frames=4, size=96, seed=5)
     back = pd.read_csv(tmp_path / "disfa" / "labels.csv", dtype={"subject": str})
-    assert list(back.columns) == ["image", "subject", *AU_NAMES]
+    assert list(back.columns) == ["image", "subject", *AU_COLUMNS]
     assert len(back) == 12 and set(back["subject"]) == {"SN001", "SN002", "SN003"}
-    for a in AU_NAMES:
+    for a in AU_COLUMNS:
         assert set(back[a]) <= {0, 1} and back[a].dtype.kind == "i"
     for rel in back["image"]:
         assert load_rgb(tmp_path / "disfa" / rel).shape == (96, 96, 3)
@@ -81,7 +82,7 @@ def test_disfa_like_layout(tmp_path):
 def test_au_sampling_rules():
     rng = np.random.default_rng(0)
     on = np.array([sample_aus(rng, 0.5) for _ in range(4000)])
-    i12, i15, i6 = AU_NAMES.index("AU12"), AU_NAMES.index("AU15"), AU_NAMES.index("AU6")
+    i12, i15, i6 = AU_COLUMNS.index("AU12"), AU_COLUMNS.index("AU15"), AU_COLUMNS.index("AU6")
     assert not (on[:, i12] & on[:, i15]).any()
     assert on[on[:, i12] == 1, i6].mean() == pytest.approx(0.7, abs=0.05)
     assert 0.2 < on.mean() < 0.5
@@ -98,7 +99,7 @@ AU_REGIONS = {
 }
 
 
-@pytest.mark.parametrize("au", AU_NAMES)
+@pytest.mark.parametrize("au", AU_COLUMNS)
 def test_each_au_is_drawn_where_facs_says(au):
     ident = Identity.random(np.random.default_rng(3))
     base = render_face(ident, Expression(), 256, noise=0).image.astype(float)
@@ -125,7 +126,7 @@ def test_aus_are_learnable_by_a_tiny_model(tmp_path):
     ])  # fmt: skip
     x = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)
     test = df["subject"].isin(["SN009", "SN010"]).to_numpy()
-    for a in AU_NAMES:
+    for a in AU_COLUMNS:
         y = df[a].to_numpy()
         clf = LogisticRegression(C=0.05, max_iter=500).fit(x[~test], y[~test])
         auc = roc_auc_score(y[test], clf.predict_proba(x[test])[:, 1])

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthfer.fer import AU_COLUMNS
+from synthfer import AU_COLUMNS
 from synthfer.fer.evaluate import evaluate
 from synthfer.fer.metrics import corrected_t, holm, paired_wilcoxon
 from synthfer.report.landing import answer_columns, answer_table, key_counts, landing_rst, leak_notes

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthfer.fer import AU_COLUMNS
+from synthfer import AU_COLUMNS
 from synthfer.fer.disfa import find_subjects, import_disfa, read_au_labels, sample_frames
 from synthfer.imaging import load_rgb
 

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import yaml
 
+from synthfer import AU_COLUMNS
 from synthfer.demo.dataset import _DISFA, _REAL, _identity, make_disfa_like
 from synthfer.demo.fer_pretrain import _IDENT, _PRETRAIN, render_pretraining_set
 from synthfer.demo.render import Identity
-from synthfer.fer import AU_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text())

@@ -16,7 +16,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from test_fer_helpers import make_real_set, make_synthetic_set
 
-from synthfer.fer import AU_COLUMNS
+from synthfer import AU_COLUMNS
 from synthfer.fer.folds import write_folds
 
 TRAIN = textwrap.dedent(

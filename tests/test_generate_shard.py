@@ -9,7 +9,7 @@ import yaml
 
 torch = pytest.importorskip("torch")
 
-from synthfer.seeds import AU_NAMES  # noqa: E402
+from synthfer import AU_COLUMNS  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +61,9 @@ def run_shard(root, shard, out):
 
 
 def test_shard_names_manifest_and_rerun_identical(setup, tmp_path):
-    from synthfer.generate.shard import SHARD_COLUMNS
     from synthfer.imaging import load_rgb
     from synthfer.io import sha256_file
+    from synthfer.synthetic_manifest import SHARD_COLUMNS
 
     root = setup
     plan = pd.read_csv(root / "plan.csv")
@@ -135,7 +135,8 @@ def face_filter_csv(man, path, reject=()):
 
 
 def test_merge_manifest_links_and_joins(setup, tmp_path):
-    from synthfer.generate.merge import MANIFEST_COLUMNS, generate_merge
+    from synthfer.generate.merge import generate_merge
+    from synthfer.synthetic_manifest import MANIFEST_COLUMNS
 
     root = setup
     out = tmp_path / "synthetic"
@@ -166,7 +167,7 @@ def test_merge_manifest_links_and_joins(setup, tmp_path):
     assert man.loc[man["name"] == rejected, "face_reason"].item() == "no_face"
     assert man.loc[man["face_ok"], "face_reason"].eq("").all()
     np.testing.assert_array_equal(
-        man[list(AU_NAMES) + ["neutral"]].to_numpy(), plan[list(AU_NAMES) + ["neutral"]].to_numpy()
+        man[list(AU_COLUMNS) + ["neutral"]].to_numpy(), plan[list(AU_COLUMNS) + ["neutral"]].to_numpy()
     )
     for row in man.itertuples():
         src = out / "shards" / f"{row.shard:03d}" / f"{row.name}.png"

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 from synthfer.imaging import save_png
-from synthfer.iqa import SCORE_METRICS
 from synthfer.iqa.batches import batch_ids, make_batches, partition
 from synthfer.iqa.fid import Extractor, feature_stats, frechet_distance, kid
 from synthfer.iqa.references import MEAN_NAME, References, build_references
 from synthfer.iqa.score import BQ_COLUMNS, SCORE_COLUMNS, score_batch
 from synthfer.iqa.svr import train_svr
+from synthfer.scores import SCORE_METRICS
 
 LEVELS = {"blur": [0.6, 1.2], "noise": [5, 12], "jpeg": [50, 15]}
 

@@ -1,7 +1,7 @@
 """One reader for the merged synthetic manifest and the face-filter tables (issue 12, item 9).
 
 Every phase that reads ``face_ok`` goes through :func:`synthfer.io.bool_column` (via
-:func:`synthfer.generate.merge.read_manifest` / :func:`synthfer.faces.pipeline.read_face_filter`), so
+:func:`synthfer.synthetic_manifest.read_manifest` / :func:`synthfer.faces.pipeline.read_face_filter`), so
 the same file gives the same pool everywhere and a damaged value stops the job with a message.
 """
 
@@ -42,10 +42,10 @@ def test_bool_column_rejects_garbage_naming_file_row_and_value(bad):
 def test_every_manifest_reader_gives_the_same_pool(tmp_path):
     """' True ', 'yes', '1' count as passing in every phase (they did not in all of them)."""
     from synthfer.annotate.labels import read_names
-    from synthfer.generate.merge import read_manifest
     from synthfer.iqa.batches import make_batches
     from synthfer.report.landing import key_counts
     from synthfer.select.control import face_filtered_pool
+    from synthfer.synthetic_manifest import read_manifest
 
     path = _manifest(tmp_path / "manifest.csv", [" True ", "yes", "1", "False", "no", "0", "TRUE"])
     expect = ["7_000000", "7_000001", "7_000002", "7_000006"]

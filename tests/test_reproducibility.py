@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from synthfer import AU_COLUMNS
-from synthfer.iqa import SCORE_METRICS
+from synthfer.scores import SCORE_METRICS
 
 REPO = Path(__file__).resolve().parents[1]
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",

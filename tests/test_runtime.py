@@ -19,12 +19,16 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 PKG = REPO / "synthfer"
 
-# Import circles left on purpose, each with why; the test fails when one disappears, so the list stays true.
-ALLOWED_CIRCLES = {
-    # The face check writes what the network choice reads and uses its snapshot lookup; both are one
-    # step of the gan phase, and both imports are lazy (inside functions).
-    frozenset({"synthfer.gan.face_check", "synthfer.gan.network_choice"}),
-}
+DOC = REPO / "docs" / "development.md"
+
+
+def _layers() -> list[tuple[str, list[str]]]:
+    """The layers of docs/development.md ("Where things live"), lowest first: ``[(name, [package, …]), …]``."""
+    text = DOC.read_text()
+    block = text.split("<!-- layers: lowest first; read by tests/test_runtime.py -->", 1)[1]
+    block = block.split("<!-- end layers -->", 1)[0]
+    lines = [line.split() for line in block.splitlines() if line.strip() and not line.startswith("```")]
+    return [(words[0], words[1:]) for words in lines]
 
 
 def _modules() -> dict[str, Path]:
@@ -122,11 +126,50 @@ def test_circle_finder_finds_a_lazy_circle():
     assert _circles({"a": {"b"}, "b": set()}) == set()
 
 
-def test_no_import_circles_but_the_listed_ones():
-    circles = _circles(_import_graph())
-    assert not {c for c in circles if c & {"synthfer.gan.api", "synthfer.gan.pkl", "synthfer.iqa.fid", "synthfer.iqa.score"}}
-    assert circles - ALLOWED_CIRCLES == set(), "new import circle(s)"
-    assert ALLOWED_CIRCLES - circles == set(), "a listed circle is gone: remove it from ALLOWED_CIRCLES"
+def test_no_import_circles():
+    assert _circles(_import_graph()) == set()
+
+
+def _home(module: str, layers) -> tuple[int, str]:
+    """``(layer index, package)`` of ``module``: its longest listed prefix."""
+    best = None
+    for i, (_, packages) in enumerate(layers):
+        for pkg in packages:
+            if (module == pkg or module.startswith(pkg + ".")) and (best is None or len(pkg) > len(best[1])):
+                best = (i, pkg)
+    assert best is not None, f"{module} is in no layer of docs/development.md: add it there"
+    return best
+
+
+def test_imports_go_down_the_layers():
+    """No import from a lower layer into a higher one, none between two packages of one layer (the core
+    modules excepted: they are one package of helpers), and every module in a layer — the layers as written
+    in docs/development.md, with no exceptions list."""
+    layers = _layers()
+    assert [name for name, _ in layers][0] == "core" and len(layers) >= 3
+    core = set(layers[0][1])
+    wrong = []
+    for mod, targets in _import_graph().items():
+        level, pkg = _home(mod, layers)
+        for target in sorted(targets):
+            t_level, t_pkg = _home(target, layers)
+            if t_pkg == pkg or (pkg in core and t_pkg in core):
+                continue
+            if t_level >= level:
+                wrong.append(f"{mod} ({layers[level][0]}) imports {target} ({layers[t_level][0]})")
+    assert wrong == [], "imports against the layers of docs/development.md:\n" + "\n".join(wrong)
+
+
+def test_layer_checker_catches_an_upward_import(monkeypatch):
+    import test_runtime as me
+
+    graph = {"synthfer.io": {"synthfer.select.selection"}, "synthfer.select.selection": set()}
+    monkeypatch.setattr(me, "_import_graph", lambda: graph)
+    with pytest.raises(AssertionError, match="synthfer.io \\(core\\) imports synthfer.select.selection"):
+        me.test_imports_go_down_the_layers()
+    monkeypatch.setattr(me, "_import_graph", lambda: {"synthfer.fer.x": {"synthfer.gan.y"}, "synthfer.gan.y": set()})
+    with pytest.raises(AssertionError, match="same|imports synthfer.gan.y"):
+        me.test_imports_go_down_the_layers()
 
 
 def test_fer_does_not_import_demo():
@@ -195,3 +238,22 @@ def test_map_jobs_keeps_order_whatever_the_workers():
     expected = [-j for j in jobs]
     assert map_jobs(operator.neg, jobs, 1, "jobs") == expected
     assert map_jobs(operator.neg, jobs, 2, "jobs") == expected
+
+
+def test_workflow_scripts_are_named_after_their_rules():
+    """``workflow_scripts/<x>.py`` is run by a rule called ``x`` (a script shared by several rules is named
+    after one of them), so the script of a rule in a log or a ``--until`` target is found by its name."""
+    import re
+
+    runs: dict[str, set[str]] = {}
+    for smk in (REPO / "rules").glob("*.smk"):
+        for block in re.split(r"^(?=[ \t]*(?:rule|checkpoint) \w+:)", smk.read_text(), flags=re.M)[1:]:
+            name = re.match(r"\s*(?:rule|checkpoint) (\w+):", block).group(1)
+            script = re.search(r'script:\s*\n\s*"\.\./workflow_scripts/(\w+)\.py"', block)
+            if script:
+                runs.setdefault(script.group(1), set()).add(name)
+    assert len(runs) > 30
+    wrong = {script: sorted(rules) for script, rules in runs.items() if script not in rules}
+    assert wrong == {}, f"scripts not named after a rule that runs them: {wrong}"
+    unused = sorted(p.stem for p in (REPO / "workflow_scripts").glob("*.py"))
+    assert [s for s in unused if s not in runs] == []

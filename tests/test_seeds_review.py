@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from synthfer.seeds import AU_NAMES
+from synthfer import AU_COLUMNS
 from synthfer.seeds.plan import (
     NetworkMismatch,
     build_plan,
@@ -75,7 +75,7 @@ def test_same_seed_in_several_lists_is_one_image_with_the_union_of_labels():
     plan = build_plan(spec, n_shards=1, num_ws=6, n_directions=4)
     s9 = plan[(plan["seed"] == 9) & (plan["direction"] == -1)]
     assert len(s9) == 2  # one unedited image per ψ, not one per AU list
-    assert s9[list(AU_NAMES)].values.tolist() == [[1, 0, 1, 0, 1, 0]] * 2  # AU1 + AU5 + AU12
+    assert s9[list(AU_COLUMNS)].values.tolist() == [[1, 0, 1, 0, 1, 0]] * 2  # AU1 + AU5 + AU12
     assert (plan.loc[plan["seed"] == 7, "AU6"] == 1).all() and (plan.loc[plan["seed"] == 7, "AU12"] == 1).all()
 
 

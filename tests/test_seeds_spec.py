@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import yaml
 
-from synthfer.seeds import AU_NAMES
+from synthfer import AU_COLUMNS
 from synthfer.seeds.plan import PLAN_COLUMNS, build_plan, image_name, read_plan, seed_labels_table, write_seed_plan
 from synthfer.seeds.spec import SeedSpecError, format_seed_yaml, load_seed_spec, parse_seed_spec
 
@@ -128,7 +128,7 @@ def test_plan_resolution_order_names_labels_shards():
     assert (unedited["layer_start"], unedited["layer_end"]) == (0, 0)
     assert (s7.iloc[1]["layer_start"], s7.iloc[1]["layer_end"]) == (0, 4)
     assert (s7.iloc[3]["layer_start"], s7.iloc[3]["layer_end"]) == (2, 6)  # open end → num_ws
-    lab = lambda r: tuple(int(r[a]) for a in AU_NAMES)  # noqa: E731
+    lab = lambda r: tuple(int(r[a]) for a in AU_COLUMNS)  # noqa: E731
     assert lab(s7.iloc[0]) == (0, 0, 0, 1, 1, 0)
     assert lab(s7.iloc[2]) == (0, 0, 0, 1, 1, 1)  # rule: direction 0, degree >= 1 adds AU15
     assert lab(s7.iloc[1]) == (0, 0, 0, 1, 1, 0)  # degree -2 does not
@@ -167,7 +167,7 @@ def test_format_roundtrip_and_seed_labels_table(tmp_path):
     assert spec.aus["AU12"] == (7, 9) and spec.neutral == (3,) and spec.truncation_psi == (0.7,)
     assert spec.edits[0].layers == (0, None) and spec.edits[0].degrees == (-2.0, 0.5, 2.0)
     table = seed_labels_table(spec)
-    assert table.columns.tolist() == ["seed", *AU_NAMES, "neutral"]
+    assert table.columns.tolist() == ["seed", *AU_COLUMNS, "neutral"]
     assert table["seed"].tolist() == [3, 5, 7, 9]
     assert yaml.safe_load(format_seed_yaml({}, [1], 1.0, [], []))["generation"]["edits"] == []
 

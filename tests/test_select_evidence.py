@@ -10,11 +10,10 @@ import pandas as pd
 import pytest
 
 from synthfer import AU_COLUMNS
-from synthfer.iqa import HIGHER_IS_BETTER, SCORE_METRICS
+from synthfer.scores import HIGHER_IS_BETTER, SCORE_METRICS
 from synthfer.select.control import CLASS_COLUMNS, random_control, stratum_names
 from synthfer.select.selection import select
 from synthfer.select.summary import (
-    GROUPS,
     SUMMARY_COLUMNS,
     feature_projection,
     metric_summary,
@@ -123,7 +122,7 @@ def test_metric_summary_table_4_1(pool):
                           out["html"], out["corr"], out["within"], out["fig"], ranked_metrics=["psnr", "uiq"])  # fmt: skip
     t = pd.read_csv(out["summary"])
     assert list(t.columns) == SUMMARY_COLUMNS
-    assert set(t["group"]) == set(GROUPS) and set(t.loc[t["group"] == "real", "class"]) == {"all"}
+    assert set(t["group"]) == {"real", "synthetic", "selected", "rejected"} and set(t.loc[t["group"] == "real", "class"]) == {"all"}
     assert set(t.loc[t["group"] == "selected", "class"]) == {"all", *AU_COLUMNS, "neutral"}
     # real psnr: the infinite value is left out
     r = t[(t["group"] == "real") & (t["metric"] == "psnr")].iloc[0]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthfer.iqa import SCORE_METRICS
+from synthfer.scores import SCORE_METRICS
 from synthfer.select.selection import combined_score, select
 
 

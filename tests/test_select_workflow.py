@@ -15,25 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from support.mini_workflow import snakefile
 
 from synthfer.imaging import save_png
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
-SNAKEFILE = f"""
-import sys
-sys.path.insert(0, {str(REPO)!r})
-configfile: "config.yaml"
-TARGETS = {{}}
-wildcard_constraints:
-    batch=r"\\d{{4}}",
-include: {str(REPO / "rules" / "iqa_common.smk")!r}
-include: {str(REPO / "rules" / "iqa.smk")!r}
-include: {str(REPO / "rules" / "select.smk")!r}
-rule all:
-    input: [p for v in TARGETS.values() for p in v]
-"""
+SNAKEFILE = snakefile("iqa_common.smk", "iqa.smk", "select.smk")
 
 CONFIG = {
     "seed": 5,

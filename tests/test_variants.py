@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from synthfer import variants as V
-from synthfer.iqa import SCORE_METRICS
+from synthfer.scores import SCORE_METRICS
 
 REPO = Path(__file__).resolve().parents[1]
 

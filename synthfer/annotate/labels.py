@@ -26,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from synthfer import AU_COLUMNS
+from synthfer.io import PathLike, save_figure
 from synthfer.logs import get_logger
-from synthfer.seeds import AU_NAMES
 from synthfer.seeds.plan import image_name, parse_name
 
 log = get_logger(__name__)
@@ -40,9 +41,9 @@ def label_images(names: Iterable[str], plan, seed_labels, unknown_seed: str = "e
     """
     if unknown_seed not in ("error", "exclude"):
         raise ValueError(f"unknown_seed must be 'error' or 'exclude', got {unknown_seed!r}")
-    by_name = {str(n): r for n, r in zip(plan["name"], plan[[*AU_NAMES, "seed"]].to_numpy(np.int64), strict=True)}
+    by_name = {str(n): r for n, r in zip(plan["name"], plan[[*AU_COLUMNS, "seed"]].to_numpy(np.int64), strict=True)}
     by_seed = {
-        int(s): r for s, r in zip(seed_labels["seed"], seed_labels[list(AU_NAMES)].to_numpy(np.int64), strict=True)
+        int(s): r for s, r in zip(seed_labels["seed"], seed_labels[list(AU_COLUMNS)].to_numpy(np.int64), strict=True)
     }
     parsed = []
     seen = set()
@@ -75,20 +76,20 @@ def label_images(names: Iterable[str], plan, seed_labels, unknown_seed: str = "e
             )
         out_names.append(stem)
         rows.append(label)
-    labels = np.asarray(rows, dtype=np.uint8).reshape(-1, len(AU_NAMES))
+    labels = np.asarray(rows, dtype=np.uint8).reshape(-1, len(AU_COLUMNS))
     if excluded:
         log.warning("excluded %d image(s) whose seed is in no list, e.g. %s", len(excluded), excluded[0])
     return out_names, labels, len(excluded)
 
 
-def read_names(source: str | Path, kind: str) -> list[str]:
+def read_names(source: PathLike, kind: str) -> list[str]:
     """Image names from the merged manifest (``kind='manifest'``: rows with ``face_ok`` true) or from
     the TDS selection (``kind='selected'``: every row of ``selected.csv``)."""
     import pandas as pd
 
     source = Path(source)
     if kind == "manifest":
-        from synthfer.generate.merge import read_manifest
+        from synthfer.synthetic_manifest import read_manifest
 
         df = read_manifest(source)
         return df.loc[df["face_ok"], "name"].tolist()
@@ -105,7 +106,7 @@ def label_counts(labels: np.ndarray, n_excluded: int = 0):
     import pandas as pd
 
     n = len(labels)
-    rows = [(au, int(labels[:, i].sum())) for i, au in enumerate(AU_NAMES)]
+    rows = [(au, int(labels[:, i].sum())) for i, au in enumerate(AU_COLUMNS)]
     rows.append(("neutral", int((labels.sum(axis=1) == 0).sum()) if n else 0))
     rows.append(("total", n))
     rows.append(("excluded_unknown_seed", int(n_excluded)))
@@ -114,35 +115,32 @@ def label_counts(labels: np.ndarray, n_excluded: int = 0):
     return df
 
 
-def plot_balance(counts, path: str | Path, title: str) -> None:
+def plot_balance(counts, path: PathLike, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from synthfer.io import atomic_path
 
-    sub = counts[counts["label"].isin([*AU_NAMES, "neutral"])]
+    sub = counts[counts["label"].isin([*AU_COLUMNS, "neutral"])]
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    bars = ax.bar(sub["label"], sub["count"], color=["#4c72b0"] * len(AU_NAMES) + ["#999999"])
+    bars = ax.bar(sub["label"], sub["count"], color=["#4c72b0"] * len(AU_COLUMNS) + ["#999999"])
     ax.bar_label(bars, fontsize=8)
     total = int(counts.loc[counts["label"] == "total", "count"].iloc[0])
     ax.set(ylabel="images", title=f"{title}: {total} images")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, tight=False)
 
 
 def write_annotation(
     stems: list[str],
     labels: np.ndarray,
     n_excluded: int,
-    out_npy: str | Path,
-    out_names: str | Path,
-    out_csv: str | Path,
-    out_counts: str | Path,
-    out_plot: str | Path,
+    out_npy: PathLike,
+    out_names: PathLike,
+    out_csv: PathLike,
+    out_counts: PathLike,
+    out_plot: PathLike,
     variant: str,
 ):
     """Write the five files of one annotation variant (module docstring) from image stems (no
@@ -152,27 +150,27 @@ def write_annotation(
     from synthfer.io import save_npy, write_table, write_text
 
     files = [f"{s}.png" for s in stems]
-    save_npy(out_npy, np.asarray(labels, dtype=np.uint8).reshape(-1, len(AU_NAMES)))
+    save_npy(out_npy, np.asarray(labels, dtype=np.uint8).reshape(-1, len(AU_COLUMNS)))
     write_text(out_names, "".join(f + "\n" for f in files))
-    table = pd.DataFrame(np.asarray(labels).astype(int).reshape(-1, len(AU_NAMES)), columns=list(AU_NAMES))
+    table = pd.DataFrame(np.asarray(labels).astype(int).reshape(-1, len(AU_COLUMNS)), columns=list(AU_COLUMNS))
     table.insert(0, "Image_name", files)
     write_table(out_csv, table)
-    counts = label_counts(np.asarray(labels).reshape(-1, len(AU_NAMES)), n_excluded)
+    counts = label_counts(np.asarray(labels).reshape(-1, len(AU_COLUMNS)), n_excluded)
     write_table(out_counts, counts)
     plot_balance(counts, out_plot, variant)
     return counts
 
 
 def annotate_variant(
-    names_source: str | Path,
+    names_source: PathLike,
     names_kind: str,
-    plan_csv: str | Path,
-    seed_labels_csv: str | Path,
-    out_npy: str | Path,
-    out_names: str | Path,
-    out_csv: str | Path,
-    out_counts: str | Path,
-    out_plot: str | Path,
+    plan_csv: PathLike,
+    seed_labels_csv: PathLike,
+    out_npy: PathLike,
+    out_names: PathLike,
+    out_csv: PathLike,
+    out_counts: PathLike,
+    out_plot: PathLike,
     variant: str,
     unknown_seed: str = "error",
 ) -> int:
@@ -194,6 +192,6 @@ def annotate_variant(
         len(stems),
         names_source,
         n_excluded,
-        ", ".join(f"{r.label} {r.count}" for r in counts.itertuples() if r.label in (*AU_NAMES, "neutral")),
+        ", ".join(f"{r.label} {r.count}" for r in counts.itertuples() if r.label in (*AU_COLUMNS, "neutral")),
     )
     return len(stems)

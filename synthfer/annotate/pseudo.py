@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from synthfer import AU_COLUMNS as AU_NAMES
 from synthfer.annotate.labels import write_annotation
 from synthfer.io import PathLike, provenance, read_table, sidecar_path, write_json, write_table, write_text
 from synthfer.logs import get_logger
-from synthfer.seeds import AU_NAMES
 from synthfer.variants import PSEUDO
 
 log = get_logger(__name__)

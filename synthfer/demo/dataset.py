@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from synthfer.demo.render import AU_NAMES, EXPRESSIONS, Expression, Identity, render_face
+from synthfer import AU_COLUMNS
+from synthfer.demo.render import EXPRESSIONS, Expression, Identity, render_face
 from synthfer.imaging import save_png
 from synthfer.io import PathLike, write_json, write_table
 from synthfer.logs import get_logger
@@ -65,8 +66,8 @@ def sample_aus(rng: np.random.Generator, p_on: float) -> np.ndarray:
     Each AU is on with probability ``p_on``, except: AU12 and AU15 exclude each other (one is dropped
     at random), and AU6 follows AU12 more often (P(AU6 | AU12) = 0.7), as in spontaneous smiles.
     """
-    on = rng.random(len(AU_NAMES)) < p_on
-    i12, i15, i6 = AU_NAMES.index("AU12"), AU_NAMES.index("AU15"), AU_NAMES.index("AU6")
+    on = rng.random(len(AU_COLUMNS)) < p_on
+    i12, i15, i6 = AU_COLUMNS.index("AU12"), AU_COLUMNS.index("AU15"), AU_COLUMNS.index("AU6")
     if on[i12] and on[i15]:
         on[i12 if rng.random() < 0.5 else i15] = False
     if on[i12]:
@@ -80,7 +81,7 @@ def render_disfa_frame(ident: Identity, rng: np.random.Generator, size: int, p_o
     on = sample_aus(rng, p_on)
     # On: intensity 0.45–1; off: a faint residue 0–0.12, so "absent" is not one constant picture.
     inten = np.where(on == 1, rng.uniform(0.45, 1.0, len(on)), rng.uniform(0.0, 0.12, len(on)))
-    expr = Expression(**{a: float(v) for a, v in zip(AU_NAMES, inten, strict=True)})
+    expr = Expression(**{a: float(v) for a, v in zip(AU_COLUMNS, inten, strict=True)})
     # Zoom ×1.45 about a point near the face centre: frames come roughly face-centred (≈ a face crop).
     zoom = float(rng.uniform(1.35, 1.55))
     off = (float(rng.uniform(-0.03, 0.03) * size), float((0.06 + rng.uniform(-0.03, 0.03)) * size))
@@ -93,7 +94,7 @@ def _render_disfa(job: tuple) -> dict[str, Any]:
     image, on = render_disfa_frame(_identity(seed, _DISFA, subj), np.random.default_rng([seed, _DISFA, subj, frame]), size, p_on)
     name = f"SN{subj + 1:03d}_{frame:04d}.png"
     save_png(Path(out_dir) / "images" / name, image, compress_level=1)
-    return {"image": f"images/{name}", "subject": f"SN{subj + 1:03d}", **{a: int(v) for a, v in zip(AU_NAMES, on, strict=True)}}
+    return {"image": f"images/{name}", "subject": f"SN{subj + 1:03d}", **{a: int(v) for a, v in zip(AU_COLUMNS, on, strict=True)}}
 
 
 def make_real_set(
@@ -142,9 +143,9 @@ def make_disfa_like(
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     jobs = [(seed, s, f, size, p_on, str(out_dir)) for s in range(n_subjects) for f in range(frames)]
     rows = map_jobs(_render_disfa, jobs, workers, "demo DISFA-like frames rendered", logger=log)
-    df = pd.DataFrame(rows, columns=["image", "subject", *AU_NAMES])
+    df = pd.DataFrame(rows, columns=["image", "subject", *AU_COLUMNS])
     write_table(out_dir / "labels.csv", df)
-    log.info("DISFA-like: %d frames; AU base rates %s", len(df), {a: round(float(df[a].mean()), 3) for a in AU_NAMES})
+    log.info("DISFA-like: %d frames; AU base rates %s", len(df), {a: round(float(df[a].mean()), 3) for a in AU_COLUMNS})
     return df
 
 
@@ -178,7 +179,7 @@ def make_demo_data(
             "what": "synthfer demo data: procedurally drawn faces (exercises the pipeline; not science)",
             "seed": seed,
             "real": {**real, "n_images": int(len(rdf))},
-            "disfa_like": {**disfa, "n_images": int(len(ddf)), "au_rates": {a: float(ddf[a].mean()) for a in AU_NAMES}},
+            "disfa_like": {**disfa, "n_images": int(len(ddf)), "au_rates": {a: float(ddf[a].mean()) for a in AU_COLUMNS}},
             "seconds": round(secs, 1),
             "provenance": provenance(),
         },

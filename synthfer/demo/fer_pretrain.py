@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+from synthfer import AU_COLUMNS
 from synthfer.demo.dataset import render_disfa_frame
 from synthfer.demo.render import Identity
-from synthfer.fer import AU_COLUMNS
 from synthfer.io import PathLike, atomic_path, provenance, write_json
 from synthfer.logs import get_logger
 from synthfer.runtime import map_jobs

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synthfer import AU_COLUMNS as AU_NAMES
+from synthfer import AU_COLUMNS
 
 # Skin tones (sRGB) from light to dark, with the label written to the metadata table.
 SKIN_TONES = (
@@ -121,7 +121,7 @@ class Expression:
     AU15: float = 0.0
 
     def vector(self) -> np.ndarray:
-        return np.array([getattr(self, a) for a in AU_NAMES], dtype=np.float64)
+        return np.array([getattr(self, a) for a in AU_COLUMNS], dtype=np.float64)
 
 
 # The five CFD-like expressions (CFD: neutral, happy closed/open, angry, fearful; here drawn with our AUs).

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from synthfer.demo.render import AU_NAMES
+from synthfer import AU_COLUMNS
 from synthfer.imaging import load_rgb
-from synthfer.io import PathLike, atomic_path, read_table
+from synthfer.io import PathLike, read_table, save_figure
 
 
 def demo_sheet(real_dir: PathLike, metadata_csv: PathLike, disfa_labels: PathLike, out_png: PathLike, n_frames: int = 20) -> None:
@@ -38,17 +38,15 @@ def demo_sheet(real_dir: PathLike, metadata_csv: PathLike, disfa_labels: PathLik
     for j, row in enumerate(frames.itertuples(index=False)):
         ax = fig.add_subplot(grid[1 + j // cols, j % cols])
         ax.imshow(load_rgb(base / row.image))
-        on = [a for a in AU_NAMES if getattr(row, a) == 1]
+        on = [a for a in AU_COLUMNS if getattr(row, a) == 1]
         ax.set_title(f"{row.subject}: " + ("AU" + " ".join(a[2:] for a in on) if on else "no AU"), fontsize=6)
         ax.axis("off")
     ax = fig.add_subplot(grid[1:, cols:])
-    rates = [float(labels[a].mean()) for a in AU_NAMES]
-    ax.barh(list(AU_NAMES)[::-1], rates[::-1], color="C1")
+    rates = [float(labels[a].mean()) for a in AU_COLUMNS]
+    ax.barh(list(AU_COLUMNS)[::-1], rates[::-1], color="C1")
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of frames")
     ax.set_title(f"DISFA-like AU base rates\n({len(labels)} frames, {labels['subject'].nunique()} subjects)", fontsize=8)
     fig.suptitle("Demo data (procedurally drawn; exercises the pipeline, not science)", fontsize=9)
     fig.tight_layout()
-    with atomic_path(out_png) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
+    save_figure(fig, out_png, tight=False)

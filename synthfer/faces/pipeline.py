@@ -282,8 +282,3 @@ def read_face_filter(path: PathLike) -> Any:
     df["face_ok"] = bool_column(df, "face_ok", path)
     return df
 
-
-def shard_ids(n_shards: int) -> list[str]:
-    """``['000', '001', …]`` — the ``{shard}`` wildcard values."""
-    return [f"{k:03d}" for k in range(int(n_shards))]
-

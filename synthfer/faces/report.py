@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from synthfer.imaging import ImageReadError, load_rgb
-from synthfer.io import PathLike, atomic_path, read_table, write_table
+from synthfer.io import PathLike, read_table, save_figure, write_table
 from synthfer.logs import get_logger
 
 log = get_logger(__name__)
@@ -67,15 +67,6 @@ def _similarity_from_eyes(row) -> tuple[complex, complex]:
     return a, c1 - a * s1
 
 
-def _save_fig(fig, path: PathLike) -> None:
-    import matplotlib.pyplot as plt
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-
-
-
 def _thumbnail_grid(plt: Any, n: int, max_cols: int, cell: tuple[float, float]):
     """A figure with room for ``n`` thumbnails (at least one cell), ``max_cols`` per row, axes hidden."""
     k = max(n, 1)
@@ -110,7 +101,7 @@ def contact_sheet(crops_dir: PathLike, df: Any, out_png: PathLike, n: int = 48) 
         axes.flat[0].text(0.5, 0.5, "no accepted faces", ha="center", va="center")
     fig.suptitle(f"Aligned crops ({len(ok)} of {int((df['status'] == 'ok').sum())} accepted)", fontsize=9)
     fig.tight_layout()
-    _save_fig(fig, out_png)
+    save_figure(fig, out_png, tight=False)
     return len(ok)
 
 
@@ -138,7 +129,7 @@ def rejection_sheet(df: Any, out_png: PathLike, n: int = 24) -> int:
         axes.flat[0].text(0.5, 0.5, f"no rejections:\nall {len(df)} photographs aligned", ha="center", va="center")
     fig.suptitle(f"Rejected photographs ({len(rej)} of {total} shown)", fontsize=9)
     fig.tight_layout()
-    _save_fig(fig, out_png)
+    save_figure(fig, out_png, tight=False)
     return len(rej)
 
 
@@ -221,7 +212,7 @@ def distribution_plots(df: Any, meta: Any, id_column: str, columns: Sequence[str
     axes.flat[0].legend(fontsize=7)
     fig.suptitle(f"Metadata of the {len(joined)} photographs with a metadata row", fontsize=9)
     fig.tight_layout()
-    _save_fig(fig, out_dist)
+    save_figure(fig, out_dist, tight=False)
 
     fig, axes = plt.subplots(1, k, figsize=(3.6 * k, 3.2), squeeze=False)
     for ax, col in zip(axes.flat, columns, strict=False):
@@ -236,7 +227,7 @@ def distribution_plots(df: Any, meta: Any, id_column: str, columns: Sequence[str
         ax.set_ylabel("share aligned")
     fig.suptitle("Detection and alignment rate per group", fontsize=9)
     fig.tight_layout()
-    _save_fig(fig, out_rate)
+    save_figure(fig, out_rate, tight=False)
     return table
 
 
@@ -322,7 +313,7 @@ def faces_report(
     outputs: Mapping[str, PathLike],
     metadata: PathLike | None = None,
     id_column: str = "face_id",
-    columns: Sequence[str] = (),
+    columns: Sequence[str] = ("face_age", "face_gender", "face_eth"),
     n_faces: int = 48,
 ) -> None:
     """Write every figure/table named in ``outputs`` (keys: contact_sheet, rejections, summary, and with

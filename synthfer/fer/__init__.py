@@ -6,7 +6,6 @@ Keras 3 only, so the TensorFlow and PyTorch backends both work. Heavy frameworks
 functions.
 """
 
-from synthfer import AU_COLUMNS  # noqa: F401 (the one definition of the AU column order)
 from synthfer.variants import BASE_VARIANTS
 
 VARIANTS = tuple(BASE_VARIANTS)

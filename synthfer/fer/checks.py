@@ -15,8 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from synthfer import AU_COLUMNS
-from synthfer.config import ConfigError
+from synthfer import AU_COLUMNS, ConfigError
 
 PRODUCED = "results"
 WITHOUT_DISFA = (

@@ -2,7 +2,7 @@
 
 Generic table (what the DISFA importer and the demo write): CSV with ``image`` (path relative to
 ``image_root`` — by default the folder holding the CSV — or absolute), ``subject`` (str) and the binary columns
-:data:`~synthfer.fer.AU_COLUMNS`; extra columns are kept. Internally every table becomes a
+:data:`~synthfer.AU_COLUMNS`; extra columns are kept. Internally every table becomes a
 DataFrame with an absolute ``path`` column next to ``image``.
 
 This module needs only numpy, pandas and Pillow (no Keras), so the predictor and the tests can share
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synthfer.fer import AU_COLUMNS
+from synthfer import AU_COLUMNS
 from synthfer.fer.checks import identical_image_problems, table_row_problems
 from synthfer.imaging import load_rgb
 from synthfer.io import PathLike
@@ -36,7 +36,7 @@ def _check_binary(df: pd.DataFrame, source: PathLike) -> pd.DataFrame:
         bad = ~values.isin([0, 1])
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ValueError(f"{source}: column {c} must hold 0/1, row {row + 2} has {df[c].iloc[row]!r}")
+            raise ValueError(f"{source}: column {c} must hold 0/1, row {row + 2} has {str(df[c].iloc[row])!r}")
         df[c] = values.astype(np.int8)
     return df
 

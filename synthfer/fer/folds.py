@@ -41,7 +41,7 @@ def make_folds(subjects, k: int) -> pd.DataFrame:
 
 def write_folds(table: PathLike, out: PathLike, k: int) -> pd.DataFrame:
     """Write the fold table ``subject, fold, n_images`` (+ positives per AU) for ``table``."""
-    from synthfer.fer import AU_COLUMNS
+    from synthfer import AU_COLUMNS
 
     df = read_real_table(table, check_files=False)
     folds = make_folds(df["subject"], k)

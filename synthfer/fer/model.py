@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from synthfer.fer import AU_COLUMNS
+from synthfer import AU_COLUMNS
 
 IMAGENET_FILE = "efficientnetb0_notop.h5"
 IMAGENET_URL = f"https://storage.googleapis.com/keras-applications/{IMAGENET_FILE}"

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synthfer.fer import AU_COLUMNS
+from synthfer import AU_COLUMNS
 from synthfer.imaging import ImageReadError, list_images
 from synthfer.io import PathLike, provenance, write_json, write_table
 from synthfer.logs import Progress, get_logger

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synthfer.fer import AU_COLUMNS
+from synthfer import AU_COLUMNS
 from synthfer.fer.data import label_matrix, read_real_table, read_synthetic_set
 from synthfer.fer.folds import au_loss_weights, read_folds, split_fold
 from synthfer.io import PathLike, atomic_path, provenance, write_json, write_table

@@ -23,7 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from synthfer.config import ConfigError
+from synthfer import ConfigError
 from synthfer.io import PathLike
 
 NETWORK_NAMES = ("final", "best_fid")

@@ -65,7 +65,7 @@ def snapshot_fid(
     face_samples_csv: PathLike | None = None,
     face_detections_csv: PathLike | None = None,
     extractor: str = "inception",
-    n_images: int = 5000,
+    n_images: int = 10000,
     truncation_psi: float = 1.0,
     seed: int = 0,
     batch_size: int = 64,

@@ -4,12 +4,13 @@ Outputs
 * ``results/synthetic/raw/{name}.png`` — hard links to the shard images (copies across file
   systems); the images themselves are never rewritten.
 * ``results/synthetic/manifest.csv`` — one row per planned image, in plan order, columns
-  :data:`MANIFEST_COLUMNS`: ``name, file`` (``raw/{name}.png``, relative to ``results/synthetic``),
-  ``seed, order, direction, degree, psi, shard, sha256, face_ok`` (bool), ``face_reason`` (str, ''
+  :data:`synthfer.synthetic_manifest.MANIFEST_COLUMNS`: ``name, file`` (``raw/{name}.png``, relative to
+  ``results/synthetic``), ``seed, order, direction, degree, psi, shard, sha256, face_ok`` (bool), ``face_reason`` (str, ''
   when ok), ``AU1 … AU15, neutral`` (0/1 from the plan).
 * ``results/synthetic/manifest.json`` — counts (per shard, face-filter reasons) and provenance.
 
-Every phase reads the manifest with :func:`read_manifest` (the one reader, next to the writer).
+Every phase reads the manifest with :func:`synthfer.synthetic_manifest.read_manifest` (the one reader,
+beside the columns, in a core module below every phase that reads it).
 """
 
 from __future__ import annotations
@@ -17,47 +18,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from synthfer.io import PathLike
 from synthfer.logs import Progress, get_logger
-from synthfer.seeds import AU_NAMES
+from synthfer.synthetic_manifest import MANIFEST_COLUMNS
 
 log = get_logger(__name__)
-
-MANIFEST_COLUMNS = [
-    "name",
-    "file",
-    "seed",
-    "order",
-    "direction",
-    "degree",
-    "psi",
-    "shard",
-    "sha256",
-    "face_ok",
-    "face_reason",
-    *AU_NAMES,
-    "neutral",
-]
-
-
-def read_manifest(path, columns: Sequence[str] = ()):
-    """The merged manifest (module docstring) as a DataFrame, for every phase that reads it.
-
-    ``name`` and ``face_reason`` are str (empty cells stay ``''``), ``face_ok`` is bool
-    (:func:`synthfer.io.bool_column`: ``true/false``, ``1/0``, ``yes/no``, any case and spacing;
-    anything else raises ``ValueError`` naming the file, row and value); the other columns as
-    pandas parses them. ``columns``: further columns the caller needs; a missing one (or a missing
-    ``name``/``face_ok``) raises ``ValueError`` naming the file.
-    """
-    from synthfer.io import bool_column, read_table
-
-    df = read_table(path, dtype={"name": str}, keep_default_na=False)
-    missing = [c for c in dict.fromkeys(("name", "face_ok", *columns)) if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"{path}: missing column(s) {', '.join(missing)} (expected the merged synthetic manifest)"
-        )
-    df["face_ok"] = bool_column(df, "face_ok", path)
-    return df
 
 
 def merge_manifest(
@@ -143,13 +108,13 @@ def merge_manifest(
 
 
 def generate_merge(
-    plan_csv: str | Path,
-    shard_manifests: Sequence[str | Path],
-    shard_dirs: Sequence[str | Path],
-    face_filters: Sequence[str | Path],
-    raw_dir: str | Path,
-    manifest_path: str | Path,
-    meta_path: str | Path,
+    plan_csv: PathLike,
+    shard_manifests: Sequence[PathLike],
+    shard_dirs: Sequence[PathLike],
+    face_filters: Sequence[PathLike],
+    raw_dir: PathLike,
+    manifest_path: PathLike,
+    meta_path: PathLike,
 ) -> int:
     """Rule ``generate_merge``: link every shard image into ``raw_dir`` and write the manifest."""
     import pandas as pd

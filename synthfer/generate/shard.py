@@ -21,26 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from synthfer.io import PathLike
 from synthfer.logs import Progress, get_logger
+from synthfer.synthetic_manifest import SHARD_COLUMNS
 
 log = get_logger(__name__)
-
-SHARD_COLUMNS = [
-    "name",
-    "file",
-    "seed",
-    "order",
-    "direction",
-    "degree",
-    "psi",
-    "layer_start",
-    "layer_end",
-    "shard",
-    "sha256",
-    "width",
-    "height",
-]
-
 
 def png_bytes(rgb: np.ndarray) -> bytes:
     """Deterministic PNG encoding (Pillow, compress level 6, no metadata)."""
@@ -84,7 +69,7 @@ def render_rows(G, directions, rows, batch_size: int = 32, noise_mode: str = "co
 
 
 def generate_rows(
-    G, directions, rows, out_dir: str | Path, shard: int, batch_size: int = 32, noise_mode: str = "const"
+    G, directions, rows, out_dir: PathLike, shard: int, batch_size: int = 32, noise_mode: str = "const"
 ):
     """Render ``rows`` into ``out_dir`` and return the shard manifest DataFrame."""
     import pandas as pd
@@ -129,14 +114,14 @@ def generate_rows(
 
 
 def generate_shard(
-    network: str | Path,
-    directions_npz: str | Path,
-    plan_csv: str | Path,
+    network: PathLike,
+    directions_npz: PathLike,
+    plan_csv: PathLike,
     shard: int,
-    out_dir: str | Path,
-    manifest_path: str | Path,
-    meta_path: str | Path,
-    batch_size: int = 32,
+    out_dir: PathLike,
+    manifest_path: PathLike,
+    meta_path: PathLike,
+    batch_size: int = 64,
     noise_mode: str = "const",
     device: str | None = None,
     threads: int | None = None,

@@ -8,19 +8,6 @@
 - :mod:`synthfer.iqa.batches`    the seeded partition of the synthetic pool into scoring batches.
 - :mod:`synthfer.iqa.score`      one batch → one score table.
 
-torch, cv2 and dlib are imported inside functions only.
+The score names and directions live in :mod:`synthfer.scores` (a core module: select and the FER
+variants read them without importing this phase). torch, cv2 and dlib are imported inside functions only.
 """
-
-# Direction of every per-image score column: True = higher is better.
-HIGHER_IS_BETTER = {
-    "rmse": False,
-    "psnr": True,
-    "ssim": True,
-    "issm": True,
-    "sam": False,
-    "uiq": True,
-    "brisque": False,
-    "svr_severity": False,
-}
-FR_METRICS = ("rmse", "psnr", "ssim", "issm", "sam", "uiq")
-SCORE_METRICS = (*FR_METRICS, "brisque", "svr_severity")

@@ -44,7 +44,7 @@ def make_batches(
     counts, batch sizes, seed, provenance); return the number of batches."""
     import pandas as pd
 
-    from synthfer.generate.merge import read_manifest
+    from synthfer.synthetic_manifest import read_manifest
 
     man = read_manifest(manifest_csv, ["file"])
     if man["name"].duplicated().any():
@@ -81,6 +81,7 @@ def batch_ids(batches_csv: PathLike) -> list[str]:
     standard library only, it runs while Snakemake builds the DAG)."""
     import csv
 
+    from synthfer.ids import batch_ids as format_ids
+
     with open(batches_csv, newline="") as fh:
-        ids = {int(row["batch"]) for row in csv.DictReader(fh)}
-    return [f"{b:04d}" for b in sorted(ids)]
+        return format_ids(int(row["batch"]) for row in csv.DictReader(fh))

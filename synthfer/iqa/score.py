@@ -26,9 +26,9 @@ import numpy as np
 
 from synthfer.imaging import ImageReadError, load_rgb
 from synthfer.io import PathLike, provenance, read_table, sidecar_path, write_json, write_table
-from synthfer.iqa import FR_METRICS
 from synthfer.logs import Progress, get_logger
 from synthfer.runtime import pick_device, set_threads
+from synthfer.scores import FR_METRICS
 
 log = get_logger(__name__)
 N_BQ = 36

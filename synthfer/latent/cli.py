@@ -149,7 +149,7 @@ def _seeds_check(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from synthfer.seeds import AU_NAMES
+    from synthfer import AU_COLUMNS as AU_NAMES
     from synthfer.seeds.plan import build_plan, check_directions, check_network, plan_merges
     from synthfer.seeds.spec import SeedSpecError, load_seed_spec
 

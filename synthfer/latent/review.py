@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from synthfer import AU_COLUMNS as AU_NAMES
 from synthfer import AU_DESCRIPTIONS
 from synthfer.io import PathLike
 from synthfer.latent.options import ReviewOptions, network_record
 from synthfer.logs import Progress, get_logger
-from synthfer.seeds import AU_NAMES
 
 log = get_logger(__name__)
 

@@ -146,7 +146,7 @@ def key_counts(
                      f"FID of that network ({extractor} features, gan.snapshot_fid)" if fid is not None
                      else "not measured (gan.snapshot_fid.enabled: false)"))  # fmt: skip
     if synthetic_manifest:
-        from synthfer.generate.merge import read_manifest
+        from synthfer.synthetic_manifest import read_manifest
 
         m = read_manifest(synthetic_manifest)
         rows += [("images_generated", len(m), "synthetic images generated (plan rows)"),

@@ -4,5 +4,3 @@
 exports); :mod:`synthfer.seeds.plan` turns it into ``results/seeds/plan.csv``, the single source of
 truth for generated image names and their labels.
 """
-
-from synthfer import AU_COLUMNS as AU_NAMES  # noqa: F401 (the one definition of the AU column order)

@@ -35,8 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
+from synthfer import AU_COLUMNS
+from synthfer.io import PathLike
 from synthfer.logs import get_logger
-from synthfer.seeds import AU_NAMES
 from synthfer.seeds.spec import SeedSpec, SeedSpecError
 
 log = get_logger(__name__)
@@ -51,7 +52,7 @@ PLAN_COLUMNS = [
     "layer_start",
     "layer_end",
     "shard",
-    *AU_NAMES,
+    *AU_COLUMNS,
     "neutral",
 ]
 
@@ -59,7 +60,7 @@ PLAN_COLUMNS = [
 class SeedsFileMissing(SeedSpecError):
     """The reviewed seed list does not exist yet: the run stops here on purpose."""
 
-    def __init__(self, seeds_file: str | Path, review_page: str | Path | None = None):
+    def __init__(self, seeds_file: PathLike, review_page: PathLike | None = None):
         page = f" Open {review_page} in a browser (it works from disk, no server needed)," if review_page else ""
         super().__init__(
             f"The reviewed seed list {seeds_file} does not exist yet, so the run stops before generation.{page}"
@@ -81,7 +82,7 @@ def image_name(seed: int, order: int) -> str:
     return IMAGE_NAME_FORMAT.format(seed=int(seed), order=int(order))
 
 
-def parse_name(name: str | Path) -> tuple[int, int]:
+def parse_name(name: PathLike) -> tuple[int, int]:
     """``(seed, order)`` of a generated image's name, the inverse of :func:`image_name`.
 
     Accepts the name, the name with ``.png`` or ``.jpg`` (the seed thesis' label tables), or a path ending
@@ -186,7 +187,7 @@ def plan_merges(spec: SeedSpec, default_layers: tuple[int, int | None] = (0, Non
         _, folded = _seed_combos(spec, seed, default_layers)
         if folded:
             merges.degree_zero[seed] = folded
-        aus = tuple(au for au in AU_NAMES if seed in spec.aus[au])
+        aus = tuple(au for au in AU_COLUMNS if seed in spec.aus[au])
         if len(aus) > 1:
             merges.multi_au_seeds[seed] = aus
     merges.degree_zero_directions = tuple(sorted(zero_dirs))
@@ -197,8 +198,8 @@ def check_directions(
     spec: SeedSpec,
     n_directions: int,
     num_ws: int | None = None,
-    seeds_file: str | Path = "the seed list",
-    directions_file: str | Path = "directions.npz",
+    seeds_file: PathLike = "the seed list",
+    directions_file: PathLike = "directions.npz",
     default_layers: tuple[int, int | None] = (0, None),
 ) -> None:
     """Raise :class:`SeedSpecError` naming both files when an edit group uses a direction that
@@ -270,7 +271,7 @@ def build_plan(
                     "layer_start": int(start),
                     "layer_end": int(end),
                     "shard": 0,
-                    **dict(zip(AU_NAMES, label, strict=True)),
+                    **dict(zip(AU_COLUMNS, label, strict=True)),
                     "neutral": int(seed_is_neutral and not any(label)),
                 }
             )
@@ -280,7 +281,7 @@ def build_plan(
     if n:
         df["shard"] = (df["order"].to_numpy(np.int64) * n_shards) // n
     return df.astype(
-        {c: "int64" for c in ["order", "seed", "direction", "layer_start", "layer_end", "shard", *AU_NAMES, "neutral"]}
+        {c: "int64" for c in ["order", "seed", "direction", "layer_start", "layer_end", "shard", *AU_COLUMNS, "neutral"]}
     )
 
 
@@ -289,13 +290,13 @@ def seed_labels_table(spec: SeedSpec):
     import pandas as pd
 
     rows = [
-        {"seed": s, **dict(zip(AU_NAMES, spec.seed_label(s), strict=True)), "neutral": int(s in spec.neutral)}
+        {"seed": s, **dict(zip(AU_COLUMNS, spec.seed_label(s), strict=True)), "neutral": int(s in spec.neutral)}
         for s in spec.seeds
     ]
-    return pd.DataFrame(rows, columns=["seed", *AU_NAMES, "neutral"])
+    return pd.DataFrame(rows, columns=["seed", *AU_COLUMNS, "neutral"])
 
 
-def read_plan(path: str | Path):
+def read_plan(path: PathLike):
     """Read and sanity-check ``plan.csv`` (columns, unique names, running order)."""
     import pandas as pd
 
@@ -317,8 +318,8 @@ class NetworkMismatch(SeedSpecError):
 
 def check_network(
     spec: SeedSpec,
-    seeds_file: str | Path,
-    network: str | Path,
+    seeds_file: PathLike,
+    network: PathLike,
     network_sha256: str,
     allow_other_network: bool = False,
 ) -> str:
@@ -351,16 +352,16 @@ def check_network(
 
 
 def write_seed_plan(
-    seeds_file: str | Path,
-    directions: str | Path | None,
-    plan_path: str | Path,
-    seed_labels_path: str | Path,
+    seeds_file: PathLike,
+    directions: PathLike | None,
+    plan_path: PathLike,
+    seed_labels_path: PathLike,
     n_shards: int,
-    meta_path: str | Path | None = None,
+    meta_path: PathLike | None = None,
     default_layers: tuple[int, int | None] = (0, None),
-    review_page: str | Path | None = None,
-    missing_seeds_file: str | Path | None = None,
-    network: str | Path | None = None,
+    review_page: PathLike | None = None,
+    missing_seeds_file: PathLike | None = None,
+    network: PathLike | None = None,
     allow_other_network: bool = False,
 ) -> int:
     """Rule ``seed_plan``: validate ``seeds_file`` and write the plan and the seed-level labels.
@@ -412,7 +413,7 @@ def write_seed_plan(
             "provenance": provenance(),
         },
     )
-    counts = {au: int(plan[au].sum()) for au in AU_NAMES}
+    counts = {au: int(plan[au].sum()) for au in AU_COLUMNS}
     log.info(
         "plan: %d images from %d seeds in %d shards; AU counts %s; neutral %d",
         len(plan),

@@ -43,7 +43,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from synthfer.seeds import AU_NAMES
+from synthfer import AU_COLUMNS
+from synthfer.io import PathLike
 
 FORMAT_VERSION = 1
 MAX_SEED = 2**32 - 1  # numpy RandomState accepts seeds in [0, 2**32)
@@ -105,10 +106,10 @@ class SeedSpec:
         return sorted(out)
 
     def seed_label(self, seed: int) -> tuple[int, ...]:
-        """0/1 per AU in :data:`AU_NAMES` order; ``KeyError`` for a seed in no list."""
+        """0/1 per AU in :data:`AU_COLUMNS` order; ``KeyError`` for a seed in no list."""
         if seed in self.neutral:
-            return (0,) * len(AU_NAMES)
-        label = tuple(int(seed in self.aus[au]) for au in AU_NAMES)
+            return (0,) * len(AU_COLUMNS)
+        label = tuple(int(seed in self.aus[au]) for au in AU_COLUMNS)
         if not any(label):
             raise KeyError(seed)
         return label
@@ -119,16 +120,16 @@ class SeedSpec:
         for rule in self.label_rules:
             if rule.matches(direction, degree):
                 for au in rule.add:
-                    label[AU_NAMES.index(au)] = 1
+                    label[AU_COLUMNS.index(au)] = 1
                 for au in rule.remove:
-                    label[AU_NAMES.index(au)] = 0
+                    label[AU_COLUMNS.index(au)] = 0
         return tuple(label)
 
 
 # --------------------------------------------------------------------------------------------- parsing
 
 
-def load_seed_spec(path: str | Path) -> SeedSpec:
+def load_seed_spec(path: PathLike) -> SeedSpec:
     """Read and validate ``path``; raises :class:`SeedSpecError` naming the file and entry."""
     import yaml
 
@@ -166,13 +167,13 @@ def parse_seed_spec(data: Any, source: str = "<seeds>") -> SeedSpec:
         raise fail("aus", "expected a mapping AU name -> list of seeds")
     aus: dict[str, tuple[int, ...]] = {}
     for key, seeds in aus_raw.items():
-        if key not in AU_NAMES:
-            raise fail(f"aus.{key}", f"unknown AU {key!r} (allowed: {', '.join(AU_NAMES)})")
+        if key not in AU_COLUMNS:
+            raise fail(f"aus.{key}", f"unknown AU {key!r} (allowed: {', '.join(AU_COLUMNS)})")
         aus[key] = _seed_list(seeds, f"aus.{key}", fail)
-    for au in AU_NAMES:
+    for au in AU_COLUMNS:
         aus.setdefault(au, ())
     neutral = _seed_list(data.get("neutral") or [], "neutral", fail)
-    for au in AU_NAMES:
+    for au in AU_COLUMNS:
         both = sorted(set(neutral) & set(aus[au]))
         if both:
             raise fail("neutral", f"seed {both[0]} is both neutral and in aus.{au}")
@@ -338,14 +339,14 @@ def _edit_group(entry: Any, where: str, aus, neutral, listed: set[int], fail) ->
             chosen |= listed
         elif sel == "neutral":
             chosen |= set(neutral)
-        elif isinstance(sel, str) and sel in AU_NAMES:
+        elif isinstance(sel, str) and sel in AU_COLUMNS:
             chosen |= set(aus[sel])
         elif _is_int(sel):
             if sel not in listed:
                 raise fail(f"{where}.seeds", f"seed {sel} is in no AU list and not neutral")
             chosen.add(sel)
         else:
-            raise fail(f"{where}.seeds", f"{sel!r} is not all, neutral, an AU name ({', '.join(AU_NAMES)}) or a seed")
+            raise fail(f"{where}.seeds", f"{sel!r} is not all, neutral, an AU name ({', '.join(AU_COLUMNS)}) or a seed")
     layers = entry.get("layers")
     if layers is not None:
         if not (
@@ -383,8 +384,8 @@ def _label_rule(entry: Any, where: str, fail) -> LabelRule:
         v = entry.get(key) or []
         v = v if isinstance(v, list) else [v]
         for au in v:
-            if au not in AU_NAMES:
-                raise fail(f"{where}.{key}", f"unknown AU {au!r} (allowed: {', '.join(AU_NAMES)})")
+            if au not in AU_COLUMNS:
+                raise fail(f"{where}.{key}", f"unknown AU {au!r} (allowed: {', '.join(AU_COLUMNS)})")
         lists.append(tuple(v))
     if not lists[0] and not lists[1]:
         raise fail(where, "a label rule needs 'add' or 'remove'")
@@ -446,7 +447,7 @@ def format_seed_yaml(
     if network:
         lines += ["network:", f"  file: {json.dumps(str(network['file']), ensure_ascii=False)}", f"  sha256: {network['sha256']}"]
     lines.append("aus:")
-    for au in AU_NAMES:
+    for au in AU_COLUMNS:
         lines.append(f"  {au}: {_flow(sorted(int(s) for s in aus.get(au, ())))}")
     lines.append(f"neutral: {_flow(sorted(int(s) for s in neutral))}")
     lines += [

@@ -45,7 +45,7 @@ def stratum_names(labels: np.ndarray) -> list[str]:
 
 def face_filtered_pool(manifest_csv: PathLike):
     """The manifest rows with ``face_ok`` true: ``name`` and the class columns, sorted by name."""
-    from synthfer.generate.merge import read_manifest
+    from synthfer.synthetic_manifest import read_manifest
 
     man = read_manifest(manifest_csv, CLASS_COLUMNS)
     pool = man[man["face_ok"]].copy()

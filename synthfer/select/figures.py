@@ -1,4 +1,4 @@
-"""Report figures of the selection (matplotlib, Agg; PNG at 110 dpi).
+"""Report figures of the selection (matplotlib, Agg; PNG through synthfer.io.save_figure), one function each.
 
 - ``distributions.png``: every metric's distribution — real crops (vs their nearest other crop),
   all scored synthetic images, the selected ones;
@@ -19,20 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from synthfer import AU_COLUMNS
-from synthfer.io import PathLike, atomic_path, read_table
-from synthfer.iqa import HIGHER_IS_BETTER, SCORE_METRICS
+from synthfer.io import PathLike, read_table, save_figure
 from synthfer.logs import get_logger
+from synthfer.scores import HIGHER_IS_BETTER, SCORE_METRICS
 
 log = get_logger(__name__)
 CLASSES = (*AU_COLUMNS, "neutral")
-
-
-def _save(fig, path: PathLike) -> None:
-    import matplotlib.pyplot as plt
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    plt.close(fig)
+FIGURES = ("distributions", "per_class", "fid_kid", "threshold_sweep", "grid_selected", "grid_rejected")
 
 
 def _grid(names: Sequence[str], captions: Sequence[str], raw_dir: Path, title: str, path: PathLike) -> None:
@@ -55,43 +48,21 @@ def _grid(names: Sequence[str], captions: Sequence[str], raw_dir: Path, title: s
     if not len(names):
         axes[0, 0].text(0.5, 0.5, "none", ha="center", va="center")
     fig.suptitle(title, fontsize=9)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
-def make_figures(
-    score_paths: Sequence[PathLike],
-    real_scores: PathLike,
-    selected_csv: PathLike,
-    rejected_csv: PathLike,
-    fid_kid_csv: PathLike,
-    manifest_csv: PathLike,
-    raw_dir: PathLike,
-    out_dir: PathLike,
-    thresholds: Mapping[str, Mapping[str, float]] | None = None,
-    metrics: Sequence[str] = (),
-    n_examples: int = 16,
-) -> list[Path]:
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import pandas as pd
 
-    out_dir = Path(out_dir)
-    scores = pd.concat([read_table(p) for p in sorted(map(str, score_paths))], ignore_index=True)
-    scored = scores[scores["status"] == "ok"]
-    real = read_table(real_scores)
-    sel = read_table(selected_csv)
-    rej = read_table(rejected_csv)
-    fk = read_table(fid_kid_csv)
-    from synthfer.generate.merge import read_manifest
+    return plt
 
-    man = read_manifest(manifest_csv).set_index("name")
-    chosen = scored[scored["name"].isin(set(sel["name"]))]
-    thresholds = dict(thresholds or {})
-    written = []
 
-    # 1. distributions
+def plot_distributions(real, scored, chosen, thresholds: Mapping[str, Mapping[str, float]], path: PathLike) -> None:
+    """``distributions.png``: each metric for the real crops, all scored and the selected images."""
+    plt = _pyplot()
     fig, axes = plt.subplots(2, 4, figsize=(14, 6))
     for ax, m in zip(axes.ravel(), SCORE_METRICS, strict=True):
         groups = [("real", real[m]), ("synthetic", scored[m]), ("selected", chosen[m])]
@@ -108,11 +79,12 @@ def make_figures(
                 ax.axvline(b, color="k", ls="--", lw=1)
     axes[0, 0].legend(fontsize=7)
     fig.suptitle("Metric distributions: real crops vs synthetic (all scored) vs selected")
-    _save(fig, out_dir / "distributions.png")
-    written.append(out_dir / "distributions.png")
+    save_figure(fig, path)
 
-    # 2. per class
-    show = list(metrics) or ["psnr", "ssim", "brisque", "svr_severity"]
+
+def plot_per_class(scored, chosen, man, show: Sequence[str], path: PathLike) -> None:
+    """``per_class.png``: the metrics ``show`` per class, all scored vs selected (``man``: manifest by name)."""
+    plt = _pyplot()
     fig, axes = plt.subplots(1, len(show), figsize=(3.6 * len(show), 3.6), squeeze=False)
     lab = man.reindex(scored["name"])
     lab_sel = man.reindex(chosen["name"])
@@ -130,10 +102,12 @@ def make_figures(
             ax.set_xticks(range(1, len(ticks) + 1), ticks, fontsize=6, rotation=90)
         ax.set_title(m, fontsize=9)
     fig.suptitle("Per class (synthetic): all scored vs selected")
-    _save(fig, out_dir / "per_class.png")
-    written.append(out_dir / "per_class.png")
+    save_figure(fig, path)
 
-    # 3. FID / KID per class
+
+def plot_fid_kid(fk, path: PathLike) -> None:
+    """``fid_kid.png``: FID and KID per class, all scored vs selected."""
+    plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
     classes = list(dict.fromkeys(fk["class"]))
     xs = np.arange(len(classes))
@@ -145,10 +119,13 @@ def make_figures(
         ax.set_xticks(xs, classes, fontsize=8)
         ax.set_title(f"{col.upper()} vs real ({fk['extractor'].iloc[0] if len(fk) else '?'} features)", fontsize=9)
         ax.legend(fontsize=7)
-    _save(fig, out_dir / "fid_kid.png")
-    written.append(out_dir / "fid_kid.png")
+    save_figure(fig, path)
 
-    # 4. threshold sweep
+
+def plot_threshold_sweep(scored, thresholds: Mapping[str, Mapping[str, float]], show: Sequence[str],
+                         path: PathLike) -> None:
+    """``threshold_sweep.png``: images surviving a threshold at each value, configured limits marked."""
+    plt = _pyplot()
     sweep = list(dict.fromkeys([*thresholds, *show]))
     fig, axes = plt.subplots(1, len(sweep), figsize=(3.4 * len(sweep), 3.2), squeeze=False)
     for ax, m in zip(axes.ravel(), sweep, strict=True):
@@ -169,16 +146,51 @@ def make_figures(
         ax.set_ylabel("images surviving")
     fig.suptitle(f"Threshold sweep over {len(scored)} scored images")
     fig.tight_layout()
-    _save(fig, out_dir / "threshold_sweep.png")
-    written.append(out_dir / "threshold_sweep.png")
+    save_figure(fig, path)
 
-    # 5. example grids
+
+def plot_example_grids(sel, rej, raw_dir: PathLike, n_examples: int, out_selected: PathLike,
+                       out_rejected: PathLike) -> None:
+    """``grid_selected.png`` / ``grid_rejected.png``: the best-ranked selected, the worst rejected images."""
     best = sel.sort_values(["rank", "batch"]).head(n_examples)
     _grid(best["name"].tolist(), [f"rank {r}, {s:.2f}" for r, s in zip(best["rank"], best["score"], strict=True)],
-          Path(raw_dir), "Selected (best ranks)", out_dir / "grid_selected.png")  # fmt: skip
+          Path(raw_dir), "Selected (best ranks)", out_selected)  # fmt: skip
     worst = rej[rej["batch"] >= 0].sort_values("score", na_position="first").head(n_examples)
     _grid(worst["name"].tolist(), [str(r)[:28] for r in worst["reason"]], Path(raw_dir),
-          "Rejected (unscored, failed thresholds, lowest scores)", out_dir / "grid_rejected.png")  # fmt: skip
-    written += [out_dir / "grid_selected.png", out_dir / "grid_rejected.png"]
+          "Rejected (unscored, failed thresholds, lowest scores)", out_rejected)  # fmt: skip
+
+
+def make_figures(
+    score_paths: Sequence[PathLike],
+    real_scores: PathLike,
+    selected_csv: PathLike,
+    rejected_csv: PathLike,
+    fid_kid_csv: PathLike,
+    manifest_csv: PathLike,
+    raw_dir: PathLike,
+    out_dir: PathLike,
+    thresholds: Mapping[str, Mapping[str, float]] | None = None,
+    metrics: Sequence[str] = ("rmse", "psnr", "issm", "sam", "uiq"),
+    n_examples: int = 16,
+) -> list[Path]:
+    """Every figure of the module docstring into ``out_dir`` (the paths of :data:`FIGURES`, in order)."""
+    import pandas as pd
+
+    out_dir = Path(out_dir)
+    scores = pd.concat([read_table(p) for p in sorted(map(str, score_paths))], ignore_index=True)
+    scored = scores[scores["status"] == "ok"]
+    sel = read_table(selected_csv)
+    from synthfer.synthetic_manifest import read_manifest
+
+    man = read_manifest(manifest_csv).set_index("name")
+    chosen = scored[scored["name"].isin(set(sel["name"]))]
+    thresholds = dict(thresholds or {})
+    show = list(metrics) or ["psnr", "ssim", "brisque", "svr_severity"]
+    written = [out_dir / f"{name}.png" for name in FIGURES]
+    plot_distributions(read_table(real_scores), scored, chosen, thresholds, written[0])
+    plot_per_class(scored, chosen, man, show, written[1])
+    plot_fid_kid(read_table(fid_kid_csv), written[2])
+    plot_threshold_sweep(scored, thresholds, show, written[3])
+    plot_example_grids(sel, read_table(rejected_csv), raw_dir, n_examples, written[4], written[5])
     log.info("wrote %d figures to %s", len(written), out_dir)
     return written

@@ -34,10 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
-from synthfer.config import check_thresholds
 from synthfer.io import PathLike, provenance, read_table, sidecar_path, write_json, write_table
-from synthfer.iqa import HIGHER_IS_BETTER, SCORE_METRICS
 from synthfer.logs import get_logger
+from synthfer.scores import HIGHER_IS_BETTER, SCORE_METRICS
+from synthfer.select.checks import check_thresholds
 
 log = get_logger(__name__)
 
@@ -118,7 +118,7 @@ def select(
     batch_size: int,
     thresholds: Mapping[str, Mapping[str, float]] | None = None,
     method: str = "rank_mean",
-    metrics: Sequence[str] = ("psnr", "ssim", "uiq", "brisque", "svr_severity"),
+    metrics: Sequence[str] = ("rmse", "psnr", "issm", "sam", "uiq"),  # = the schema default (tests/test_config_defaults.py)
     weights: Mapping[str, float] | None = None,
     metric: str | None = None,
     out_summary: PathLike | None = None,
@@ -193,7 +193,7 @@ def select(
     sel = pd.concat(sel_parts, ignore_index=True).sort_values(["batch", "rank"])
     rej = pd.concat(rej_parts, ignore_index=True)
     if manifest_csv is not None:
-        from synthfer.generate.merge import read_manifest
+        from synthfer.synthetic_manifest import read_manifest
 
         man = read_manifest(manifest_csv)
         failed = man[~man["face_ok"]]

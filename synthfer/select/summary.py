@@ -35,14 +35,22 @@ from collections.abc import Sequence
 import numpy as np
 
 from synthfer import AU_COLUMNS
-from synthfer.io import PathLike, atomic_path, provenance, read_table, sidecar_path, write_json, write_table, write_text
-from synthfer.iqa import HIGHER_IS_BETTER, SCORE_METRICS
+from synthfer.io import (
+    PathLike,
+    provenance,
+    read_table,
+    save_figure,
+    sidecar_path,
+    write_json,
+    write_table,
+    write_text,
+)
 from synthfer.logs import get_logger
+from synthfer.scores import HIGHER_IS_BETTER, SCORE_METRICS
 
 log = get_logger(__name__)
 
 CLASSES = ("all", *AU_COLUMNS, "neutral")
-GROUPS = ("real", "synthetic", "selected", "rejected")
 SUMMARY_COLUMNS = ["group", "class", "metric", "n", "mean", "sd"]
 
 
@@ -52,7 +60,7 @@ def _scored_with_classes(score_paths: Sequence[PathLike], selected_csv: PathLike
     scores = pd.concat([read_table(p) for p in sorted(map(str, score_paths))], ignore_index=True)
     scored = scores[scores["status"] == "ok"].copy()
     scored["name"] = scored["name"].astype(str)
-    from synthfer.generate.merge import read_manifest
+    from synthfer.synthetic_manifest import read_manifest
 
     man = read_manifest(manifest_csv).set_index("name")
     for c in CLASSES[1:]:
@@ -149,14 +157,6 @@ def within_batch_correlation(scored):
     return pd.DataFrame(mean, index=list(SCORE_METRICS), columns=list(SCORE_METRICS))
 
 
-def _save(fig, path: PathLike) -> None:
-    import matplotlib.pyplot as plt
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    plt.close(fig)
-
-
 def plot_correlation(corr, within, ranked: Sequence[str], path: PathLike, n_images: int) -> None:
     """Heat maps of the two correlation matrices, values written in, the ranked metrics in bold."""
     import matplotlib
@@ -178,7 +178,7 @@ def plot_correlation(corr, within, ranked: Sequence[str], path: PathLike, n_imag
     fig.colorbar(im, ax=axes, shrink=0.8)
     fig.suptitle("Spearman ρ between the quality metrics, each oriented higher = better (* = ranked by select.metrics)",
                  fontsize=10)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def select_metric_summary(
@@ -191,7 +191,7 @@ def select_metric_summary(
     out_correlation: PathLike,
     out_within: PathLike,
     out_figure: PathLike,
-    ranked_metrics: Sequence[str] = (),
+    ranked_metrics: Sequence[str] = ("rmse", "psnr", "issm", "sam", "uiq"),
 ) -> dict:
     """Rule ``select_metric_summary``: Table 4.1 (CSV + HTML) and the rank-correlation tables and figure."""
     scored = _scored_with_classes(score_paths, selected_csv, manifest_csv)
@@ -277,7 +277,7 @@ def feature_projection(
     ax.set_ylabel(f"PC2 ({100 * var[1]:.1f} % of variance)" if len(var) > 1 else "PC2")
     ax.set_title(f"Real vs synthetic images in {extractor} feature space (PCA)", fontsize=10)
     ax.legend(fontsize=8)
-    _save(fig, out_figure)
+    save_figure(fig, out_figure)
     log.info("feature PCA (%s): %d real, %d synthetic (%d selected); variance %.3f, %.3f", extractor, len(real),
              len(synth), int(table["selected"].sum()), var[0], var[1] if len(var) > 1 else 0)
     return {"n": len(table)}
