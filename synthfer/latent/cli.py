@@ -149,7 +149,7 @@ def _seeds_check(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from synthfer import AU_COLUMNS as AU_NAMES
+    from synthfer import AU_COLUMNS
     from synthfer.seeds.plan import build_plan, check_directions, check_network, plan_merges
     from synthfer.seeds.spec import SeedSpecError, load_seed_spec
 
@@ -184,7 +184,7 @@ def _seeds_check(args: argparse.Namespace) -> int:
         print(f"  directions checked against {directions} ({n_dirs} components)")
     for line in plan_merges(spec).lines():
         print(f"  {line}")
-    for au in (*AU_NAMES, "neutral"):
+    for au in (*AU_COLUMNS, "neutral"):
         print(f"  {au:8s} {int(plan[au].sum()):8d} images")
     if args.plan:
         from synthfer.io import write_table

@@ -23,8 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthfer import AU_COLUMNS as AU_NAMES
-from synthfer import AU_DESCRIPTIONS
+from synthfer import AU_COLUMNS, AU_DESCRIPTIONS
 from synthfer.io import PathLike
 from synthfer.latent.options import ReviewOptions, network_record
 from synthfer.logs import Progress, get_logger
@@ -197,8 +196,8 @@ def build_review(
     start, end = options.layout.edit_layers
     data = {
         "version": 1,
-        "aus": list(AU_NAMES),
-        "au_names": {au: AU_DESCRIPTIONS[au] for au in AU_NAMES},
+        "aus": list(AU_COLUMNS),
+        "au_names": {au: AU_DESCRIPTIONS[au] for au in AU_COLUMNS},
         "seed_start": options.layout.seed_start,
         "seed_count": seed_count,
         "cols": page.cols,
