@@ -131,4 +131,4 @@ def test_test_cluster_overrides_only_cluster_facts():
     """profiles/slurm-test changes how Snakemake talks to the test cluster, never what jobs ask for."""
     overrides = yaml.safe_load((TEST_PROFILE / "config.yaml").read_text())
     assert overrides["slurm-status-command"] == "squeue"
-    assert not {"default-resources", "set-resources", "set-threads", "executor", "retries"} & set(overrides)
+    assert not {"default-resources", "set-resources", "set-threads", "executor", "retries", "cores"} & set(overrides)
