@@ -48,6 +48,6 @@ if REVIEW_ASSISTANT["enabled"]:
             runtime=config["fer"]["runtime"],
         conda:
             # Keras and torch: the generator renders, the fold models score, in one process
-            "../envs/fer.yaml"
+            FER_CONDA_ENV
         script:
             "../workflow_scripts/review_suggestions.py"

@@ -9,7 +9,10 @@ from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import validate
 
-sys.path.insert(0, workflow.basedir)  # import synthfer from the checkout even if not installed
+# Import synthfer from the checkout even if not installed. This also reaches every job's script in a conda env
+# (which does not install synthfer): Snakemake's script preamble appends the job process's sys.path to the
+# script's, so `import synthfer` finds this folder from any --conda-prefix (tests/test_hpc_envs.py).
+sys.path.insert(0, workflow.basedir)
 from synthfer.config import (  # noqa: E402
     ConfigError,
     bundle_schema,
@@ -71,6 +74,10 @@ except ConfigError as exc:
 from synthfer.changes import sort_mapping_keys  # noqa: E402
 
 sort_mapping_keys(config)
+
+# The FER rules' conda environment (deploy.fer_env): the CPU build, or the CUDA build for GPU partitions. The path
+# is relative to the rule file that names it (rules/fer.smk, rules/annotate.smk), like every `conda:` path.
+FER_CONDA_ENV = {"cpu": "../envs/fer.yaml", "gpu": "../envs/fer-gpu.yaml"}[config["deploy"]["fer_env"]]
 
 # Light rules that run on the submit host, never as cluster jobs.
 localrules:

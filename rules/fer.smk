@@ -92,7 +92,7 @@ rule fer_import_disfa:
         mem_mb=4000,
         runtime=240,
     conda:
-        "../envs/fer.yaml"
+        FER_CONDA_ENV
     script:
         "../workflow_scripts/fer_import_disfa.py"
 
@@ -156,7 +156,7 @@ rule fer_fold_table:
     params:
         k=FER["folds"],
     conda:
-        "../envs/fer.yaml"
+        FER_CONDA_ENV
     script:
         "../workflow_scripts/fer_fold_table.py"
 
@@ -191,7 +191,7 @@ rule fer_fold:
         mem_mb=FER["mem_mb"],
         runtime=FER["runtime"],
     conda:
-        "../envs/fer.yaml"
+        FER_CONDA_ENV
     script:
         "../workflow_scripts/fer_fold.py"
 
@@ -235,7 +235,7 @@ rule fer_evaluate:
         ci_level=FER["evaluate"]["ci_level"],
         baseline_neutral=FER["evaluate"]["baseline_neutral"],
     conda:
-        "../envs/fer.yaml"
+        FER_CONDA_ENV
     script:
         "../workflow_scripts/fer_evaluate.py"
 
@@ -260,7 +260,7 @@ rule fer_predict:
         mem_mb=FER["mem_mb"],
         runtime=FER["runtime"],
     conda:
-        "../envs/fer.yaml"
+        FER_CONDA_ENV
     script:
         "../workflow_scripts/fer_predict.py"
 
