@@ -12,7 +12,10 @@ from snakemake.utils import validate
 # Import synthfer from the checkout even if not installed. This also reaches every job's script in a conda env
 # (which does not install synthfer): Snakemake's script preamble appends the job process's sys.path to the
 # script's, so `import synthfer` finds this folder from any --conda-prefix (tests/test_hpc_envs.py).
-sys.path.insert(0, workflow.basedir)
+# The workflow's own folder, from this file's location (rules/..): workflow.basedir is the *host's* folder when
+# another workflow `module`s this one.
+WORKFLOW_ROOT = Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parent
+sys.path.insert(0, str(WORKFLOW_ROOT))
 from synthfer.config import (  # noqa: E402
     ConfigError,
     bundle_schema,
@@ -23,7 +26,7 @@ from synthfer.config import (  # noqa: E402
 )
 from synthfer.config import check_weight_files  # noqa: E402
 
-CONFIG_SCHEMA = Path(workflow.basedir) / "config" / "schema" / "config.schema.yaml"
+CONFIG_SCHEMA = WORKFLOW_ROOT / "config" / "schema" / "config.schema.yaml"
 # validate() fills defaults only where it sees properties directly: validate a bundled copy with
 # the per-phase schema files inlined (never edit it). Every Slurm job re-parses the workflow, and many start
 # at once: the copy is written only when its content changes, and atomically (temporary file + rename), so

@@ -122,7 +122,7 @@ def test_snakemake_passes_the_workflow_folder_to_every_script(monkeypatch):
     from snakemake.common import get_snakemake_searchpaths
     from snakemake.script import PythonScript
 
-    assert "sys.path.insert(0, workflow.basedir)" in (REPO / "rules" / "common.smk").read_text()
+    assert "sys.path.insert(0, str(WORKFLOW_ROOT))" in (REPO / "rules" / "common.smk").read_text()
     monkeypatch.syspath_prepend(str(REPO))
     assert str(REPO) in get_snakemake_searchpaths()
     source = inspect.getsource(PythonScript.generate_preamble)
