@@ -61,14 +61,20 @@ try:
     validate(config, schema=str(BUNDLED_SCHEMA.resolve()))
 except WorkflowError:
     raise WorkflowError(explain_config_error(config, CONFIG_SCHEMA) or "config: invalid (see above)") from None
+
+
+# deploy.results (RESULTS, results_path) and deploy.fer_env (FER_CONDA_ENV)
+include: "deploy.smk"
+
+
 try:
-    check_input_paths(config, ["real_images.folder", "real_images.metadata"])
-    check_input_folders(config, ["real_images.folder"])
+    check_input_paths(config, ["real_images.folder", "real_images.metadata"], produced_prefix=results_path(""))
+    check_input_folders(config, ["real_images.folder"], produced_prefix=results_path(""))
     check_thresholds(config["select"]["thresholds"])  # min <= max: what the schema cannot say
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 try:
-    check_weight_files(config)  # local model files (fer.model.weights, iqa.fid.inception_weights, …)
+    check_weight_files(config, produced_prefix=results_path(""))  # local model files (fer.model.weights, iqa.fid.inception_weights, …)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
@@ -78,9 +84,7 @@ from synthfer.changes import sort_mapping_keys  # noqa: E402
 
 sort_mapping_keys(config)
 
-# The FER rules' conda environment (deploy.fer_env): the CPU build, or the CUDA build for GPU partitions. The path
-# is relative to the rule file that names it (rules/fer.smk, rules/annotate.smk), like every `conda:` path.
-FER_CONDA_ENV = {"cpu": "../envs/fer.yaml", "gpu": "../envs/fer-gpu.yaml"}[config["deploy"]["fer_env"]]
+
 
 # Light rules that run on the submit host, never as cluster jobs.
 localrules:
@@ -108,7 +112,7 @@ def real_photo_folder(wildcards):
     job starts — so a folder without photographs stops the run with one message instead of failing every
     shard job. A dry-run only warns (it shows the plan); a workflow output (the demo's) is not checked."""
     folder = config["real_images"]["folder"]
-    if str(folder).startswith("results/"):
+    if str(folder).startswith(results_path("")):
         return folder
     from synthfer.faces.pipeline import photo_folder_problem
 

@@ -12,6 +12,11 @@ from synthfer.fer.checks import check_real_data
 from synthfer.variants import REAL_ONLY, fer_variants, is_synthetic, wildcard_regex
 
 FER = config["fer"]
+if "FER_CONDA_ENV" not in globals():  # this file included alone (tests/test_fer_workflow.py): deploy settings
+
+    include: "deploy.smk"
+
+
 # fer.variants + select.ablations: RUN_VARIANTS of rules/common.smk, derived here when a workflow includes this
 # file alone (tests/test_fer_workflow.py).
 try:

@@ -49,3 +49,29 @@ def test_a_host_workflow_modules_this_one_and_dry_runs_the_demo(tmp_path):
     assert "synthfer_gan_train" in out and "synthfer_fer_fold" in out, out[-3000:]
     # The bundled schema lands in the host's .snakemake, built from this workflow's schema files.
     assert (host / ".snakemake" / "synthfer" / "config.schema.bundled.yaml").is_file()
+
+
+def test_every_output_lives_under_deploy_results(workdir, tmp_path):
+    """deploy.results moves every workflow output (a second run beside the first, a host's own folder). Needs
+    /work/wt/hpc-results-root.sh applied to the rule files (the integrator re-applies it after merging)."""
+    override = tmp_path / "out_root.yaml"
+    override.write_text(yaml.safe_dump({
+        "deploy": {"results": "out"},
+        "real_images": {"folder": "out/demo/real", "metadata": "out/demo/real_metadata.csv"},
+        "fer": {"real": {"table": "out/demo/disfa_like/labels.csv"}},
+    }))  # fmt: skip
+    res = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--configfile", "config/demo.yaml", str(override)],
+        cwd=workdir, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-4000:]
+    files = {
+        f.strip()
+        for line in res.stdout.splitlines()
+        if line.strip().startswith(("input:", "output:"))
+        for f in line.split(":", 1)[1].split(",")
+    }
+    assert "out/gan/network-final.pt" in files and "out/fer/summary.csv" in files, sorted(files)[:40]
+    stray = sorted(f for f in files if f and not f.startswith(("out/", "/", "resources/")))
+    assert not stray, stray
