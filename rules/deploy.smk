@@ -26,3 +26,10 @@ FER_CONDA_ENV = {"cpu": "../envs/fer.yaml", "gpu": "../envs/fer-gpu.yaml"}[_DEPL
 from synthfer.fer import checks as _fer_checks  # light: standard library only at import
 
 _fer_checks.PRODUCED = RESULTS
+
+
+def mem_mb_per_attempt(mb):
+    """A rule's `mem_mb` that grows with Snakemake's attempt: `mb` MB on the first, twice that on the second, …
+    (profiles/slurm resubmits failed jobs: one killed for memory then gets more). profiles/slurm's own
+    `mem_mb: "<N> * attempt"` entries do the same for the values it sets."""
+    return lambda wildcards, attempt: int(mb) * attempt
