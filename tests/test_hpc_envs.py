@@ -14,8 +14,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pytest
-import tomllib
 import yaml
+
+tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 from env_imports import (  # noqa: E402

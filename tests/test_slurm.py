@@ -274,6 +274,10 @@ def test_gpu_rules_asked_for_and_got_a_gpu(slurm_run):
         seen = re.findall(rf"^job={jobid} step=(\S*) CUDA_VISIBLE_DEVICES=(\S+)", tasks, flags=re.M)
         assert seen and all(cvd == "0" for _step, cvd in seen), (jobid, seen)
         assert any(step == "0" for step, _cvd in seen), "the rule's job step never started"
+    # The fake GPU has no device: the GAN job logged its device and warned that it fell back to the CPU (issue 19).
+    gan_log = (slurm_run["work"] / "logs" / "gan_train" / "gan_train.log").read_text()
+    assert "device: cpu" in gan_log and "GPU allocated: CUDA_VISIBLE_DEVICES=0" in gan_log, gan_log[-3000:]
+    assert "was given a GPU (CUDA_VISIBLE_DEVICES=0) but runs on the CPU" in gan_log
     for jobid in cpu_jobs:
         assert "TresPerJob" not in jobs[jobid] or "gpu" not in jobs[jobid]["TresPerJob"], jobs[jobid]
         seen = re.findall(rf"^job={jobid} step=\S* CUDA_VISIBLE_DEVICES=(\S+)", tasks, flags=re.M)
