@@ -1,11 +1,13 @@
+import os
+
 # Deployment settings every rule file may use (config section `deploy`, config/schema/deploy.schema.yaml).
-# Included by rules/common.smk, and by a rule file that a workflow includes alone (rules/fer.smk in
-# tests/test_fer_workflow.py), so the section may be missing here (its defaults then apply).
+# Included by rules/common.smk, and by rules/fer.smk when a workflow includes that file alone
+# (tests/test_fer_workflow.py), so the section may be missing here (its defaults then apply).
 _DEPLOY = config.get("deploy") or {}
 
 # deploy.results: the folder every workflow output is written under ("results"; a host workflow that `module`s
-# this one, or a second run beside the first, names another). Rule files name outputs results_path("gan/x.pt").
-RESULTS = str(_DEPLOY.get("results", "results")).rstrip("/") or "results"
+# this one, or a second run beside the first, names another). The rules name outputs results_path("gan/x.pt").
+RESULTS = os.path.normpath(str(_DEPLOY.get("results", "results")))
 
 
 def results_path(path=""):
@@ -18,7 +20,7 @@ def results_path(path=""):
 
 
 # deploy.fer_env: the FER rules' conda environment, the CPU build or the CUDA build for GPU partitions. The path
-# is relative to the rule file that names it (rules/fer.smk, annotate.smk, assistant.smk), like every `conda:`.
+# is relative to the .smk file that names it (rules/fer.smk, annotate.smk, assistant.smk), like every conda path.
 FER_CONDA_ENV = {"cpu": "../envs/fer.yaml", "gpu": "../envs/fer-gpu.yaml"}[_DEPLOY.get("fer_env", "cpu")]
 
 # The FER phase's parse-time data check leaves alone the files the workflow writes itself (those under
