@@ -69,7 +69,7 @@ dag: install
 
 lint: install
 	$(BIN)/snakemake --configfile $(DEMO_CONFIG) --lint
-	$(BIN)/snakefmt --check Snakefile rules tests/slurm
+	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/ruff check synthfer workflow_scripts tests benchmarks
 
 # Slow (network, ~3 GB and minutes per env): envs/*.yaml installed with pip into .check-envs/<env>, every module
