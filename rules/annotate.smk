@@ -14,7 +14,7 @@ from synthfer.variants import (
 # synthetic_all and synthetic_tds are always labelled (the seed's two sets); the others when a variant needs them.
 ANNOTATE_VARIANTS = list(dict.fromkeys([*ALWAYS_ANNOTATED, *seed_id_variants(RUN_VARIANTS)]))
 ANNOTATE_NAME_SOURCES = {
-    v: {"path": results_path(seed_id_source(v)[0]), "kind": seed_id_source(v)[1]} for v in seed_id_variants(all_variant_names())
+    v: {"path": seed_id_source(v)[0], "kind": seed_id_source(v)[1]} for v in seed_id_variants(all_variant_names())
 }
 ANNOTATE_FILES = ["labels.npy", "image_names.txt", "labels.csv", "label_counts.csv", "label_balance.png"]
 
@@ -27,15 +27,15 @@ localrules:
 rule annotate:
     input:
         names=lookup(dpath="{variant}/path", within=ANNOTATE_NAME_SOURCES),
-        plan=results_path("seeds/plan.csv"),
-        seed_labels=results_path("seeds/seed_labels.csv"),
+        plan="results/seeds/plan.csv",
+        seed_labels="results/seeds/seed_labels.csv",
     output:
-        labels=results_path("annotations/{variant}/labels.npy"),
-        names=results_path("annotations/{variant}/image_names.txt"),
-        table=results_path("annotations/{variant}/labels.csv"),
-        counts=results_path("annotations/{variant}/label_counts.csv"),
+        labels="results/annotations/{variant}/labels.npy",
+        names="results/annotations/{variant}/image_names.txt",
+        table="results/annotations/{variant}/labels.csv",
+        counts="results/annotations/{variant}/label_counts.csv",
         plot=report(
-            results_path("annotations/{variant}/label_balance.png"),
+            "results/annotations/{variant}/label_balance.png",
             caption="report/annotate_balance.rst",
             category="6 annotate",
             subcategory="{variant}",
@@ -60,11 +60,11 @@ rule annotate:
 # (Cohen's kappa per AU) with the seed-ID labels.
 rule annotate_pseudo_predict:
     input:
-        models=expand(results_path(f"fer/{REAL_ONLY}/fold_{{fold:02d}}/model.keras"), fold=range(1, config["fer"]["folds"] + 1)),
-        images=results_path("synthetic/raw"),
+        models=expand(f"results/fer/{REAL_ONLY}/fold_{{fold:02d}}/model.keras", fold=range(1, config["fer"]["folds"] + 1)),
+        images="results/synthetic/raw",
     output:
-        table=results_path(f"annotations/{PSEUDO}/ensemble_predictions.csv"),
-        meta=results_path(f"annotations/{PSEUDO}/ensemble_predictions.csv.json"),
+        table=f"results/annotations/{PSEUDO}/ensemble_predictions.csv",
+        meta=f"results/annotations/{PSEUDO}/ensemble_predictions.csv.json",
     log:
         f"logs/annotate_pseudo_predict/{PSEUDO}.log",
     benchmark:
@@ -75,8 +75,7 @@ rule annotate_pseudo_predict:
         backend=config["fer"]["model"]["backend"],
     threads: config["fer"]["threads"]
     resources:
-        gpu=1,
-        mem_mb=mem_mb_per_attempt(config["fer"]["mem_mb"]),
+        mem_mb=config["fer"]["mem_mb"],
         runtime=config["fer"]["runtime"],
     conda:
         FER_CONDA_ENV
@@ -86,25 +85,25 @@ rule annotate_pseudo_predict:
 
 rule annotate_pseudo:
     input:
-        predictions=results_path(f"annotations/{PSEUDO}/ensemble_predictions.csv"),
-        predictions_meta=results_path(f"annotations/{PSEUDO}/ensemble_predictions.csv.json"),
-        seed_labels=results_path(f"annotations/{PSEUDO_SOURCE}/labels.csv"),
-        seed_names=results_path(f"annotations/{PSEUDO_SOURCE}/image_names.txt"),
+        predictions=f"results/annotations/{PSEUDO}/ensemble_predictions.csv",
+        predictions_meta=f"results/annotations/{PSEUDO}/ensemble_predictions.csv.json",
+        seed_labels=f"results/annotations/{PSEUDO_SOURCE}/labels.csv",
+        seed_names=f"results/annotations/{PSEUDO_SOURCE}/image_names.txt",
     output:
-        labels=results_path(f"annotations/{PSEUDO}/labels.npy"),
-        names=results_path(f"annotations/{PSEUDO}/image_names.txt"),
-        table=results_path(f"annotations/{PSEUDO}/labels.csv"),
-        counts=results_path(f"annotations/{PSEUDO}/label_counts.csv"),
+        labels=f"results/annotations/{PSEUDO}/labels.npy",
+        names=f"results/annotations/{PSEUDO}/image_names.txt",
+        table=f"results/annotations/{PSEUDO}/labels.csv",
+        counts=f"results/annotations/{PSEUDO}/label_counts.csv",
         plot=report(
-            results_path(f"annotations/{PSEUDO}/label_balance.png"),
+            f"results/annotations/{PSEUDO}/label_balance.png",
             caption="report/annotate_pseudo_balance.rst",
             category="6 annotate",
             subcategory=PSEUDO,
         ),
-        agreement=results_path(f"annotations/{PSEUDO}/agreement.csv"),
-        agreement_summary=results_path(f"annotations/{PSEUDO}/agreement.json"),
+        agreement=f"results/annotations/{PSEUDO}/agreement.csv",
+        agreement_summary=f"results/annotations/{PSEUDO}/agreement.json",
         agreement_html=report(
-            results_path(f"annotations/{PSEUDO}/agreement.html"),
+            f"results/annotations/{PSEUDO}/agreement.html",
             caption="report/annotate_pseudo_agreement.rst",
             category="6 annotate",
             subcategory=PSEUDO,
@@ -121,8 +120,8 @@ rule annotate_pseudo:
         "../workflow_scripts/annotate_pseudo.py"
 
 
-TARGETS["annotate"] = expand(results_path("annotations/{variant}/{file}"), variant=ANNOTATE_VARIANTS, file=ANNOTATE_FILES) + (
-    [results_path(f"annotations/{PSEUDO}/{file}") for file in [*ANNOTATE_FILES, "agreement.csv", "agreement.html"]]
+TARGETS["annotate"] = expand("results/annotations/{variant}/{file}", variant=ANNOTATE_VARIANTS, file=ANNOTATE_FILES) + (
+    [f"results/annotations/{PSEUDO}/{file}" for file in [*ANNOTATE_FILES, "agreement.csv", "agreement.html"]]
     if PSEUDO in RUN_VARIANTS and config["fer"]["enabled"]  # model labels need the real_only fold models
     else []
 )

@@ -17,14 +17,14 @@ if REVIEW_ASSISTANT["enabled"]:
     rule review_suggestions:
         input:
             network=rules.review_material.input.network,
-            directions=results_path("latent/directions.npz"),
+            directions="results/latent/directions.npz",
             models=expand(
-                results_path(f"fer/{REAL_ONLY}/fold_{{fold}}/model.keras"),
+                f"results/fer/{REAL_ONLY}/fold_{{fold}}/model.keras",
                 fold=[f"{i:02d}" for i in range(1, config["fer"]["folds"] + 1)],
             ),
         output:
-            table=results_path("review/suggestions.csv"),
-            meta=results_path("review/suggestions.json"),
+            table="results/review/suggestions.csv",
+            meta="results/review/suggestions.json",
         log:
             "logs/review_suggestions/review_suggestions.log",
         benchmark:
@@ -44,7 +44,7 @@ if REVIEW_ASSISTANT["enabled"]:
             device=config["generate"]["device"],
         threads: config["fer"]["threads"]
         resources:
-            mem_mb=mem_mb_per_attempt(max(config["fer"]["mem_mb"], 4000)),
+            mem_mb=max(config["fer"]["mem_mb"], 4000),
             runtime=config["fer"]["runtime"],
         conda:
             # Keras and torch: the generator renders, the fold models score, in one process

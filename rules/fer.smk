@@ -38,9 +38,9 @@ FER_TABLE = FER["real"]["table"]
 FER_ALIGN = FER["real"]["source"] == "table" and FER["real"]["align"]
 FER_ALIGN_SHARDS = [f"{k:03d}" for k in range(FER["real"]["align_shards"])]
 if FER["real"]["source"] == "disfa":
-    FER_REAL_TABLE, FER_IMAGE_ROOT = results_path("fer/disfa/labels.csv"), None
+    FER_REAL_TABLE, FER_IMAGE_ROOT = "results/fer/disfa/labels.csv", None
 elif FER_ALIGN:
-    FER_REAL_TABLE, FER_IMAGE_ROOT = results_path("fer/aligned/labels.csv"), None
+    FER_REAL_TABLE, FER_IMAGE_ROOT = "results/fer/aligned/labels.csv", None
 else:
     FER_REAL_TABLE, FER_IMAGE_ROOT = FER_TABLE, FER["real"]["image_root"]
 # The faces phase's crop settings (as rule faces_real_shard gets them).
@@ -55,9 +55,9 @@ FER_SYNTHETIC_INPUTS = {
         {}
         if not is_synthetic(v)
         else {
-            "syn_labels": results_path(f"annotations/{v}/labels.csv"),
-            "syn_names": results_path(f"annotations/{v}/image_names.txt"),
-            "syn_images": results_path("synthetic/raw"),
+            "syn_labels": f"results/annotations/{v}/labels.csv",
+            "syn_names": f"results/annotations/{v}/image_names.txt",
+            "syn_images": "results/synthetic/raw",
         }
     )
     for v in dict.fromkeys([REAL_ONLY, *FER_VARIANTS])
@@ -65,7 +65,7 @@ FER_SYNTHETIC_INPUTS = {
 # A local backbone weights file (e.g. the demo's pretrained resources/demo_fer/*.weights.h5) is an input,
 # so replacing it re-runs the folds; 'imagenet' (a Keras download) and null are not files.
 FER_WEIGHTS_INPUT = {} if FER["model"]["weights"] in (None, "imagenet") else {"weights": FER["model"]["weights"]}
-FER_FIGURES = results_path("fer/figures")
+FER_FIGURES = "results/fer/figures"
 
 
 localrules:
@@ -76,9 +76,9 @@ localrules:
 
 rule fer_import_disfa:
     output:
-        images=directory(results_path("fer/disfa/images")),
-        labels=results_path("fer/disfa/labels.csv"),
-        report=results_path("fer/disfa/import_report.csv"),
+        images=directory("results/fer/disfa/images"),
+        labels="results/fer/disfa/labels.csv",
+        report="results/fer/disfa/import_report.csv",
     log:
         "logs/fer_import_disfa/fer_import_disfa.log",
     benchmark:
@@ -94,7 +94,7 @@ rule fer_import_disfa:
         seed=config["seed"],
         faces=config.get("faces", {}),
     resources:
-        mem_mb=mem_mb_per_attempt(4000),
+        mem_mb=4000,
         runtime=240,
     conda:
         FER_CONDA_ENV
@@ -106,8 +106,8 @@ rule fer_align_shard:
     input:
         table=FER_TABLE or [],
     output:
-        crops=directory(results_path("fer/aligned/shards/{shard}")),
-        report=results_path("fer/aligned/shards/{shard}.csv"),
+        crops=directory("results/fer/aligned/shards/{shard}"),
+        report="results/fer/aligned/shards/{shard}.csv",
     log:
         "logs/fer_align_shard/{shard}.log",
     benchmark:
@@ -119,7 +119,7 @@ rule fer_align_shard:
         image_root=FER["real"]["image_root"],
         settings=FER_FACES_SETTINGS,
     resources:
-        mem_mb=mem_mb_per_attempt(2000),
+        mem_mb=2000,
         runtime=120,
     conda:
         "../envs/faces.yaml"
@@ -130,12 +130,12 @@ rule fer_align_shard:
 rule fer_align_table:
     input:
         table=FER_TABLE or [],
-        crops=expand(results_path("fer/aligned/shards/{shard}"), shard=FER_ALIGN_SHARDS),
-        reports=expand(results_path("fer/aligned/shards/{shard}.csv"), shard=FER_ALIGN_SHARDS),
+        crops=expand("results/fer/aligned/shards/{shard}", shard=FER_ALIGN_SHARDS),
+        reports=expand("results/fer/aligned/shards/{shard}.csv", shard=FER_ALIGN_SHARDS),
     output:
-        images=directory(results_path("fer/aligned/images")),
-        labels=results_path("fer/aligned/labels.csv"),
-        report=results_path("fer/aligned/align_report.csv"),
+        images=directory("results/fer/aligned/images"),
+        labels="results/fer/aligned/labels.csv",
+        report="results/fer/aligned/align_report.csv",
     log:
         "logs/fer_align_table/fer_align_table.log",
     benchmark:
@@ -153,7 +153,7 @@ rule fer_fold_table:
     input:
         labels=FER_REAL_TABLE,
     output:
-        folds=results_path("fer/folds.csv"),
+        folds="results/fer/folds.csv",
     log:
         "logs/fer_fold_table/fer_fold_table.log",
     benchmark:
@@ -170,12 +170,12 @@ rule fer_fold:
     input:
         unpack(lambda wc: {**FER_SYNTHETIC_INPUTS[wc.variant], **FER_WEIGHTS_INPUT}),
         labels=FER_REAL_TABLE,
-        folds=results_path("fer/folds.csv"),
+        folds="results/fer/folds.csv",
     output:
-        model=results_path("fer/{variant}/fold_{fold}/model.keras"),
-        predictions=results_path("fer/{variant}/fold_{fold}/predictions.csv"),
-        history=results_path("fer/{variant}/fold_{fold}/history.csv"),
-        info=results_path("fer/{variant}/fold_{fold}/train.json"),
+        model="results/fer/{variant}/fold_{fold}/model.keras",
+        predictions="results/fer/{variant}/fold_{fold}/predictions.csv",
+        history="results/fer/{variant}/fold_{fold}/history.csv",
+        info="results/fer/{variant}/fold_{fold}/train.json",
     log:
         "logs/fer_fold/{variant}_{fold}.log",
     benchmark:
@@ -192,9 +192,8 @@ rule fer_fold:
     # that makes the synthetic training sets (GAN → generation → selection → labels) runs first.
     priority: -1
     resources:
-        gpu=1,
         # The Slurm profile adds the GPU (set-resources: fer_fold: gpu: 1).
-        mem_mb=mem_mb_per_attempt(FER["mem_mb"]),
+        mem_mb=FER["mem_mb"],
         runtime=FER["runtime"],
     conda:
         FER_CONDA_ENV
@@ -205,15 +204,15 @@ rule fer_fold:
 rule fer_evaluate:
     input:
         **{
-            f"pred_{v}": expand(results_path("fer/{variant}/fold_{fold}/predictions.csv"), variant=v, fold=FER_FOLDS)
+            f"pred_{v}": expand("results/fer/{variant}/fold_{fold}/predictions.csv", variant=v, fold=FER_FOLDS)
             for v in FER_VARIANTS
         },
     output:
-        summary=results_path("fer/summary.csv"),
-        fold_aucs=results_path("fer/fold_aucs.csv"),
-        roc=results_path("fer/roc_curves.csv"),
+        summary="results/fer/summary.csv",
+        fold_aucs="results/fer/fold_aucs.csv",
+        roc="results/fer/roc_curves.csv",
         wilcoxon=report(
-            results_path("fer/wilcoxon.csv"),
+            "results/fer/wilcoxon.csv",
             caption="report/fer_wilcoxon.rst",
             category="7 FER",
         ),
@@ -248,11 +247,11 @@ rule fer_evaluate:
 
 rule fer_predict:
     input:
-        models=expand(results_path("fer/{{variant}}/fold_{fold}/model.keras"), fold=FER_FOLDS),
+        models=expand("results/fer/{{variant}}/fold_{fold}/model.keras", fold=FER_FOLDS),
         images=FER["predict"]["images"] or [],
     output:
-        table=results_path("fer/predict/{variant}.csv"),
-        meta=results_path("fer/predict/{variant}.csv.json"),
+        table="results/fer/predict/{variant}.csv",
+        meta="results/fer/predict/{variant}.csv.json",
     log:
         "logs/fer_predict/{variant}.log",
     benchmark:
@@ -263,8 +262,7 @@ rule fer_predict:
         backend=FER["model"]["backend"],
     threads: FER["threads"]
     resources:
-        gpu=1,
-        mem_mb=mem_mb_per_attempt(FER["mem_mb"]),
+        mem_mb=FER["mem_mb"],
         runtime=FER["runtime"],
     conda:
         FER_CONDA_ENV
@@ -273,11 +271,11 @@ rule fer_predict:
 
 
 TARGETS["fer"] = [
-    results_path("fer/folds.csv"),
-    results_path("fer/summary.csv"),
-    results_path("fer/fold_aucs.csv"),
-    results_path("fer/roc_curves.csv"),
-    results_path("fer/wilcoxon.csv"),
+    "results/fer/folds.csv",
+    "results/fer/summary.csv",
+    "results/fer/fold_aucs.csv",
+    "results/fer/roc_curves.csv",
+    "results/fer/wilcoxon.csv",
     f"{FER_FIGURES}/auc_per_au.png",
     *expand(f"{FER_FIGURES}/roc_{{variant}}.png", variant=FER_VARIANTS),
-] + ([results_path("fer/predict/{}.csv").format(FER["predict"]["variant"])] if FER["predict"]["images"] else [])
+] + (["results/fer/predict/{}.csv".format(FER["predict"]["variant"])] if FER["predict"]["images"] else [])

@@ -5,18 +5,18 @@
 from synthfer.variants import is_synthetic
 
 LANDING_COUNT_INPUTS = {
-    "faces_manifest": results_path("faces/real_manifest.csv"),
-    "synthetic_manifest": results_path("synthetic/manifest.csv"),
-    "selected_csv": results_path("select/selected.csv"),
+    "faces_manifest": "results/faces/real_manifest.csv",
+    "synthetic_manifest": "results/synthetic/manifest.csv",
+    "selected_csv": "results/select/selected.csv",
 }
 # The network choice's sidecar when the run has one (rule gan_network); else network-final.pt and, with
 # gan.snapshot_fid enabled, its FID looked up by kimg.
 if "NETWORK_SELECTED" in globals():
-    LANDING_COUNT_INPUTS["network_info"] = results_path("gan/network-selected.json")
+    LANDING_COUNT_INPUTS["network_info"] = "results/gan/network-selected.json"
 if config["gan"]["snapshot_fid"]["enabled"]:
-    LANDING_COUNT_INPUTS["snapshot_fid"] = results_path("gan/snapshot_fid.csv")
+    LANDING_COUNT_INPUTS["snapshot_fid"] = "results/gan/snapshot_fid.csv"
 LANDING_TRAINING_COUNTS = {
-    v: results_path(f"annotations/{v}/label_counts.csv") for v in RUN_VARIANTS if is_synthetic(v)
+    v: f"results/annotations/{v}/label_counts.csv" for v in RUN_VARIANTS if is_synthetic(v)
 }
 
 
@@ -28,12 +28,12 @@ rule report_landing:
     input:
         **LANDING_COUNT_INPUTS,
         **{f"count_{v}": path for v, path in LANDING_TRAINING_COUNTS.items()},
-        summary=results_path("fer/summary.csv"),
-        wilcoxon=results_path("fer/wilcoxon.csv"),
+        summary="results/fer/summary.csv",
+        wilcoxon="results/fer/wilcoxon.csv",
     output:
-        answer=report(results_path("report/answer.csv"), caption="report/landing_answer.rst", category="0 answer"),
-        counts=results_path("report/key_counts.csv"),
-        rst=results_path("report/landing.rst"),
+        answer=report("results/report/answer.csv", caption="report/landing_answer.rst", category="0 answer"),
+        counts="results/report/key_counts.csv",
+        rst="results/report/landing.rst",
     log:
         "logs/report_landing/report_landing.log",
     benchmark:
@@ -42,14 +42,14 @@ rule report_landing:
         variants=RUN_VARIANTS,
         training_counts=LANDING_TRAINING_COUNTS,
         count_keys=list(LANDING_COUNT_INPUTS),
-        network_file=results_path("gan/network-final.pt"),
+        network_file="results/gan/network-final.pt",
         network_kimg=config["gan"]["total_kimg"],
         level=config["fer"]["evaluate"]["ci_level"],
-        demo=str(config["real_images"]["folder"]).startswith(results_path("demo")),
+        demo=str(config["real_images"]["folder"]).startswith("results/demo"),
     conda:
         "../envs/report.yaml"
     script:
         "../workflow_scripts/report_landing.py"
 
 
-TARGETS["report"] = [results_path("report/answer.csv"), results_path("report/key_counts.csv"), results_path("report/landing.rst")]
+TARGETS["report"] = ["results/report/answer.csv", "results/report/key_counts.csv", "results/report/landing.rst"]

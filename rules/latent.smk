@@ -8,8 +8,8 @@ rule latent_directions:
     input:
         network=NETWORK_SELECTED,
     output:
-        directions=results_path("latent/directions.npz"),
-        samples=results_path("latent/w_sample.npy"),
+        directions="results/latent/directions.npz",
+        samples="results/latent/w_sample.npy",
     log:
         "logs/latent_directions/latent_directions.log",
     benchmark:
@@ -25,8 +25,7 @@ rule latent_directions:
         device=config["generate"]["device"],
     threads: 2
     resources:
-        gpu=1,
-        mem_mb=mem_mb_per_attempt(8000),
+        mem_mb=8000,
         runtime=120,
     conda:
         "../envs/gan.yaml"
@@ -36,12 +35,12 @@ rule latent_directions:
 
 rule latent_plots:
     input:
-        directions=results_path("latent/directions.npz"),
-        samples=results_path("latent/w_sample.npy"),
+        directions="results/latent/directions.npz",
+        samples="results/latent/w_sample.npy",
     output:
-        variance=report(results_path("latent/explained_variance.png"), caption="report/latent_variance.rst", category="3 latent"),
-        pca=report(results_path("latent/pca_2d.png"), caption="report/latent_pca.rst", category="3 latent"),
-        tsne=report(results_path("latent/tsne.png"), caption="report/latent_tsne.rst", category="3 latent"),
+        variance=report("results/latent/explained_variance.png", caption="report/latent_variance.rst", category="3 latent"),
+        pca=report("results/latent/pca_2d.png", caption="report/latent_pca.rst", category="3 latent"),
+        tsne=report("results/latent/tsne.png", caption="report/latent_tsne.rst", category="3 latent"),
     log:
         "logs/latent_plots/latent_plots.log",
     benchmark:
@@ -51,7 +50,7 @@ rule latent_plots:
         perplexity=config["latent"]["tsne_perplexity"],
         seed=config["latent"]["seed"],
     resources:
-        mem_mb=mem_mb_per_attempt(4000),
+        mem_mb=4000,
         runtime=30,
     conda:
         "../envs/report.yaml"
@@ -62,16 +61,16 @@ rule latent_plots:
 rule review_material:
     input:
         network=NETWORK_SELECTED,
-        directions=results_path("latent/directions.npz"),
+        directions="results/latent/directions.npz",
         # the annotation assistant's suggestions (rules/assistant.smk), only when latent.review.assistant is on
-        suggestions=results_path("review/suggestions.csv") if config["latent"]["review"]["assistant"]["enabled"] else [],
+        suggestions="results/review/suggestions.csv" if config["latent"]["review"]["assistant"]["enabled"] else [],
     output:
-        sheets=directory(results_path("review/sheets")),
-        grids=directory(results_path("review/grids")),
-        strips=directory(results_path("review/strips")),
-        data=results_path("review/review.json"),
+        sheets=directory("results/review/sheets"),
+        grids=directory("results/review/grids"),
+        strips=directory("results/review/strips"),
+        data="results/review/review.json",
         # not a report() item: the page needs its sheets beside it; open it from results/review/
-        page=results_path("review/index.html"),
+        page="results/review/index.html",
     log:
         "logs/review_material/review_material.log",
     benchmark:
@@ -98,8 +97,7 @@ rule review_material:
         suggestion_threshold=config["latent"]["review"]["assistant"]["threshold"],
     threads: 2
     resources:
-        gpu=1,
-        mem_mb=mem_mb_per_attempt(8000),
+        mem_mb=8000,
         runtime=240,
     conda:
         "../envs/gan.yaml"
@@ -108,9 +106,9 @@ rule review_material:
 
 
 TARGETS["latent"] = [
-    results_path("latent/directions.npz"),
-    results_path("latent/explained_variance.png"),
-    results_path("latent/pca_2d.png"),
-    results_path("latent/tsne.png"),
-    results_path("review/index.html"),
+    "results/latent/directions.npz",
+    "results/latent/explained_variance.png",
+    "results/latent/pca_2d.png",
+    "results/latent/tsne.png",
+    "results/review/index.html",
 ]
