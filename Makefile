@@ -16,14 +16,15 @@ STAMP        := $(VENV)/.synthfer-installed
 # Debian packages: headless Chromium (review-page test), Slurm + munge (HPC test), graphviz (make dag).
 APT_TEST     := chromium chromium-driver slurm-wlm munge graphviz
 
-.PHONY: help install peers apt-test demo test test-unit dag lint slurm-profile clean-demo
+.PHONY: help install peers apt-test demo test test-unit dag lint check-envs slurm-profile clean-demo
 
 help:
 	@echo "make demo           set up .venv and run the whole workflow on the embedded demo data (results/, report: results/report.html)"
 	@echo "make test           set up .venv (+ Debian test packages when root) and run the test suite (unit, dry-runs, demo DAG, Slurm)"
 	@echo "make test-unit      the fast tests only (no demo run, no Slurm)"
 	@echo "make dag            write the rule graph to dag.svg (dag.dot without graphviz)"
-	@echo "make lint           snakemake --lint and ruff"
+	@echo "make lint           snakemake --lint, snakefmt --check (line length 120) and ruff"
+	@echo "make check-envs     build each envs/*.yaml's packages in a scratch venv (pip) and use it as a job would"
 	@echo "make slurm-profile  make 'snakemake --profile slurm' work from this folder (see docs/hpc.md)"
 
 $(STAMP): pyproject.toml
@@ -68,7 +69,16 @@ dag: install
 
 lint: install
 	$(BIN)/snakemake --configfile $(DEMO_CONFIG) --lint
+	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/ruff check synthfer workflow_scripts tests benchmarks
+
+# Slow (network, ~3 GB and minutes per env): envs/*.yaml installed with pip into .check-envs/<env>, every module
+# their rules reach imported there in isolation, and rule demo_data's script run in the faces env.
+# ENVS="faces gan" limits it; CHECK_ENVS_DIR moves the venvs.
+ENVS           ?=
+CHECK_ENVS_DIR ?= .check-envs
+check-envs: install
+	$(BIN)/python tests/support/check_envs.py --dir $(CHECK_ENVS_DIR) $(ENVS)
 
 slurm-profile:
 	mkdir -p $(HOME)/.config/snakemake

@@ -78,7 +78,7 @@ rule annotate_pseudo_predict:
         mem_mb=config["fer"]["mem_mb"],
         runtime=config["fer"]["runtime"],
     conda:
-        "../envs/fer.yaml"
+        FER_CONDA_ENV
     script:
         "../workflow_scripts/fer_predict.py"
 

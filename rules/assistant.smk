@@ -36,6 +36,6 @@ if REVIEW_ASSISTANT["enabled"]:  # needs fer.enabled (synthfer.config.check_conf
             runtime=config["fer"]["runtime"],
         conda:
             # Keras and torch: the generator renders, the fold models score, in one process
-            "../envs/fer.yaml"
+            FER_CONDA_ENV
         script:
             "../workflow_scripts/review_suggestions.py"

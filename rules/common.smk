@@ -9,7 +9,13 @@ from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import validate
 
-sys.path.insert(0, workflow.basedir)  # import synthfer from the checkout even if not installed
+# Import synthfer from the checkout even if not installed. This also reaches every job's script in a conda env
+# (which does not install synthfer): Snakemake's script preamble appends the job process's sys.path to the
+# script's, so `import synthfer` finds this folder from any --conda-prefix (tests/test_hpc_envs.py).
+# The workflow's own folder, from this file's location (rules/..): workflow.basedir is the *host's* folder when
+# another workflow `module`s this one.
+WORKFLOW_ROOT = Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parent
+sys.path.insert(0, str(WORKFLOW_ROOT))
 from synthfer.config import (  # noqa: E402
     ConfigError,
     bundle_schema,
@@ -20,12 +26,26 @@ from synthfer.config import (  # noqa: E402
 )
 from synthfer.ids import WILDCARD_CONSTRAINTS, fold_ids, shard_ids  # noqa: E402
 
-CONFIG_SCHEMA = Path(workflow.basedir) / "config" / "schema" / "config.schema.yaml"
+CONFIG_SCHEMA = WORKFLOW_ROOT / "config" / "schema" / "config.schema.yaml"
 # validate() fills defaults only where it sees properties directly: validate a bundled copy with
-# the per-phase schema files inlined (rewritten at every parse; never edit it).
+# the per-phase schema files inlined (never edit it). Every Slurm job re-parses the workflow, and many start
+# at once: the copy is written only when its content changes, and atomically (temporary file + rename), so
+# no parse ever reads a half-written schema and an unchanged workflow writes nothing at parse time.
+from synthfer.io import write_text as _write_text_atomically  # noqa: E402
+
 BUNDLED_SCHEMA = Path(".snakemake") / "synthfer" / "config.schema.bundled.yaml"
-BUNDLED_SCHEMA.parent.mkdir(parents=True, exist_ok=True)
-BUNDLED_SCHEMA.write_text(yaml.safe_dump(bundle_schema(CONFIG_SCHEMA), sort_keys=False))
+
+
+def _write_if_changed(path, text):
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
+    _write_text_atomically(path, text)
+
+
+_write_if_changed(BUNDLED_SCHEMA, yaml.safe_dump(bundle_schema(CONFIG_SCHEMA), sort_keys=False))
 
 # Snakemake reads config files with a YAML loader that keeps the last of two equal keys (a `select:`
 # section written twice silently replaces the first): re-read them strictly before validating.
@@ -43,8 +63,14 @@ try:
     validate(config, schema=str(BUNDLED_SCHEMA.resolve()))
 except WorkflowError:
     raise WorkflowError(explain_config_error(config, CONFIG_SCHEMA) or "config: invalid (see above)") from None
+
+
+# deploy.results (RESULTS, results_path) and deploy.fer_env (FER_CONDA_ENV)
+include: "deploy.smk"
+
+
 try:  # every cross-key rule and every input that exists now, each with its fix (synthfer.config.check_config)
-    check_config(config)
+    check_config(config, results=RESULTS)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
@@ -53,6 +79,8 @@ except ConfigError as exc:
 from synthfer.changes import sort_mapping_keys  # noqa: E402
 
 sort_mapping_keys(config)
+
+
 
 # Light rules that run on the submit host, never as cluster jobs.
 localrules:
@@ -78,7 +106,7 @@ def real_photo_folder(wildcards):
     job starts — so a folder without photographs stops the run with one message instead of failing every
     shard job. A dry-run only warns (it shows the plan); a workflow output (the demo's) is not checked."""
     folder = config["real_images"]["folder"]
-    if str(folder).startswith("results/"):
+    if str(folder).startswith(results_path("")):
         return folder
     from synthfer.faces.pipeline import photo_folder_problem
 

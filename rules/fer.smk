@@ -12,6 +12,11 @@ from synthfer.fer.checks import check_gan_fer_overlap, check_real_data
 from synthfer.variants import RANDOM_CONTROL, REAL_ONLY, fer_variants, is_synthetic, wildcard_regex
 
 FER = config["fer"]
+if "FER_CONDA_ENV" not in globals():  # this file included alone (tests/test_fer_workflow.py): deploy settings
+
+    include: "deploy.smk"
+
+
 # fer.variants + select.ablations: RUN_VARIANTS of rules/common.smk, derived here when a workflow includes this
 # file alone (tests/test_fer_workflow.py).
 try:
@@ -103,7 +108,7 @@ rule fer_import_disfa:
         mem_mb=4000,
         runtime=240,
     conda:
-        "../envs/fer.yaml"
+        FER_CONDA_ENV
     script:
         "../workflow_scripts/fer_import_disfa.py"
 
@@ -167,7 +172,7 @@ rule fer_fold_table:
     params:
         k=FER["folds"],
     conda:
-        "../envs/fer.yaml"
+        FER_CONDA_ENV
     script:
         "../workflow_scripts/fer_fold_table.py"
 
@@ -202,7 +207,7 @@ rule fer_fold:
         mem_mb=FER["mem_mb"],
         runtime=FER["runtime"],
     conda:
-        "../envs/fer.yaml"
+        FER_CONDA_ENV
     script:
         "../workflow_scripts/fer_fold.py"
 
@@ -270,7 +275,7 @@ rule fer_evaluate:
         power=FER["evaluate"]["power"],
         seed=config["seed"],
     conda:
-        "../envs/fer.yaml"
+        FER_CONDA_ENV
     script:
         "../workflow_scripts/fer_evaluate.py"
 
@@ -295,7 +300,7 @@ rule fer_predict:
         mem_mb=FER["mem_mb"],
         runtime=FER["runtime"],
     conda:
-        "../envs/fer.yaml"
+        FER_CONDA_ENV
     script:
         "../workflow_scripts/fer_predict.py"
 

@@ -7,9 +7,18 @@ from snakemake_interface_executor_plugins.settings import ExecMode as _SeedsExec
 _SEEDS_NOTICE = {"failed": False}
 
 
+def _stopped_at_the_review():
+    """Whether this command planned a run that ends at the review: a DAG was built (no error while parsing, e.g.
+    a config error in a later rule file) and its targets need the review material (the default target does
+    while the seed list is missing; a FER-only target such as config/london.yaml's does not)."""
+    dag = workflow.dag
+    return dag is not None and any(job.rule.name == "review_material" for job in dag.jobs)
+
+
 def _print_seeds_missing_notice():
-    """At the end of the snakemake command (dry-run, run, or nothing to be done), unless it failed."""
-    if not _SEEDS_NOTICE["failed"]:
+    """At the end of the snakemake command (dry-run, run, or nothing to be done), unless it failed or its
+    targets never reached the review."""
+    if not _SEEDS_NOTICE["failed"] and _stopped_at_the_review():
         print(f"\n{SEEDS_MISSING_MESSAGE}", file=sys.stderr, flush=True)
 
 

@@ -20,6 +20,7 @@ raise :class:`synthfer.ConfigError` from the package root.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -259,22 +260,24 @@ def parse_nested_overrides(config: dict[str, Any], overrides: Mapping[str, Any] 
     apply(config, overrides or {})
 
 
-def check_config(config: Mapping[str, Any]) -> None:
+def check_config(config: Mapping[str, Any], results: str = "results") -> None:
     """Every check of a validated config (defaults filled) that the schema cannot express, run once when the
     Snakefile is parsed (``rules/common.smk``), before any job: cross-key rules and the input files that
     exist at parse time. Raises one :class:`ConfigError` listing every problem, each naming the config key
-    (or the file, row and column) and the fix.
+    (or the file, row and column) and the fix. ``results`` is the output root (``deploy.results``): paths under
+    it are the workflow's own outputs and may not exist yet.
     """
+    produced = str(results).rstrip("/") + "/"
     problems: list[str] = []
     for check in (
-        _check_real_images,
+        partial(_check_real_images, produced_prefix=produced),
         _check_select,
         _check_variants,
         _check_gan,
-        _check_fer,
+        partial(_check_fer, produced_prefix=produced),
         _check_seeds_file,
         _check_assistant,
-        check_weight_files,
+        partial(check_weight_files, produced_prefix=produced),
     ):
         try:
             check(config)
@@ -284,9 +287,9 @@ def check_config(config: Mapping[str, Any]) -> None:
         raise ConfigError("\n".join(problems))
 
 
-def _check_real_images(config: Mapping[str, Any]) -> None:
-    check_input_paths(config, ["real_images.folder", "real_images.metadata"])
-    check_input_folders(config, ["real_images.folder"])
+def _check_real_images(config: Mapping[str, Any], produced_prefix: str = "results/") -> None:
+    check_input_paths(config, ["real_images.folder", "real_images.metadata"], produced_prefix)
+    check_input_folders(config, ["real_images.folder"], produced_prefix)
 
 
 def _check_select(config: Mapping[str, Any]) -> None:
@@ -352,7 +355,7 @@ def _check_assistant(config: Mapping[str, Any]) -> None:
         )
 
 
-def _check_fer(config: Mapping[str, Any]) -> None:
+def _check_fer(config: Mapping[str, Any], produced_prefix: str = "results/") -> None:
     if not fer_enabled(config):
         return
     from synthfer.ids import fold_ids
@@ -377,7 +380,7 @@ def _check_fer(config: Mapping[str, Any]) -> None:
         except ConfigError as exc:
             problems.append(str(exc))
         else:
-            if not str(real["table"]).startswith(PRODUCED_PREFIX):
+            if not str(real["table"]).startswith(produced_prefix):
                 problems += _real_table_problems(real["table"], folds)
     predict = fer.get("predict") or {}
     if predict.get("images") is not None:
@@ -392,8 +395,6 @@ def _check_fer(config: Mapping[str, Any]) -> None:
     if problems:
         raise ConfigError("\n".join(problems))
 
-
-PRODUCED_PREFIX = "results/"
 
 
 def _real_table_problems(table: str | Path, folds: int) -> list[str]:

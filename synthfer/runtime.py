@@ -10,6 +10,7 @@ torch and cv2 are imported inside the functions: importing this module stays lig
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -34,14 +35,62 @@ def pick_device(prefer: str | None = None) -> torch.device:
     import torch
 
     if not prefer or prefer == AUTO:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(prefer)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device {prefer!r} requested but CUDA is not available "
-            "(set the phase's device: to null/auto for CUDA-when-present, or to cpu)"
-        )
+        dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        dev = torch.device(prefer)
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device {prefer!r} requested but CUDA is not available "
+                "(set the phase's device: to null/auto for CUDA-when-present, or to cpu)"
+            )
+    if dev.type == "cuda":
+        report_device("cuda", torch.cuda.get_device_name(dev))
+    else:
+        report_device(dev.type, f"torch {torch.__version__}, CUDA build: {torch.version.cuda or 'none'}")
     return dev
+
+
+# Values of CUDA_VISIBLE_DEVICES that hide every GPU.
+_NO_GPU = {"", "-1", "NoDevFiles", "none"}
+_REPORTED: set[tuple[str, str]] = set()
+
+
+def gpu_allocation(environ: dict[str, str] | None = None) -> str | None:
+    """What says this job was given a GPU, as ``NAME=value``: CUDA_VISIBLE_DEVICES (set by Slurm for
+    ``--gpus``/``--gres``, or by hand) or Slurm's GPU variables. None when nothing does (a CPU job)."""
+    env = os.environ if environ is None else environ
+    cvd = env.get("CUDA_VISIBLE_DEVICES")
+    if cvd is not None and cvd.strip() not in _NO_GPU:
+        return f"CUDA_VISIBLE_DEVICES={cvd}"
+    for var in ("SLURM_GPUS_ON_NODE", "SLURM_JOB_GPUS", "SLURM_STEP_GPUS"):
+        if env.get(var, "").strip() not in ("", "0"):
+            return f"{var}={env[var]}"
+    return None
+
+
+def report_device(device: str, detail: str = "", *, environ: dict[str, str] | None = None) -> bool:
+    """Record in the job's log which device it computes on (``cuda``/``gpu``/``cpu``/…), once per device; warn
+    when the job was given a GPU (:func:`gpu_allocation`) but computes on the CPU — a CPU-only framework build
+    (tensorflow-cpu, a +cpu torch wheel), a missing driver, or a GPU that is not visible. Returns whether it
+    warned. Every GPU rule's job reaches this: torch through :func:`pick_device`, Keras through
+    ``synthfer.fer.backend.use_backend``."""
+    key = (device, detail)
+    allocated = gpu_allocation(environ)
+    on_cpu = device.lower() in ("cpu", "unknown")
+    if key in _REPORTED:
+        return False
+    _REPORTED.add(key)
+    log.info("device: %s%s%s", device, f" ({detail})" if detail else "",
+             f"; GPU allocated: {allocated}" if allocated else "")  # fmt: skip
+    if allocated and on_cpu:
+        log.warning(
+            "warning: this job was given a GPU (%s) but runs on the CPU%s. Check the job's environment: a GPU build "
+            "of torch/TensorFlow (envs/fer-gpu.yaml, deploy.fer_env: gpu; docs/hpc.md \"GPU partition\") and the "
+            "node's NVIDIA driver (nvidia-smi).",
+            allocated, f" ({detail})" if detail else "",
+        )  # fmt: skip
+        return True
+    return False
 
 
 def set_threads(threads: int | None, *, opencv: bool = False, import_torch: bool = True) -> None:

@@ -2,7 +2,8 @@
 tests/slurm/cluster.sh (root; installs Debian's slurm-wlm and munge when missing).
 
 A part of the demo — demo data, the faces shards, the GAN dataset and a short GAN training — runs through
-`--profile profiles/slurm` (plus `--workflow-profile profiles/slurm-test`: squeue instead of sacct) and,
+`--profile profiles/slurm --profile profiles/slurm-test` (squeue instead of sacct), with profiles/default
+auto-loaded as the workflow profile exactly as for a user, and,
 for reference, locally with `--cores 2`. Checks: every cluster job went through sbatch with its rule in the job
 comment; GPU rules asked for and were given a GPU and their processes saw CUDA_VISIBLE_DEVICES; the outputs
 equal the local run's; a job that fails once is resubmitted and the run completes; GAN training cut by a short
@@ -149,9 +150,11 @@ def slurm_run(cluster, tmp_path_factory) -> dict:
     (work / "profiles" / "slurm-short" / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
     cmd = [
         sys.executable, "-m", "snakemake", "--snakefile", "Snakefile.slurmtest",
-        *TARGETS, PROBE_TARGET, "--profile", "profiles/slurm-short", "--workflow-profile", "profiles/slurm-test",
+        *TARGETS, PROBE_TARGET, "--profile", "profiles/slurm-short", "--profile", "profiles/slurm-test",
         *_config_args(),
     ]  # fmt: skip
+    # As a user composes it: the general profile, and profiles/default auto-loaded as the workflow profile (it
+    # wins key by key); the test cluster's differences are a second general profile layered on the first.
     t0 = time.monotonic()
     run = subprocess.run(
         cmd, cwd=work, env=_env({"SLURM_CONF": str(cluster["conf"])}), capture_output=True, text=True, timeout=900
@@ -161,6 +164,7 @@ def slurm_run(cluster, tmp_path_factory) -> dict:
     (REPO / "logs").mkdir(exist_ok=True)
     (REPO / "logs" / "test_slurm.log").write_text(log)
     assert run.returncode == 0, log[-8000:]
+    assert "workflow specific profile profiles/default" in log, log[:3000]
     print(f"slurm run: {seconds:.0f} s")
     return {"work": work, "log": log, "seconds": seconds, "cluster": cluster, "profile": profile}
 
@@ -237,8 +241,9 @@ def test_cluster_jobs_got_the_profiles_resources(slurm_run):
     for jobid, rule in _submitted(slurm_run["log"]).items():
         job = jobs[jobid]
         want = profile["set-resources"].get(rule, {})
-        if "mem_mb" in want:
-            assert job["MinMemoryNode"] == f"{want['mem_mb']}M", (rule, job["MinMemoryNode"])
+        if "mem_mb" in want:  # "N * attempt": every job here that has a profile entry ran on its first attempt
+            mem = eval(str(want["mem_mb"]), {"attempt": 1})
+            assert job["MinMemoryNode"] == f"{mem}M", (rule, job["MinMemoryNode"])
         if "runtime" in want:
             minutes = want["runtime"]
             assert job["TimeLimit"] == (f"{minutes // 1440}-" if minutes >= 1440 else "") + (
@@ -246,6 +251,8 @@ def test_cluster_jobs_got_the_profiles_resources(slurm_run):
             ), (rule, job["TimeLimit"])
         threads = profile["set-threads"].get(rule)
         if threads:
+            # sbatch --cpus-per-task: the profile's threads, not the submitting machine's cores (issue 19)
+            assert job["CPUs/Task"] == str(threads), (rule, job["CPUs/Task"])
             assert job["NumCPUs"] == str(threads), (rule, job["NumCPUs"])
         if "gpu" in want:
             assert job["Partition"] == want["slurm_partition"], (rule, job["Partition"])
@@ -267,6 +274,10 @@ def test_gpu_rules_asked_for_and_got_a_gpu(slurm_run):
         seen = re.findall(rf"^job={jobid} step=(\S*) CUDA_VISIBLE_DEVICES=(\S+)", tasks, flags=re.M)
         assert seen and all(cvd == "0" for _step, cvd in seen), (jobid, seen)
         assert any(step == "0" for step, _cvd in seen), "the rule's job step never started"
+    # The fake GPU has no device: the GAN job logged its device and warned that it fell back to the CPU (issue 19).
+    gan_log = (slurm_run["work"] / "logs" / "gan_train" / "gan_train.log").read_text()
+    assert "device: cpu" in gan_log and "GPU allocated: CUDA_VISIBLE_DEVICES=0" in gan_log, gan_log[-3000:]
+    assert "was given a GPU (CUDA_VISIBLE_DEVICES=0) but runs on the CPU" in gan_log
     for jobid in cpu_jobs:
         assert "TresPerJob" not in jobs[jobid] or "gpu" not in jobs[jobid]["TresPerJob"], jobs[jobid]
         seen = re.findall(rf"^job={jobid} step=\S* CUDA_VISIBLE_DEVICES=(\S+)", tasks, flags=re.M)

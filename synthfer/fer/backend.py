@@ -55,6 +55,9 @@ def use_backend(name: str | None = None, threads: int | None = None):
 
             set_threads(threads)
     log.info("Keras %s on backend %s (%s CPU threads)", keras.__version__, backend, threads or "default")
+    from synthfer.runtime import report_device  # the device in the job's log; a warning on a GPU job's CPU fallback
+
+    report_device(device_name(keras), f"Keras backend {backend}")
     return keras
 
 
