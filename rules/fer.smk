@@ -9,19 +9,30 @@ from snakemake.exceptions import WorkflowError
 
 from synthfer.config import ConfigError
 from synthfer.fer.checks import check_real_data
-from synthfer.variants import REAL_ONLY, fer_variants, is_synthetic, wildcard_regex
+from synthfer.variants import (
+    PSEUDO,
+    RANDOM_CONTROL,
+    REAL_ONLY,
+    annotation_folder,
+    is_synthetic,
+    parse_replicate,
+    replicate_ids,
+    wildcard_regex,
+)
 
 FER = config["fer"]
-# fer.variants + select.ablations: RUN_VARIANTS of rules/common.smk, derived here when a workflow includes this
-# file alone (tests/test_fer_workflow.py).
-try:
-    FER_VARIANTS = (
-        RUN_VARIANTS
-        if "RUN_VARIANTS" in globals()
-        else fer_variants(FER["variants"], config.get("select", {}).get("ablations", []))
+FER_VARIANTS = RUN_VARIANTS  # fer.variants + select.ablations (rules/common.smk)
+# Replicates of each (variant, fold): r0 … r<fer.repeats - 1>; the random control d<draw>r<repeat> for each of
+# select.random_draws (synthfer.variants.replicate_ids). Outputs results/fer/{variant}/fold_{fold}/rep_{rep}/.
+FER_REPLICATES = {
+    v: replicate_ids(v, FER["repeats"], config["select"]["random_draws"]) for v in dict.fromkeys([REAL_ONLY, *FER_VARIANTS])
+}
+FER_INNER = FER["model_selection"] == "inner"
+if FER_INNER and FER["folds"] < 3:
+    raise WorkflowError(
+        f"config key 'fer.model_selection': 'inner' needs fer.folds >= 3 (one fold to test, the next to validate, the "
+        f"rest to train), got fer.folds = {FER['folds']}. Fix: raise fer.folds, or set fer.model_selection: fixed."
     )
-except ValueError as exc:
-    raise WorkflowError(str(exc)) from None
 FER_FOLDS = [f"{i:02d}" for i in range(1, FER["folds"] + 1)]
 try:  # no DISFA folder, no table, missing images, images the workflow has yet to write: say so at parse time
     check_real_data(FER)
@@ -38,25 +49,39 @@ elif FER_ALIGN:
     FER_REAL_TABLE, FER_IMAGE_ROOT = "results/fer/aligned/labels.csv", None
 else:
     FER_REAL_TABLE, FER_IMAGE_ROOT = FER_TABLE, FER["real"]["image_root"]
-# The faces phase's crop settings (as rule faces_real_shard gets them).
-FER_FACES_SETTINGS = {k: v for k, v in config.get("faces", {}).items() if k not in ("shards", "report_faces")}
 if FER["predict"]["images"] is not None and FER["predict"]["variant"] not in FER_VARIANTS:
     raise WorkflowError(
         f"config key 'fer.predict.variant': {FER['predict']['variant']!r} is not in fer.variants. Fix: add it there."
     )
-# Extra inputs of rule fer_fold per variant: the synthetic set of the annotation phase (none for real_only).
-FER_SYNTHETIC_INPUTS = {
-    v: (
-        {}
-        if not is_synthetic(v)
-        else {
-            "syn_labels": f"results/annotations/{v}/labels.csv",
-            "syn_names": f"results/annotations/{v}/image_names.txt",
-            "syn_images": "results/synthetic/raw",
-        }
-    )
-    for v in dict.fromkeys([REAL_ONLY, *FER_VARIANTS])
-}
+
+
+def fer_synthetic_inputs(wildcards):
+    """Extra inputs of rule fer_fold: the variant's synthetic set for this fold and replicate (none for real_only;
+    synthetic_pseudo's labels are fold k's, the random control's its draw's; synthfer.variants.annotation_folder)."""
+    if not is_synthetic(wildcards.variant):
+        return {}
+    folder = annotation_folder(wildcards.variant, int(wildcards.fold), wildcards.rep)
+    return {
+        "syn_labels": f"{folder}/labels.csv",
+        "syn_names": f"{folder}/image_names.txt",
+        "syn_images": "results/synthetic/raw",
+    }
+
+
+def fer_rep_regex():
+    """The replicate ids of this run (every variant's), for the rep wildcard."""
+    return wildcard_regex({r for reps in FER_REPLICATES.values() for r in reps})
+
+
+def fer_predictions(variant):
+    """Every predictions.csv of ``variant``: one per fold and replicate (rule fer_evaluate's input)."""
+    return [
+        f"results/fer/{variant}/fold_{fold}/rep_{rep}/predictions.csv"
+        for fold in FER_FOLDS
+        for rep in FER_REPLICATES[variant]
+    ]
+
+
 # A local backbone weights file (e.g. the demo's pretrained resources/demo_fer/*.weights.h5) is an input,
 # so replacing it re-runs the folds; 'imagenet' (a Keras download) and null are not files.
 FER_WEIGHTS_INPUT = {} if FER["model"]["weights"] in (None, "imagenet") else {"weights": FER["model"]["weights"]}
@@ -112,7 +137,7 @@ rule fer_align_shard:
     params:
         n_shards=FER["real"]["align_shards"],
         image_root=FER["real"]["image_root"],
-        settings=FER_FACES_SETTINGS,
+        settings=FACES_SETTINGS,
     resources:
         mem_mb=2000,
         runtime=120,
@@ -137,7 +162,7 @@ rule fer_align_table:
         "benchmarks/rules/fer_align_table/fer_align_table.tsv"
     params:
         image_root=FER["real"]["image_root"],
-        settings=FER_FACES_SETTINGS,
+        settings=FACES_SETTINGS,
     conda:
         "../envs/faces.yaml"
     script:
@@ -161,26 +186,30 @@ rule fer_fold_table:
         "../workflow_scripts/fer_fold_table.py"
 
 
+# One model per (variant, fold, replicate). Fold {fold}'s labels are read only into predictions.csv: epochs are
+# chosen on the inner validation fold (fer.model_selection: inner) or fixed (docs/fer.md "Model selection").
 rule fer_fold:
     input:
-        unpack(lambda wc: {**FER_SYNTHETIC_INPUTS[wc.variant], **FER_WEIGHTS_INPUT}),
+        unpack(lambda wc: {**fer_synthetic_inputs(wc), **FER_WEIGHTS_INPUT}),
         labels=FER_REAL_TABLE,
         folds="results/fer/folds.csv",
     output:
-        model="results/fer/{variant}/fold_{fold}/model.keras",
-        predictions="results/fer/{variant}/fold_{fold}/predictions.csv",
-        history="results/fer/{variant}/fold_{fold}/history.csv",
-        info="results/fer/{variant}/fold_{fold}/train.json",
+        model="results/fer/{variant}/fold_{fold}/rep_{rep}/model.keras",
+        predictions="results/fer/{variant}/fold_{fold}/rep_{rep}/predictions.csv",
+        history="results/fer/{variant}/fold_{fold}/rep_{rep}/history.csv",
+        info="results/fer/{variant}/fold_{fold}/rep_{rep}/train.json",
+        **({"inner_predictions": "results/fer/{variant}/fold_{fold}/rep_{rep}/inner_predictions.csv"} if FER_INNER else {}),
     log:
-        "logs/fer_fold/{variant}_{fold}.log",
+        "logs/fer_fold/{variant}_{fold}_{rep}.log",
     benchmark:
-        "benchmarks/rules/fer_fold/{variant}_{fold}.tsv"
+        "benchmarks/rules/fer_fold/{variant}_{fold}_{rep}.tsv"
     wildcard_constraints:
-        variant=wildcard_regex(FER_SYNTHETIC_INPUTS),
+        variant=wildcard_regex(FER_REPLICATES),
+        rep=fer_rep_regex(),
     params:
-        model=FER["model"],
-        train=FER["train"],
+        fer={k: FER[k] for k in ("model", "train", "model_selection")},  # synthfer.fer.train.FoldOptions.from_config
         seed=config["seed"],
+        repeat=lambda wc: parse_replicate(wc.rep)[1],
         image_root=FER_IMAGE_ROOT,
     threads: FER["threads"]
     # Below every other rule: on a few cores the fold jobs (many, independent) fill the gaps while the chain
@@ -198,10 +227,7 @@ rule fer_fold:
 
 rule fer_evaluate:
     input:
-        **{
-            f"pred_{v}": expand("results/fer/{variant}/fold_{fold}/predictions.csv", variant=v, fold=FER_FOLDS)
-            for v in FER_VARIANTS
-        },
+        **{f"pred_{v}": fer_predictions(v) for v in FER_VARIANTS},
     output:
         summary="results/fer/summary.csv",
         fold_aucs="results/fer/fold_aucs.csv",
@@ -242,7 +268,8 @@ rule fer_evaluate:
 
 rule fer_predict:
     input:
-        models=expand("results/fer/{{variant}}/fold_{fold}/model.keras", fold=FER_FOLDS),
+        # every fold model of the variant (all replicates) votes
+        models=lambda wc: [p.replace("predictions.csv", "model.keras") for p in fer_predictions(wc.variant)],
         images=FER["predict"]["images"] or [],
     output:
         table="results/fer/predict/{variant}.csv",

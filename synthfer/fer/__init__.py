@@ -7,6 +7,3 @@ functions.
 """
 
 from synthfer import AU_COLUMNS  # noqa: F401 (the one definition of the AU column order)
-from synthfer.variants import BASE_VARIANTS
-
-VARIANTS = tuple(BASE_VARIANTS)
