@@ -66,9 +66,10 @@ def test_london_photographs_went_through_the_faces_phase(london_run):
     assert len(report) == 204 and (report["status"] == "ok").sum() >= 200
     labels = pd.read_csv(fer / "aligned" / "labels.csv", dtype={"subject": str})
     assert labels["image"].str.startswith("images/").all() and labels["source"].str.startswith("london/").all()
-    info = json.loads((fer / "real_only" / "fold_01" / "train.json").read_text())
+    info = json.loads((fer / "real_only" / "fold_01" / "rep_r0" / "train.json").read_text())
     assert info["monitored_aus"] == ["AU12"] and "AU6: no positive training image" in info["au_warnings"]
     assert info["backend"] == "torch" and info["n_validation"] == 16
+    assert info["model_selection"] == "inner" and info["inner_fold"] == 2 and info["n_inner_validation"] == 16
     for log in (london_run / "logs" / "fer_fold").glob("*.log"):
         text = log.read_text()
         assert "oneDNN" not in text and "absl" not in text
