@@ -80,7 +80,8 @@ def test_annotate_pseudo_files_and_agreement(tmp_path):
     files = {k: out / k for k in ("labels.npy", "image_names.txt", "labels.csv", "label_counts.csv",
                                   "label_balance.png", "agreement.csv", "thresholds.csv")}  # fmt: skip
     annotate_pseudo([tmp_path / "pred.csv"], seed_dir / "labels.csv", seed_dir / "image_names.txt", *files.values(),
-                    rule="fixed", threshold=0.5, fold=1, n_boot=200)  # fmt: skip
+                    rule="fixed", threshold=0.5, fold=1, replicate="r0", seed=3, n_boot=200,
+                    ci_level=0.95)  # fmt: skip
     labels = np.load(files["labels.npy"])
     np.testing.assert_array_equal(labels, (probs >= 0.5).astype(np.uint8))
     # same images, same order as synthetic_all; the Figure 3.9 layout
@@ -154,7 +155,8 @@ def test_pooled_agreement_stacks_the_folds(tmp_path):
         paths[name] = d / "labels.csv"
     seed = paths.pop("seed")
     out = pseudo_agreement(paths, seed, tmp_path / "seed" / "n.txt", tmp_path / "agreement.csv", tmp_path / "a.html",
-                           tmp_path / "counts.csv", rule="fixed", threshold=0.5, n_boot=100)  # fmt: skip
+                           tmp_path / "counts.csv", rule="fixed", threshold=0.5, seed=3, n_boot=100,
+                           ci_level=0.9)  # fmt: skip
     pooled = out[out["set"] == "pooled"].set_index("au")
     both = np.concatenate([pd.read_csv(p)[list(AU_NAMES)].to_numpy() for p in paths.values()])
     for j, au in enumerate(AU_NAMES):
