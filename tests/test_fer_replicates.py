@@ -67,3 +67,25 @@ def test_step_budget_gives_every_training_set_the_same_steps():
     assert {opts.epoch_steps(n) for n in (1, 7, 300)} == {4}  # ceil(10 / 3), whatever the set's size
     by_epoch = FoldOptions.from_config(fer_config(budget="epochs", steps_per_epoch=None), seed=1)
     assert [by_epoch.epoch_steps(n) for n in (7, 300)] == [7, 300]  # a full pass: more data, more steps
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"fer": {"folds": 2}}, "config key 'fer.model_selection': 'inner' needs fer.folds >= 3"),
+        ({"fer": {"model_selection": "fixed"}}, "config key 'annotate.pseudo_rule': 'inner'"),
+    ],
+)
+def test_protocol_settings_that_cannot_work_stop_the_dry_run(tmp_path, change, message):
+    import os
+    import subprocess
+    import sys
+
+    cfg = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
+    for section, values in change.items():
+        cfg[section].update(values)
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    res = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", str(tmp_path / "c.yaml")], cwd=REPO,
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})  # fmt: skip
+    assert res.returncode != 0 and message in res.stdout + res.stderr and "Fix:" in res.stdout + res.stderr
