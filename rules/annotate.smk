@@ -86,11 +86,6 @@ if PSEUDO_RUN and PSEUDO_RULE == "inner" and config["fer"]["model_selection"] !=
     )
 
 
-def pseudo_model_predictions(wildcards):
-    """The real_only prediction tables that label fold {fold}: its replicate's, or every replicate's (majority)."""
-    reps = PSEUDO_REPS if PSEUDO_RULE == "majority" else [wildcards.rep]
-    return [f"{PSEUDO_DIR}/model_predictions/fold_{wildcards.fold}/rep_{r}.csv" for r in reps]
-
 
 rule annotate_pseudo_predict:
     input:
@@ -117,7 +112,11 @@ rule annotate_pseudo_predict:
 
 rule annotate_pseudo:
     input:
-        predictions=pseudo_model_predictions,
+        # the real_only prediction tables that label fold {fold}: its replicate's, or every replicate's (majority)
+        predictions=lambda wc: [
+            f"{PSEUDO_DIR}/model_predictions/fold_{wc.fold}/rep_{r}.csv"
+            for r in (PSEUDO_REPS if PSEUDO_RULE == "majority" else [wc.rep])
+        ],
         seed_labels=f"results/annotations/{PSEUDO_SOURCE}/labels.csv",
         seed_names=f"results/annotations/{PSEUDO_SOURCE}/image_names.txt",
         **(

@@ -1,7 +1,8 @@
 # FER evaluation: subject-wise k-fold cross-validation of an EfficientNet-B0 AU classifier, one job per
-# (variant, fold), then one evaluation over all folds and variants. Formats: docs/fer.md.
+# (variant, fold, replicate), then one evaluation over all folds, replicates and variants. Formats: docs/fer.md.
 # real_only trains on the training subjects' real frames; every other variant (synthfer/variants.py) adds the
-# annotation phase's labelled synthetic set (results/annotations/<variant>/). Every fold validates on real frames only.
+# annotation phase's labelled synthetic set (results/annotations/<variant>/; synthetic_pseudo's per fold). Every fold
+# is tested on its own subjects' real frames, which no choice reads (fer.model_selection, docs/fer.md).
 
 # The Snakefile includes this file only when fer.enabled is true.
 
@@ -9,16 +10,8 @@ from snakemake.exceptions import WorkflowError
 
 from synthfer.config import ConfigError
 from synthfer.fer.checks import check_real_data
-from synthfer.variants import (
-    PSEUDO,
-    RANDOM_CONTROL,
-    REAL_ONLY,
-    annotation_folder,
-    is_synthetic,
-    parse_replicate,
-    replicate_ids,
-    wildcard_regex,
-)
+from synthfer.fer.paths import prediction_paths, synthetic_inputs
+from synthfer.variants import REAL_ONLY, parse_replicate, replicate_ids, wildcard_regex
 
 FER = config["fer"]
 FER_VARIANTS = RUN_VARIANTS  # fer.variants + select.ablations (rules/common.smk)
@@ -53,33 +46,6 @@ if FER["predict"]["images"] is not None and FER["predict"]["variant"] not in FER
     raise WorkflowError(
         f"config key 'fer.predict.variant': {FER['predict']['variant']!r} is not in fer.variants. Fix: add it there."
     )
-
-
-def fer_synthetic_inputs(wildcards):
-    """Extra inputs of rule fer_fold: the variant's synthetic set for this fold and replicate (none for real_only;
-    synthetic_pseudo's labels are fold k's, the random control's its draw's; synthfer.variants.annotation_folder)."""
-    if not is_synthetic(wildcards.variant):
-        return {}
-    folder = annotation_folder(wildcards.variant, int(wildcards.fold), wildcards.rep)
-    return {
-        "syn_labels": f"{folder}/labels.csv",
-        "syn_names": f"{folder}/image_names.txt",
-        "syn_images": "results/synthetic/raw",
-    }
-
-
-def fer_rep_regex():
-    """The replicate ids of this run (every variant's), for the rep wildcard."""
-    return wildcard_regex({r for reps in FER_REPLICATES.values() for r in reps})
-
-
-def fer_predictions(variant):
-    """Every predictions.csv of ``variant``: one per fold and replicate (rule fer_evaluate's input)."""
-    return [
-        f"results/fer/{variant}/fold_{fold}/rep_{rep}/predictions.csv"
-        for fold in FER_FOLDS
-        for rep in FER_REPLICATES[variant]
-    ]
 
 
 # A local backbone weights file (e.g. the demo's pretrained resources/demo_fer/*.weights.h5) is an input,
@@ -190,7 +156,7 @@ rule fer_fold_table:
 # chosen on the inner validation fold (fer.model_selection: inner) or fixed (docs/fer.md "Model selection").
 rule fer_fold:
     input:
-        unpack(lambda wc: {**fer_synthetic_inputs(wc), **FER_WEIGHTS_INPUT}),
+        unpack(lambda wc: {**synthetic_inputs(wc.variant, wc.fold, wc.rep), **FER_WEIGHTS_INPUT}),
         labels=FER_REAL_TABLE,
         folds="results/fer/folds.csv",
     output:
@@ -205,7 +171,7 @@ rule fer_fold:
         "benchmarks/rules/fer_fold/{variant}_{fold}_{rep}.tsv"
     wildcard_constraints:
         variant=wildcard_regex(FER_REPLICATES),
-        rep=fer_rep_regex(),
+        rep=wildcard_regex({r for reps in FER_REPLICATES.values() for r in reps}),
     params:
         fer={k: FER[k] for k in ("model", "train", "model_selection")},  # synthfer.fer.train.FoldOptions.from_config
         seed=config["seed"],
@@ -227,7 +193,7 @@ rule fer_fold:
 
 rule fer_evaluate:
     input:
-        **{f"pred_{v}": fer_predictions(v) for v in FER_VARIANTS},
+        **{f"pred_{v}": prediction_paths(v, FER_FOLDS, FER_REPLICATES[v]) for v in FER_VARIANTS},
     output:
         summary="results/fer/summary.csv",
         fold_aucs="results/fer/fold_aucs.csv",
@@ -269,7 +235,9 @@ rule fer_evaluate:
 rule fer_predict:
     input:
         # every fold model of the variant (all replicates) votes
-        models=lambda wc: [p.replace("predictions.csv", "model.keras") for p in fer_predictions(wc.variant)],
+        models=lambda wc: [
+            p.replace("predictions.csv", "model.keras") for p in prediction_paths(wc.variant, FER_FOLDS, FER_REPLICATES[wc.variant])
+        ],
         images=FER["predict"]["images"] or [],
     output:
         table="results/fer/predict/{variant}.csv",

@@ -89,3 +89,21 @@ def test_protocol_settings_that_cannot_work_stop_the_dry_run(tmp_path, change, m
     res = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", str(tmp_path / "c.yaml")], cwd=REPO,
                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})  # fmt: skip
     assert res.returncode != 0 and message in res.stdout + res.stderr and "Fix:" in res.stdout + res.stderr
+
+
+def test_replicate_paths():
+    from synthfer.fer.paths import prediction_paths, synthetic_inputs
+
+    assert prediction_paths("synthetic_random", ["01", "02"], ["d0r0", "d1r0"]) == [
+        "results/fer/synthetic_random/fold_01/rep_d0r0/predictions.csv",
+        "results/fer/synthetic_random/fold_01/rep_d1r0/predictions.csv",
+        "results/fer/synthetic_random/fold_02/rep_d0r0/predictions.csv",
+        "results/fer/synthetic_random/fold_02/rep_d1r0/predictions.csv",
+    ]
+    assert synthetic_inputs("real_only", "01", "r0") == {}
+    assert synthetic_inputs("synthetic_pseudo", "04", "r1")["syn_labels"] == (
+        "results/annotations/synthetic_pseudo/fold_04/rep_r1/labels.csv"
+    )
+    assert synthetic_inputs("synthetic_random", "04", "d1r0")["syn_names"] == (
+        "results/annotations/synthetic_random/d1/image_names.txt"
+    )
