@@ -5,19 +5,19 @@ from synthfer.annotate.pseudo import annotate_pseudo
 from synthfer.logs import log_to
 
 log_to(snakemake.log[0])
-inp, out, p, wc = snakemake.input, snakemake.output, snakemake.params, snakemake.wildcards
+inp, p, wc = snakemake.input, snakemake.params, snakemake.wildcards
 annotate_pseudo(
     predictions_csvs=list(inp.predictions),
     seed_labels_csv=inp.seed_labels,
     seed_names_txt=inp.seed_names,
-    out_npy=out.labels,
-    out_names=out.names,
-    out_csv=out.table,
-    out_counts=out.counts,
-    out_plot=out.plot,
-    out_agreement=out.agreement,
-    out_thresholds=out.thresholds,
-    out_agreement_json=out.agreement_summary,
+    out_npy=snakemake.output.labels,
+    out_names=snakemake.output.names,
+    out_csv=snakemake.output.table,
+    out_counts=snakemake.output.counts,
+    out_plot=snakemake.output.plot,
+    out_agreement=snakemake.output.agreement,
+    out_thresholds=snakemake.output.thresholds,
+    out_agreement_json=snakemake.output.agreement_summary,
     rule=p.rule,
     threshold=p.threshold,
     inner_predictions_csv=inp.get("inner"),

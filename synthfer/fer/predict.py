@@ -126,7 +126,8 @@ def predict_each(
 ) -> None:
     """One prediction table per model (``out_csvs[i]`` for ``models[i]``, the :func:`predict_folder` layout of a
     one-model "ensemble": ``<AU>_prob`` is that model's probability), the images read once for all models
-    (rule ``annotate_pseudo_predict``: each real_only fold model labels the pool for its own fold)."""
+    (rule ``annotate_pseudo_predict``: each real_only fold model labels the pool for its own fold). No sidecar: the
+    label rule's ``agreement.json`` names the tables and models it used."""
     if len(models) != len(out_csvs):
         raise ValueError(f"{len(models)} models but {len(out_csvs)} output tables")
     nets, size = _load_models(models, backend, threads)
@@ -136,8 +137,6 @@ def predict_each(
         raise FileNotFoundError(f"no images in {folder}")
     log.info("%d models (input %d px), each predicting the %d images in %s", len(nets), size, len(paths), folder)
     probs, errors = _predict_paths(nets, size, paths, batch_size)
-    for m, (model, out_csv) in enumerate(zip(models, out_csvs, strict=True)):
-        out = _vote_table(folder, paths, probs[m : m + 1], errors, 0.5)
-        write_table(out_csv, out)
-        write_json(str(out_csv) + ".json", {"models": [str(model)], "images": str(folder), "n_images": len(paths),
-                                            "n_failed": int((out["error"] != "").sum()), "provenance": provenance()})  # fmt: skip
+    for m, out_csv in enumerate(out_csvs):
+        write_table(out_csv, _vote_table(folder, paths, probs[m : m + 1], errors, 0.5))
+    log.info("wrote %d tables of %d images (%d unreadable)", len(out_csvs), len(paths), sum(e != "" for e in errors))
