@@ -173,3 +173,16 @@ def test_agreement_table_any_row():
     t = agreement_table(seed, pseudo).set_index("au")
     assert t.loc["any", "seed_positive"] == 1 and t.loc["any", "pseudo_positive"] == 2
     assert t.loc["any", "agreement"] == pytest.approx(2 / 3)
+
+
+def test_kappa_interval_equals_the_bootstrap_of_the_stacked_pairs():
+    """The count-based bootstrap gives exactly the κ of each resample's stacked label pairs."""
+    from synthfer.annotate.pseudo import kappa_interval
+
+    rng = np.random.default_rng(11)
+    seed = rng.random(60) < 0.3
+    pseudo = np.where(rng.random((3, 60)) < 0.75, seed, ~seed)
+    lo, hi = kappa_interval(seed, pseudo, 200, 0.9, np.random.default_rng(1))
+    draws = np.random.default_rng(1).integers(0, 60, (200, 60))
+    ks = [cohen_kappa(np.tile(seed[i], 3), pseudo[:, i].reshape(-1)) for i in draws]
+    assert (lo, hi) == pytest.approx(tuple(np.quantile(ks, [0.05, 0.95])))

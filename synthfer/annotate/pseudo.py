@@ -86,27 +86,29 @@ def threshold_predictions(predictions, stems: list[str], threshold: float) -> np
     return (probs >= threshold).astype(np.uint8)
 
 
-def _kappa_vectorised(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Cohen's κ along the last axis of two boolean arrays of the same shape (NaN where p_e = 1)."""
-    a, b = a.astype(np.float64), b.astype(np.float64)
-    po = (a == b).mean(axis=-1)
-    pa, pb = a.mean(axis=-1), b.mean(axis=-1)
-    pe = pa * pb + (1 - pa) * (1 - pb)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(pe >= 1.0, np.nan, (po - pe) / (1.0 - pe))
-
-
 def kappa_interval(seed: np.ndarray, pseudo: np.ndarray, n_boot: int, level: float, rng) -> tuple[float, float]:
     """Percentile bootstrap interval of κ over images. ``seed`` ``(n,)``; ``pseudo`` ``(n,)`` or ``(F, n)`` (F folds'
-    labels of the same n images: each resample takes the same images in every fold, κ of the stacked pairs)."""
+    labels of the same n images: each resample takes the same images in every fold, κ of the stacked pairs).
+
+    κ needs only three sums over the pairs, so each image is reduced to its seed label, its number of positive model
+    labels and its number of agreeing folds, and a resample sums those: memory and time do not grow with F."""
     seed = np.asarray(seed, dtype=bool)
     pseudo = np.asarray(pseudo, dtype=bool).reshape(-1, len(seed))
-    if n_boot <= 0 or len(seed) == 0:
+    n_sets, n = pseudo.shape
+    if n_boot <= 0 or n == 0:
         return float("nan"), float("nan")
-    idx = rng.integers(0, len(seed), (n_boot, len(seed)))
-    a = np.broadcast_to(seed[idx][:, None, :], (n_boot, *pseudo.shape)).reshape(n_boot, -1)
-    b = pseudo[:, idx].transpose(1, 0, 2).reshape(n_boot, -1)
-    ks = _kappa_vectorised(a, b)
+    per_image = np.stack([seed * float(n_sets), pseudo.sum(axis=0), (pseudo == seed).sum(axis=0)]).astype(np.float64)
+    total = float(n_sets * n)
+    chunk = max(1, 2_000_000 // n)
+    ks = []
+    for start in range(0, n_boot, chunk):
+        idx = rng.integers(0, n, (min(chunk, n_boot - start), n))
+        sums = per_image[:, idx].sum(axis=2) / total  # (3, resamples): seed rate, pseudo rate, agreement
+        pa, pb, po = sums
+        pe = pa * pb + (1 - pa) * (1 - pb)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ks.append(np.where(pe >= 1.0, np.nan, (po - pe) / (1.0 - pe)))
+    ks = np.concatenate(ks)
     ks = ks[np.isfinite(ks)]
     if len(ks) == 0:
         return float("nan"), float("nan")
