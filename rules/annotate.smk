@@ -1,20 +1,31 @@
 # Semi-automated annotation: labels from the seed ID in each image name, resolved through the plan, for every
 # seed-ID-labelled variant (synthfer/variants.py: synthetic_all, synthetic_tds, synthetic_random,
-# synthetic_tds_<metric>); and model labels for synthetic_pseudo (the real_only k-fold ensemble's predictions).
+# synthetic_tds_<metric>, and each further draw synthetic_random/d<d> of the random control); and model labels for
+# synthetic_pseudo, per fold: fold k's by real_only's fold-k model, which never saw fold k (docs/annotate.md).
 from synthfer.variants import (
     ALWAYS_ANNOTATED,
     PSEUDO,
     PSEUDO_SOURCE,
+    RANDOM_CONTROL,
     REAL_ONLY,
+    random_draw_sets,
+    replicate_ids,
     seed_id_source,
     seed_id_variants,
     wildcard_regex,
 )
 
+ANNOTATE = config["annotate"]
 # synthetic_all and synthetic_tds are always labelled (the seed's two sets); the others when a variant needs them.
-ANNOTATE_VARIANTS = list(dict.fromkeys([*ALWAYS_ANNOTATED, *seed_id_variants(RUN_VARIANTS)]))
+ANNOTATE_DRAWS = random_draw_sets(config["select"]["random_draws"])  # draws 1 … D−1: "synthetic_random/d1" → table
+ANNOTATE_VARIANTS = list(
+    dict.fromkeys(
+        [*ALWAYS_ANNOTATED, *seed_id_variants(RUN_VARIANTS), *(ANNOTATE_DRAWS if RANDOM_CONTROL in RUN_VARIANTS else [])]
+    )
+)
 ANNOTATE_NAME_SOURCES = {
-    v: {"path": seed_id_source(v)[0], "kind": seed_id_source(v)[1]} for v in seed_id_variants(all_variant_names())
+    **{v: {"path": seed_id_source(v)[0], "kind": seed_id_source(v)[1]} for v in seed_id_variants(all_variant_names())},
+    **{name: {"path": table, "kind": "selected"} for name, table in ANNOTATE_DRAWS.items()},
 }
 ANNOTATE_FILES = ["labels.npy", "image_names.txt", "labels.csv", "label_counts.csv", "label_balance.png"]
 
@@ -22,11 +33,12 @@ ANNOTATE_FILES = ["labels.npy", "image_names.txt", "labels.csv", "label_counts.c
 localrules:
     annotate,
     annotate_pseudo,
+    annotate_pseudo_agreement,
 
 
 rule annotate:
     input:
-        names=lookup(dpath="{variant}/path", within=ANNOTATE_NAME_SOURCES),
+        names=lambda wc: ANNOTATE_NAME_SOURCES[wc.variant]["path"],
         plan="results/seeds/plan.csv",
         seed_labels="results/seeds/seed_labels.csv",
     output:
@@ -47,7 +59,7 @@ rule annotate:
     wildcard_constraints:
         variant=wildcard_regex(ANNOTATE_NAME_SOURCES),
     params:
-        names_kind=lookup(dpath="{variant}/kind", within=ANNOTATE_NAME_SOURCES),
+        names_kind=lambda wc: ANNOTATE_NAME_SOURCES[wc.variant]["kind"],
         unknown_seed=config["annotate"]["unknown_seed"],
     conda:
         "../envs/report.yaml"
@@ -55,22 +67,30 @@ rule annotate:
         "../workflow_scripts/annotate.py"
 
 
-# synthetic_pseudo: the real_only fold models as an ensemble over the generated images (synthfer predict), then
-# labels = mean probability >= annotate.pseudo_threshold for the synthetic_all images, and their agreement
-# (Cohen's kappa per AU) with the seed-ID labels.
+# synthetic_pseudo, per fold and replicate: fold k's synthetic_all images are labelled by real_only's model of fold k
+# (same replicate; with annotate.pseudo_rule majority by all fer.repeats of them), whose training never read fold
+# k's labels. One job predicts the pool with every real_only model (one table each), then one job per fold and
+# replicate thresholds (fixed / inner Youden cut / majority) and measures the agreement with the seed-ID labels;
+# annotate_pseudo_agreement stacks the folds (κ per fold and pooled, bootstrap intervals).
+PSEUDO_RULE = ANNOTATE["pseudo_rule"]
+PSEUDO_FOLDS = fold_ids(config["fer"]["folds"])
+PSEUDO_REPS = replicate_ids(PSEUDO, config["fer"]["repeats"])  # real_only has the same ids
+PSEUDO_DIR = f"results/annotations/{PSEUDO}"
+PSEUDO_SETS = [f"fold_{f}/rep_{r}" for f in PSEUDO_FOLDS for r in PSEUDO_REPS]
+PSEUDO_RUN = PSEUDO in RUN_VARIANTS and fer_enabled(config)  # model labels need the real_only fold models
+
+
 rule annotate_pseudo_predict:
     input:
-        models=expand(f"results/fer/{REAL_ONLY}/fold_{{fold}}/model.keras", fold=fold_ids(config["fer"]["folds"])),
+        models=[f"results/fer/{REAL_ONLY}/{s}/model.keras" for s in PSEUDO_SETS],
         images="results/synthetic/raw",
     output:
-        table=f"results/annotations/{PSEUDO}/ensemble_predictions.csv",
-        meta=f"results/annotations/{PSEUDO}/ensemble_predictions.csv.json",
+        tables=[f"{PSEUDO_DIR}/model_predictions/{s}.csv" for s in PSEUDO_SETS],
     log:
         f"logs/annotate_pseudo_predict/{PSEUDO}.log",
     benchmark:
         f"benchmarks/rules/annotate_pseudo_predict/{PSEUDO}.tsv"
     params:
-        threshold=config["annotate"]["pseudo_threshold"],
         batch_size=config["fer"]["predict"]["batch_size"],
         backend=config["fer"]["model"]["backend"],
     threads: config["fer"]["threads"]
@@ -80,48 +100,85 @@ rule annotate_pseudo_predict:
     conda:
         FER_CONDA_ENV
     script:
-        "../workflow_scripts/fer_predict.py"
+        "../workflow_scripts/annotate_pseudo_predict.py"
 
 
 rule annotate_pseudo:
     input:
-        predictions=f"results/annotations/{PSEUDO}/ensemble_predictions.csv",
-        predictions_meta=f"results/annotations/{PSEUDO}/ensemble_predictions.csv.json",
+        # the real_only prediction tables that label fold {fold}: its replicate's, or every replicate's (majority)
+        predictions=lambda wc: [
+            f"{PSEUDO_DIR}/model_predictions/fold_{wc.fold}/rep_{r}.csv"
+            for r in (PSEUDO_REPS if PSEUDO_RULE == "majority" else [wc.rep])
+        ],
         seed_labels=f"results/annotations/{PSEUDO_SOURCE}/labels.csv",
         seed_names=f"results/annotations/{PSEUDO_SOURCE}/image_names.txt",
+        **(
+            {"inner": f"results/fer/{REAL_ONLY}/fold_{{fold}}/rep_{{rep}}/inner_predictions.csv"}
+            if PSEUDO_RULE == "inner"
+            else {}
+        ),
     output:
-        labels=f"results/annotations/{PSEUDO}/labels.npy",
-        names=f"results/annotations/{PSEUDO}/image_names.txt",
-        table=f"results/annotations/{PSEUDO}/labels.csv",
-        counts=f"results/annotations/{PSEUDO}/label_counts.csv",
-        plot=report(
-            f"results/annotations/{PSEUDO}/label_balance.png",
-            caption="report/annotate_pseudo_balance.rst",
-            category="6 annotate",
-            subcategory=PSEUDO,
-        ),
-        agreement=f"results/annotations/{PSEUDO}/agreement.csv",
-        agreement_summary=f"results/annotations/{PSEUDO}/agreement.json",
-        agreement_html=report(
-            f"results/annotations/{PSEUDO}/agreement.html",
-            caption="report/annotate_pseudo_agreement.rst",
-            category="6 annotate",
-            subcategory=PSEUDO,
-        ),
+        labels=f"{PSEUDO_DIR}/fold_{{fold}}/rep_{{rep}}/labels.npy",
+        names=f"{PSEUDO_DIR}/fold_{{fold}}/rep_{{rep}}/image_names.txt",
+        table=f"{PSEUDO_DIR}/fold_{{fold}}/rep_{{rep}}/labels.csv",
+        counts=f"{PSEUDO_DIR}/fold_{{fold}}/rep_{{rep}}/label_counts.csv",
+        plot=f"{PSEUDO_DIR}/fold_{{fold}}/rep_{{rep}}/label_balance.png",
+        agreement=f"{PSEUDO_DIR}/fold_{{fold}}/rep_{{rep}}/agreement.csv",
+        agreement_summary=f"{PSEUDO_DIR}/fold_{{fold}}/rep_{{rep}}/agreement.json",
+        thresholds=f"{PSEUDO_DIR}/fold_{{fold}}/rep_{{rep}}/thresholds.csv",
     log:
-        f"logs/annotate_pseudo/{PSEUDO}.log",
+        f"logs/annotate_pseudo/{PSEUDO}_{{fold}}_{{rep}}.log",
     benchmark:
-        f"benchmarks/rules/annotate_pseudo/{PSEUDO}.tsv"
+        f"benchmarks/rules/annotate_pseudo/{PSEUDO}_{{fold}}_{{rep}}.tsv"
+    wildcard_constraints:
+        rep=wildcard_regex(PSEUDO_REPS),
     params:
-        threshold=config["annotate"]["pseudo_threshold"],
+        rule=PSEUDO_RULE,
+        threshold=ANNOTATE["pseudo_threshold"],
+        bootstrap=ANNOTATE["agreement_bootstrap"],
+        ci_level=ANNOTATE["agreement_ci_level"],
+        seed=config["seed"],
     conda:
         "../envs/report.yaml"
     script:
         "../workflow_scripts/annotate_pseudo.py"
 
 
+rule annotate_pseudo_agreement:
+    input:
+        labels=[f"{PSEUDO_DIR}/{s}/labels.csv" for s in PSEUDO_SETS],
+        seed_labels=f"results/annotations/{PSEUDO_SOURCE}/labels.csv",
+        seed_names=f"results/annotations/{PSEUDO_SOURCE}/image_names.txt",
+    output:
+        agreement=f"{PSEUDO_DIR}/agreement.csv",
+        agreement_summary=f"{PSEUDO_DIR}/agreement.json",
+        agreement_html=report(
+            f"{PSEUDO_DIR}/agreement.html",
+            caption="report/annotate_pseudo_agreement.rst",
+            category="6 annotate",
+            subcategory=PSEUDO,
+        ),
+        counts=f"{PSEUDO_DIR}/label_counts.csv",
+    log:
+        f"logs/annotate_pseudo_agreement/{PSEUDO}.log",
+    benchmark:
+        f"benchmarks/rules/annotate_pseudo_agreement/{PSEUDO}.tsv"
+    params:
+        sets=PSEUDO_SETS,
+        rule=PSEUDO_RULE,
+        threshold=ANNOTATE["pseudo_threshold"],
+        bootstrap=ANNOTATE["agreement_bootstrap"],
+        ci_level=ANNOTATE["agreement_ci_level"],
+        seed=config["seed"],
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../workflow_scripts/annotate_pseudo_agreement.py"
+
+
 TARGETS["annotate"] = expand("results/annotations/{variant}/{file}", variant=ANNOTATE_VARIANTS, file=ANNOTATE_FILES) + (
-    [f"results/annotations/{PSEUDO}/{file}" for file in [*ANNOTATE_FILES, "agreement.csv", "agreement.html"]]
-    if PSEUDO in RUN_VARIANTS and fer_enabled(config)  # model labels need the real_only fold models
+    [f"{PSEUDO_DIR}/{file}" for file in ("agreement.csv", "agreement.html", "label_counts.csv")]
+    + [f"{PSEUDO_DIR}/{s}/labels.csv" for s in PSEUDO_SETS]
+    if PSEUDO_RUN
     else []
 )

@@ -3,7 +3,7 @@
 # the real labelled data of the FER phase, so with it the real_only folds train before the review material.
 # Off, this file adds no rule and the DAG is unchanged.
 
-from synthfer.variants import REAL_ONLY
+from synthfer.variants import REAL_ONLY, replicate_ids
 
 REVIEW_ASSISTANT = config["latent"]["review"]["assistant"]
 
@@ -14,8 +14,9 @@ if REVIEW_ASSISTANT["enabled"]:  # needs fer.enabled (synthfer.config.check_conf
             network=rules.review_material.input.network,
             directions="results/latent/directions.npz",
             models=expand(
-                f"results/fer/{REAL_ONLY}/fold_{{fold}}/model.keras",
+                f"results/fer/{REAL_ONLY}/fold_{{fold}}/rep_{{rep}}/model.keras",
                 fold=fold_ids(config["fer"]["folds"]),
+                rep=replicate_ids(REAL_ONLY, config["fer"]["repeats"]),
             ),
         output:
             table="results/review/suggestions.csv",

@@ -1,7 +1,8 @@
 # FER evaluation: subject-wise k-fold cross-validation of an EfficientNet-B0 AU classifier, one job per
-# (variant, fold), then one evaluation over all folds and variants. Formats: docs/fer.md.
+# (variant, fold, replicate), then one evaluation over all folds, replicates and variants. Formats: docs/fer.md.
 # real_only trains on the training subjects' real frames; every other variant (synthfer/variants.py) adds the
-# annotation phase's labelled synthetic set (results/annotations/<variant>/). Every fold validates on real frames only.
+# annotation phase's labelled synthetic set (results/annotations/<variant>/; synthetic_pseudo's per fold). Every fold
+# is tested on its own subjects' real frames, which no choice reads (fer.model_selection, docs/fer.md).
 
 # The Snakefile includes this file only when fer.enabled is true.
 
@@ -9,35 +10,18 @@ from snakemake.exceptions import WorkflowError
 
 from synthfer.config import ConfigError
 from synthfer.fer.checks import check_gan_fer_overlap, check_real_data
-from synthfer.variants import RANDOM_CONTROL, REAL_ONLY, fer_variants, is_synthetic, wildcard_regex
+from synthfer.fer.paths import prediction_paths, synthetic_inputs
+from synthfer.variants import REAL_ONLY, is_synthetic, parse_replicate, replicate_ids, wildcard_regex
 
 FER = config["fer"]
-if "FER_CONDA_ENV" not in globals():  # this file included alone (tests/test_fer_workflow.py): deploy settings
-
-    include: "deploy.smk"
-
-
-# fer.variants + select.ablations: RUN_VARIANTS of rules/common.smk, derived here when a workflow includes this
-# file alone (tests/test_fer_workflow.py).
-try:
-    FER_VARIANTS = (
-        RUN_VARIANTS
-        if "RUN_VARIANTS" in globals()
-        else fer_variants(FER["variants"], config.get("select", {}).get("ablations", []))
-    )
-except ValueError as exc:
-    raise WorkflowError(str(exc)) from None
-FER_FOLDS = [f"{i:02d}" for i in range(1, FER["folds"] + 1)]
-# PROVISIONAL (branch fer-stats; the fer-protocol branch's definition replaces it at merge): the replicates of a
-# (variant, fold) — r{repeat} per training seed, d{draw}r{repeat} for the random control's selection draws.
-FER_REPLICATES: dict[str, list[str]] = {
-    v: (
-        [f"d{d}r{r}" for d in range(config.get("select", {}).get("random_draws", 1)) for r in range(FER.get("repeats", 1))]
-        if v == RANDOM_CONTROL
-        else [f"r{r}" for r in range(FER.get("repeats", 1))]
-    )
-    for v in FER_VARIANTS
+FER_VARIANTS = RUN_VARIANTS  # fer.variants + select.ablations (rules/common.smk)
+# Replicates of each (variant, fold): r0 … r<fer.repeats - 1>; the random control d<draw>r<repeat> for each of
+# select.random_draws (synthfer.variants.replicate_ids). Outputs results/fer/{variant}/fold_{fold}/rep_{rep}/.
+FER_REPLICATES = {
+    v: replicate_ids(v, FER["repeats"], config["select"]["random_draws"]) for v in dict.fromkeys([REAL_ONLY, *FER_VARIANTS])
 }
+FER_INNER = FER["model_selection"] == "inner"  # fer.folds >= 3 then: synthfer.config.check_config
+FER_FOLDS = fold_ids(FER["folds"])
 try:  # no DISFA folder, no table, missing images, images the workflow has yet to write: say so at parse time
     check_real_data(FER)
     check_gan_fer_overlap(config["real_images"]["folder"], FER, any(is_synthetic(v) for v in FER_VARIANTS))
@@ -47,32 +31,15 @@ except ConfigError as exc:
 # (fer.real.align: rules fer_align_shard + fer_align_table, so the images are DAG outputs), or the table itself.
 FER_TABLE = FER["real"]["table"]
 FER_ALIGN = FER["real"]["source"] == "table" and FER["real"]["align"]
-FER_ALIGN_SHARDS = [f"{k:03d}" for k in range(FER["real"]["align_shards"])]
+FER_ALIGN_SHARDS = shard_ids(FER["real"]["align_shards"])
 if FER["real"]["source"] == "disfa":
     FER_REAL_TABLE, FER_IMAGE_ROOT = "results/fer/disfa/labels.csv", None
 elif FER_ALIGN:
     FER_REAL_TABLE, FER_IMAGE_ROOT = "results/fer/aligned/labels.csv", None
 else:
     FER_REAL_TABLE, FER_IMAGE_ROOT = FER_TABLE, FER["real"]["image_root"]
-# The faces phase's crop settings (as rule faces_real_shard gets them).
-FER_FACES_SETTINGS = {k: v for k, v in config.get("faces", {}).items() if k not in ("shards", "report_faces")}
-if FER["predict"]["images"] is not None and FER["predict"]["variant"] not in FER_VARIANTS:
-    raise WorkflowError(
-        f"config key 'fer.predict.variant': {FER['predict']['variant']!r} is not in fer.variants. Fix: add it there."
-    )
-# Extra inputs of rule fer_fold per variant: the synthetic set of the annotation phase (none for real_only).
-FER_SYNTHETIC_INPUTS = {
-    v: (
-        {}
-        if not is_synthetic(v)
-        else {
-            "syn_labels": f"results/annotations/{v}/labels.csv",
-            "syn_names": f"results/annotations/{v}/image_names.txt",
-            "syn_images": "results/synthetic/raw",
-        }
-    )
-    for v in dict.fromkeys([REAL_ONLY, *FER_VARIANTS])
-}
+
+
 # A local backbone weights file (e.g. the demo's pretrained resources/demo_fer/*.weights.h5) is an input,
 # so replacing it re-runs the folds; 'imagenet' (a Keras download) and null are not files.
 FER_WEIGHTS_INPUT = {} if FER["model"]["weights"] in (None, "imagenet") else {"weights": FER["model"]["weights"]}
@@ -128,7 +95,7 @@ rule fer_align_shard:
     params:
         n_shards=FER["real"]["align_shards"],
         image_root=FER["real"]["image_root"],
-        settings=FER_FACES_SETTINGS,
+        settings=FACES_SETTINGS,
     resources:
         mem_mb=2000,
         runtime=120,
@@ -153,7 +120,7 @@ rule fer_align_table:
         "benchmarks/rules/fer_align_table/fer_align_table.tsv"
     params:
         image_root=FER["real"]["image_root"],
-        settings=FER_FACES_SETTINGS,
+        settings=FACES_SETTINGS,
     conda:
         "../envs/faces.yaml"
     script:
@@ -177,26 +144,30 @@ rule fer_fold_table:
         "../workflow_scripts/fer_fold_table.py"
 
 
+# One model per (variant, fold, replicate). Fold {fold}'s labels are read only into predictions.csv: epochs are
+# chosen on the inner validation fold (fer.model_selection: inner) or fixed (docs/fer.md "Model selection").
 rule fer_fold:
     input:
-        unpack(lambda wc: {**FER_SYNTHETIC_INPUTS[wc.variant], **FER_WEIGHTS_INPUT}),
+        unpack(lambda wc: {**synthetic_inputs(wc.variant, wc.fold, wc.rep), **FER_WEIGHTS_INPUT}),
         labels=FER_REAL_TABLE,
         folds="results/fer/folds.csv",
     output:
-        model="results/fer/{variant}/fold_{fold}/model.keras",
-        predictions="results/fer/{variant}/fold_{fold}/predictions.csv",
-        history="results/fer/{variant}/fold_{fold}/history.csv",
-        info="results/fer/{variant}/fold_{fold}/train.json",
+        model="results/fer/{variant}/fold_{fold}/rep_{rep}/model.keras",
+        predictions="results/fer/{variant}/fold_{fold}/rep_{rep}/predictions.csv",
+        history="results/fer/{variant}/fold_{fold}/rep_{rep}/history.csv",
+        info="results/fer/{variant}/fold_{fold}/rep_{rep}/train.json",
+        **({"inner_predictions": "results/fer/{variant}/fold_{fold}/rep_{rep}/inner_predictions.csv"} if FER_INNER else {}),
     log:
-        "logs/fer_fold/{variant}_{fold}.log",
+        "logs/fer_fold/{variant}_{fold}_{rep}.log",
     benchmark:
-        "benchmarks/rules/fer_fold/{variant}_{fold}.tsv"
+        "benchmarks/rules/fer_fold/{variant}_{fold}_{rep}.tsv"
     wildcard_constraints:
-        variant=wildcard_regex(FER_SYNTHETIC_INPUTS),
+        variant=wildcard_regex(FER_REPLICATES),
+        rep=wildcard_regex({r for reps in FER_REPLICATES.values() for r in reps}),
     params:
-        model=FER["model"],
-        train=FER["train"],
+        fer={k: FER[k] for k in ("model", "train", "model_selection")},  # synthfer.fer.train.FoldOptions.from_config
         seed=config["seed"],
+        repeat=lambda wc: parse_replicate(wc.rep)[1],
         image_root=FER_IMAGE_ROOT,
     threads: FER["threads"]
     # Below every other rule: on a few cores the fold jobs (many, independent) fill the gaps while the chain
@@ -214,15 +185,7 @@ rule fer_fold:
 
 rule fer_evaluate:
     input:
-        **{
-            f"pred_{v}": expand(
-                "results/fer/{variant}/fold_{fold}/rep_{rep}/predictions.csv",
-                variant=v,
-                fold=FER_FOLDS,
-                rep=FER_REPLICATES[v],
-            )
-            for v in FER_VARIANTS
-        },
+        **{f"pred_{v}": prediction_paths(v, FER_FOLDS, FER_REPLICATES[v]) for v in FER_VARIANTS},
     output:
         summary="results/fer/summary.csv",
         fold_aucs="results/fer/fold_aucs.csv",
@@ -282,7 +245,10 @@ rule fer_evaluate:
 
 rule fer_predict:
     input:
-        models=expand("results/fer/{{variant}}/fold_{fold}/model.keras", fold=FER_FOLDS),
+        # every fold model of the variant (all replicates) votes
+        models=lambda wc: [
+            p.replace("predictions.csv", "model.keras") for p in prediction_paths(wc.variant, FER_FOLDS, FER_REPLICATES[wc.variant])
+        ],
         images=FER["predict"]["images"] or [],
     output:
         table="results/fer/predict/{variant}.csv",

@@ -136,6 +136,30 @@ rule select_random:
         "benchmarks/rules/select_random/select_random.tsv"
     params:
         seed=config["seed"],
+        draw=0,
+    conda:
+        "../envs/iqa.yaml"
+    script:
+        "../workflow_scripts/select_random.py"
+
+
+# Draws 1 … select.random_draws − 1 of the random control (each labelled on its own: rules/annotate.smk).
+rule select_random_draw:
+    input:
+        selected="results/select/selected.csv",
+        manifest="results/synthetic/manifest.csv",
+    output:
+        table="results/select/random/d{draw}.csv",
+        summary="results/select/random/d{draw}.json",
+    log:
+        "logs/select_random/d{draw}.log",
+    benchmark:
+        "benchmarks/rules/select_random/d{draw}.tsv"
+    wildcard_constraints:
+        draw=r"[1-9]\d?",
+    params:
+        seed=config["seed"],
+        draw=lambda wc: int(wc.draw),
     conda:
         "../envs/iqa.yaml"
     script:
@@ -225,6 +249,7 @@ rule select_feature_pca:
 
 localrules:
     select_random,
+    select_random_draw,
     select_ablation,
     select_metric_summary,
     select_feature_pca,

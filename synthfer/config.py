@@ -359,7 +359,7 @@ def _check_fer(config: Mapping[str, Any], produced_prefix: str = "results/") -> 
     if not fer_enabled(config):
         return
     from synthfer.ids import fold_ids
-    from synthfer.variants import fer_variants
+    from synthfer.variants import PSEUDO, fer_variants
 
     fer = config["fer"]
     problems = []
@@ -368,6 +368,18 @@ def _check_fer(config: Mapping[str, Any], produced_prefix: str = "results/") -> 
         fold_ids(folds)
     except ValueError as exc:
         problems.append(str(exc))
+    if fer.get("model_selection") == "inner" and folds < 3:
+        problems.append(
+            f"config key 'fer.model_selection': 'inner' needs fer.folds >= 3 (one fold to test, the next to validate, "
+            f"the rest to train), got fer.folds = {folds}. Fix: raise fer.folds, or set fer.model_selection: fixed."
+        )
+    pseudo_runs = PSEUDO in (fer.get("variants") or [])
+    if pseudo_runs and get(config, "annotate.pseudo_rule", None) == "inner" and fer.get("model_selection") != "inner":
+        problems.append(
+            "config key 'annotate.pseudo_rule': 'inner' chooses each AU's cut on the real_only model's inner "
+            "validation fold, but fer.model_selection is 'fixed' (no inner fold). Fix: set fer.model_selection: "
+            "inner, or annotate.pseudo_rule: fixed or majority."
+        )
     # A labelled table: it exists, with its columns and images (synthfer.fer.checks), and what it says (labels,
     # subjects). The DISFA folder is checked by rules/fer.smk, included only with the FER phase, so that a
     # workflow of a few rule files (tests) does not need one.

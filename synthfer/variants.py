@@ -6,7 +6,7 @@
 | ``synthetic_all`` | every generated image passing the face filter (manifest ``face_ok``) | seed ID |
 | ``synthetic_tds`` | the Training Data Selection (``results/select/selected.csv``) | seed ID |
 | ``synthetic_random`` | a seeded random subset of the face-filtered pool with the TDS selection's size per class (``results/select/random.csv``) — the control for ``synthetic_tds`` | seed ID |
-| ``synthetic_pseudo`` | every face-filtered image, as ``synthetic_all`` | the ``real_only`` k-fold ensemble's mean probability ≥ a threshold (the seed thesis' baseline) |
+| ``synthetic_pseudo`` | every face-filtered image, as ``synthetic_all`` | fold k's: the ``real_only`` fold-k model's predictions, thresholded (``annotate.pseudo_rule``; the seed thesis' baseline, made leak-free) |
 | ``synthetic_tds_<metric>`` | TDS by that one metric (``select.ablations``; ``results/select/ablation/<metric>/selected.csv``) | seed ID |
 
 The rules (rules/annotate.smk, rules/fer.smk), the config check and the FER figures all derive their lists
@@ -15,6 +15,7 @@ from here. Standard library only: imported at Snakefile parse time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from synthfer.scores import SCORE_METRICS
@@ -128,3 +129,49 @@ def wildcard_regex(variants: Iterable[str]) -> str:
     """A Snakemake wildcard constraint matching exactly ``variants``."""
     names = sorted(set(variants), key=len, reverse=True)  # longest first: synthetic_tds_psnr before synthetic_tds
     return "|".join(names) if names else "(?!)"
+
+
+def is_random_control(variant: str) -> bool:
+    """Whether the variant is a random control, trained once per draw of ``select.random_draws``."""
+    return variant == RANDOM_CONTROL
+
+
+def replicate_ids(variant: str, repeats: int, draws: int = 1) -> list[str]:
+    """The replicate ids of one (variant, fold): ``r0 … r<R-1>`` (``fer.repeats`` training seeds), and for a random
+    control ``d<draw>r<repeat>`` for each of its ``draws`` (``select.random_draws``), draw-major."""
+    if int(repeats) < 1 or int(draws) < 1:
+        raise ValueError(f"replicates need fer.repeats >= 1 and select.random_draws >= 1, got {repeats} and {draws}")
+    reps = [f"r{r}" for r in range(int(repeats))]
+    return [f"d{d}{r}" for d in range(int(draws)) for r in reps] if is_random_control(variant) else reps
+
+
+def parse_replicate(rep: str) -> tuple[int | None, int]:
+    """``'d1r0'`` → ``(1, 0)``; ``'r2'`` → ``(None, 2)`` (the draw, None outside a random control; the repeat)."""
+    m = re.fullmatch(r"(?:d(\d+))?r(\d+)", rep)
+    if not m:
+        raise ValueError(f"{rep!r} is not a replicate id (r<repeat> or d<draw>r<repeat>)")
+    return (None if m.group(1) is None else int(m.group(1))), int(m.group(2))
+
+
+def random_draw_table(draw: int) -> str:
+    """The selection table of draw ``draw`` of the random control (rule ``select_random``): draw 0 keeps the single
+    control's ``results/select/random.csv``, draw d ≥ 1 is ``results/select/random/d<d>.csv``."""
+    return "results/select/random.csv" if int(draw) == 0 else f"results/select/random/d{int(draw)}.csv"
+
+
+def random_draw_sets(draws: int) -> dict[str, str]:
+    """Annotation set name → selection table for draws 1 … D−1 of the random control (draw 0 is the variant's own
+    set, ``synthetic_random``): ``'synthetic_random/d1'`` → ``results/select/random/d1.csv``."""
+    return {f"{RANDOM_CONTROL}/d{d}": random_draw_table(d) for d in range(1, int(draws))}
+
+
+def annotation_folder(variant: str, fold: int, rep: str) -> str:
+    """Where the synthetic training set of (variant, fold, replicate) is labelled: ``synthetic_pseudo`` per fold and
+    replicate (labelled by the ``real_only`` model of that fold and replicate), a random control per draw, every
+    other variant once."""
+    if variant == PSEUDO:
+        return f"results/annotations/{PSEUDO}/fold_{int(fold):02d}/rep_{rep}"
+    draw, _ = parse_replicate(rep)
+    if is_random_control(variant) and draw:
+        return f"results/annotations/{variant}/d{draw}"
+    return f"results/annotations/{variant}"

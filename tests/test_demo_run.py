@@ -67,20 +67,26 @@ def test_report_opens_on_the_answer(demo_run):
 
 
 def test_variant_sizes_and_labels(demo_run):
-    """synthetic_random has the TDS selection's size per class; synthetic_pseudo's labels are the real_only
-    ensemble's thresholded mean probabilities of the synthetic_all images."""
+    """Every draw of synthetic_random has the TDS selection's size per class; synthetic_pseudo's labels of fold k are
+    real_only's fold-k model's probabilities of the synthetic_all images at that fold's cuts (issue 22)."""
     ann = demo_run / "annotations"
-    rnd = pd.read_csv(ann / "synthetic_random" / "label_counts.csv").set_index("label")["count"]
     tds = pd.read_csv(ann / "synthetic_tds" / "label_counts.csv").set_index("label")["count"]
-    assert rnd.to_dict() == tds.to_dict()
+    for draw in ("synthetic_random", "synthetic_random/d1"):
+        rnd = pd.read_csv(ann / draw / "label_counts.csv").set_index("label")["count"]
+        assert rnd.to_dict() == tds.to_dict(), draw
     names = (ann / "synthetic_all" / "image_names.txt").read_text().split()
-    assert (ann / "synthetic_pseudo" / "image_names.txt").read_text().split() == names
-    pred = pd.read_csv(ann / "synthetic_pseudo" / "ensemble_predictions.csv").set_index("image").loc[names]
-    labels = np.load(ann / "synthetic_pseudo" / "labels.npy")
-    probs = pred[[f"{a}_prob" for a in ("AU1", "AU4", "AU5", "AU6", "AU12", "AU15")]].to_numpy()
-    np.testing.assert_array_equal(labels, (probs >= 0.5).astype(np.uint8))
+    aus = ["AU1", "AU4", "AU5", "AU6", "AU12", "AU15"]
+    for fold in range(1, 14):
+        rep = ann / "synthetic_pseudo" / f"fold_{fold:02d}" / "rep_r0"
+        assert (rep / "image_names.txt").read_text().split() == names
+        pred = pd.read_csv(ann / "synthetic_pseudo" / "model_predictions" / f"fold_{fold:02d}" / "rep_r0.csv")
+        cuts = pd.read_csv(rep / "thresholds.csv").set_index("au").loc[aus, "threshold"].to_numpy()
+        probs = pred.set_index("image").loc[names, [f"{a}_prob" for a in aus]].to_numpy()
+        np.testing.assert_array_equal(np.load(rep / "labels.npy"), (probs >= cuts).astype(np.uint8))
     agreement = pd.read_csv(ann / "synthetic_pseudo" / "agreement.csv")
-    assert list(agreement.columns) == ["au", "n", "seed_positive", "pseudo_positive", "both_positive", "agreement", "kappa"]
+    assert list(agreement.columns) == ["set", "au", "n", "seed_positive", "pseudo_positive", "both_positive", "seed_rate",
+                                       "pseudo_rate", "agreement", "kappa", "kappa_low", "kappa_high"]  # fmt: skip
+    assert "pooled" in set(agreement["set"])
 
 
 def test_selection_evidence_tables(demo_run):

@@ -36,25 +36,39 @@ def checkout_view(tmp_path) -> Path:
     return tmp_path
 
 
-def _dag_edges(dot: str) -> tuple[dict[str, str], set[tuple[str, str]]]:
-    nodes = {m.group(1): m.group(2).replace("\\n", " ") for m in re.finditer(r'^\s*(\d+)\[label = "([^"]*)"', dot, re.M)}
-    edges = {(m.group(1), m.group(2)) for m in re.finditer(r"^\s*(\d+) -> (\d+)", dot, re.M)}
-    return nodes, edges
+def _dry_jobs(text: str) -> list[dict]:
+    """The jobs of a dry-run's listing: rule, input and output paths, wildcards."""
+    jobs = []
+    for block in re.split(r"^(?:local)?rule ", text, flags=re.M)[1:]:
+        job = {"rule": block.split(":", 1)[0], "input": [], "output": [], "wildcards": {}}
+        for key in ("input", "output"):
+            m = re.search(rf"^    {key}: (.*)$", block, re.M)
+            job[key] = m.group(1).split(", ") if m else []
+        m = re.search(r"^    wildcards: (.*)$", block, re.M)
+        job["wildcards"] = dict(kv.split("=", 1) for kv in m.group(1).split(", ")) if m else {}
+        jobs.append(job)
+    return jobs
 
 
-def test_demo_dag_labels_pseudo_with_the_real_only_ensemble(checkout_view):
-    res = _snakemake(checkout_view, "-n", "--dag", "--configfile", "config/demo.yaml")
+def test_demo_dag_labels_pseudo_per_fold(checkout_view):
+    """synthetic_pseudo fold k trains on fold k's labels only, made from real_only's fold-k model (issue 22)."""
+    res = _snakemake(checkout_view, "-n", "--configfile", "config/demo.yaml")
     assert res.returncode == 0, res.stderr[-3000:]
-    nodes, edges = _dag_edges(res.stdout)
-    by_label = {v: k for k, v in nodes.items()}
-    predict, pseudo = by_label["annotate_pseudo_predict"], by_label["annotate_pseudo"]
-    real_folds = [k for k, v in nodes.items() if v.startswith("fer_fold") and "variant: real_only" in v]
-    pseudo_folds = [k for k, v in nodes.items() if v.startswith("fer_fold") and "variant: synthetic_pseudo" in v]
-    assert len(real_folds) == len(pseudo_folds) == 13
-    assert all((f, predict) in edges for f in real_folds)  # every real_only fold model votes
-    assert (predict, pseudo) in edges
-    assert all((pseudo, f) in edges for f in pseudo_folds)  # every pseudo fold trains on the model labels
-    assert (by_label["annotate\nvariant: synthetic_all".replace("\n", " ")], pseudo) in edges  # κ against seed IDs
+    jobs = _dry_jobs(res.stdout)
+    predict = next(j for j in jobs if j["rule"] == "annotate_pseudo_predict")
+    real = [f"results/fer/real_only/fold_{k:02d}/rep_r0/model.keras" for k in range(1, 14)]
+    assert sorted(p for p in predict["input"] if p.endswith(".keras")) == real  # one job, every real_only model
+    labels = {j["wildcards"]["fold"]: j for j in jobs if j["rule"] == "annotate_pseudo"}
+    pseudo = {j["wildcards"]["fold"]: j for j in jobs if j["rule"] == "fer_fold" and j["wildcards"]["variant"] == "synthetic_pseudo"}
+    assert sorted(labels) == sorted(pseudo) == [f"{k:02d}" for k in range(1, 14)]
+    for fold, job in labels.items():
+        assert f"results/annotations/synthetic_pseudo/model_predictions/fold_{fold}/rep_r0.csv" in job["input"]
+        assert f"results/fer/real_only/fold_{fold}/rep_r0/inner_predictions.csv" in job["input"]  # the inner cut
+        assert "results/annotations/synthetic_all/labels.csv" in job["input"]  # κ against the seed IDs
+        used = [p for p in pseudo[fold]["input"] if p.startswith("results/annotations/synthetic_pseudo/")]
+        assert used == [f"results/annotations/synthetic_pseudo/fold_{fold}/rep_r0/{f}" for f in ("labels.csv", "image_names.txt")]
+    agreement = next(j for j in jobs if j["rule"] == "annotate_pseudo_agreement")
+    assert len([p for p in agreement["input"] if p.endswith("rep_r0/labels.csv")]) == 13
 
 
 def test_ablations_add_selections_and_variants(checkout_view):
@@ -62,7 +76,7 @@ def test_ablations_add_selections_and_variants(checkout_view):
                      'select={"ablations": ["psnr", "sam"]}')  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", res.stdout, re.M))
-    assert stats["fer_fold"] == str(13 * 6)  # 4 demo variants + 2 ablations
+    assert stats["fer_fold"] == str(13 * 7)  # 3 demo variants + 2 random draws + 2 ablations
     assert "variant=synthetic_tds_psnr" in res.stdout and "variant=synthetic_tds_sam" in res.stdout
 
 
@@ -77,7 +91,7 @@ def test_without_fer_there_is_no_answer_page_and_no_model_labels(checkout_view):
     assert res.returncode == 0, res.stderr[-3000:]
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", res.stdout, re.M))
     assert not {"report_landing", "annotate_pseudo_predict", "annotate_pseudo", "fer_fold"} & set(stats), stats
-    assert stats["annotate"] == "3"  # synthetic_all, synthetic_tds and the random control are still labelled
+    assert stats["annotate"] == "4"  # synthetic_all, synthetic_tds and the random control's 2 draws are still labelled
 
 
 def test_an_unknown_variant_names_the_key_and_the_fix(checkout_view):

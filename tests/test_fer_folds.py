@@ -74,3 +74,18 @@ def test_loss_weights_balance_each_au():
     # each class then contributes half of the total weight
     np.testing.assert_allclose(wp[0] * 1 + wn[0] * 9, 10)
     np.testing.assert_allclose([wp[2], wn[2]], [0.5, 5.0])
+
+
+def test_inner_fold_is_the_next_fold_and_never_the_test_fold():
+    import pandas as pd
+
+    from synthfer.fer.folds import inner_fold, make_folds, split_inner
+
+    assert [inner_fold(k, 4) for k in (1, 2, 3, 4)] == [2, 3, 4, 1]
+    with pytest.raises(ValueError, match="fer.model_selection: fixed"):
+        inner_fold(1, 2)
+    folds = make_folds([f"S{i}" for i in range(1, 7)], 3)
+    table = pd.DataFrame({"subject": [f"S{i}" for i in range(1, 7) for _ in range(2)], "x": range(12)})
+    train, val, test = split_inner(table, folds, 3)
+    assert sorted(set(test["subject"])) == ["S5", "S6"] and sorted(set(val["subject"])) == ["S1", "S2"]
+    assert sorted(set(train["subject"])) == ["S3", "S4"] and len(train) + len(val) + len(test) == 12

@@ -51,3 +51,33 @@ def make_synthetic_set(root, n: int = 6, size: int = 40, seed: int = 1):
     pd.DataFrame(rows).to_csv(root / "labels.csv", index=False)
     (root / "image_names.txt").write_text("\n".join(names) + "\n")
     return root / "labels.csv", root / "image_names.txt", root / "raw"
+
+
+def fer_config(**over) -> dict:
+    """The ``fer`` config section's ``model``, ``train`` and ``model_selection`` at their schema defaults, with
+    ``over`` (keys of fer.model, fer.train or fer itself) replacing them — what rule fer_fold passes on."""
+    from pathlib import Path
+
+    import yaml
+
+    props = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/schema/fer.schema.yaml").read_text())["properties"]
+    fer = {sec: {k: v["default"] for k, v in props[sec]["properties"].items()} for sec in ("model", "train")}
+    fer["model_selection"] = props["model_selection"]["default"]
+    for key, value in over.items():
+        sec = next((s for s in ("model", "train") if key in fer[s]), None)
+        if sec:
+            fer[sec][key] = value
+        elif key in fer:
+            fer[key] = value
+        else:
+            raise KeyError(key)
+    return fer
+
+
+def tiny_options(seed: int = 7, **over):
+    """FoldOptions of a tiny CPU run (32 px, random init, 2 epochs) with ``over`` on top."""
+    from synthfer.fer.train import FoldOptions
+
+    tiny = dict(backend="torch", weights=None, input_size=32, epochs=2, batch_size=8, learning_rate=1e-3,
+                clipnorm=0.1, patience=1, bn_momentum=0.5, workers=2, budget="epochs")  # fmt: skip
+    return FoldOptions.from_config(fer_config(**{**tiny, **over}), seed)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from test_fer_helpers import fer_config
 
 from synthfer import AU_COLUMNS
 from synthfer.demo.dataset import _DISFA, _REAL, _identity, make_disfa_like
@@ -93,15 +94,15 @@ def test_demo_weights_fold_learns_the_aus(tmp_path):
 
     make_disfa_like(tmp_path / "d", n_subjects=6, frames=40, size=192, seed=DEMO["seed"] + 1)
     write_folds(tmp_path / "d" / "labels.csv", tmp_path / "folds.csv", 3)
-    fer = DEMO["fer"]
+    # the demo's model and training settings (schema defaults below them); fixed epochs: 4 subjects train
+    fer = fer_config(**{**DEMO["fer"]["model"], **DEMO["fer"]["train"], "weights": str(DEMO_WEIGHTS),
+                        "model_selection": "fixed"})  # fmt: skip
     code = textwrap.dedent(
         f"""
-        import json
-        from synthfer.fer.train import train_fold
-        o = {str(tmp_path / "f")!r}
-        train_fold({str(tmp_path / "d" / "labels.csv")!r}, {str(tmp_path / "folds.csv")!r}, 3, o + "/model.keras",
-                   o + "/predictions.csv", o + "/history.csv", o + "/train.json", variant="real_only", threads=1,
-                   seed={DEMO["seed"]}, **{{**{fer["model"]!r}, "weights": {str(DEMO_WEIGHTS)!r}}}, **{fer["train"]!r})
+        from synthfer.fer.train import FoldOptions, FoldOutputs, train_fold
+        out = FoldOutputs.in_folder({str(tmp_path / "f")!r}, inner=False)
+        train_fold({str(tmp_path / "d" / "labels.csv")!r}, {str(tmp_path / "folds.csv")!r}, 3, out,
+                   FoldOptions.from_config({fer!r}, {DEMO["seed"]}), variant="real_only", threads=1)
         """
     )
     _run(["-c", code])

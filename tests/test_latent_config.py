@@ -27,7 +27,8 @@ def test_defaults_fill_nested_sections(bundled):
     assert cfg["latent"]["review"]["assistant"] == {"enabled": False, "threshold": 0.5, "batch_size": 32}
     assert 0.0 not in cfg["latent"]["review"]["grid_degrees"]
     assert cfg["generate"]["shards"] == 20 and cfg["generate"]["noise_mode"] == "const"
-    assert cfg["annotate"] == {"unknown_seed": "error", "pseudo_threshold": 0.5}
+    assert cfg["annotate"] == {"unknown_seed": "error", "pseudo_rule": "inner", "pseudo_threshold": 0.5,
+                               "agreement_bootstrap": 1000, "agreement_ci_level": 0.95}
 
 
 @pytest.mark.parametrize("name", ["config.yaml", "demo.yaml"])

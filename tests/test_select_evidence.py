@@ -85,6 +85,20 @@ def test_random_control_matches_the_selection_per_class(pool):
     assert set(pd.read_csv(root / "random3.csv", dtype={"name": str})["name"]) != set(rnd["name"])
 
 
+def test_random_control_draws_are_independent_and_size_matched(pool):
+    """select.random_draws: draw 0 is the single control of earlier runs ([seed, 15]); draw d its own stream
+    ([seed, 15, d]) with the same size per class."""
+    root, _, man = pool
+    random_control(root / "selected.csv", root / "manifest.csv", root / "d0.csv", seed=2023)
+    random_control(root / "selected.csv", root / "manifest.csv", root / "d0b.csv", seed=2023, draw=0)
+    side = random_control(root / "selected.csv", root / "manifest.csv", root / "d1.csv", seed=2023, draw=1)
+    assert (root / "d0.csv").read_bytes() == (root / "d0b.csv").read_bytes()
+    d0, d1 = (pd.read_csv(root / f, dtype={"name": str}) for f in ("d0.csv", "d1.csv"))
+    assert set(d0["name"]) != set(d1["name"]) and side["draw"] == 1 and side["rng"].endswith("[2023, 15, 1])")
+    for c in CLASS_COLUMNS:
+        assert int(d0[c].sum()) == int(d1[c].sum()), c
+
+
 def test_random_control_refuses_a_selection_outside_the_pool(pool):
     root, _, man = pool
     bad = man.loc[~man["face_ok"], ["name"]].head(1)

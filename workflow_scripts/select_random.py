@@ -1,4 +1,5 @@
-"""Rule select_random: the size-matched random control of the TDS selection (variant synthetic_random)."""
+"""Rules select_random / select_random_draw: one draw of the size-matched random control of the TDS selection
+(variant synthetic_random)."""
 
 from synthfer.logs import log_to
 from synthfer.select.control import random_control
@@ -10,4 +11,5 @@ random_control(
     out_csv=snakemake.output.table,
     out_summary=snakemake.output.summary,
     seed=snakemake.params.seed,
+    draw=snakemake.params.draw,
 )

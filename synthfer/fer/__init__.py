@@ -6,6 +6,3 @@ Keras 3 only, so the TensorFlow and PyTorch backends both work. Heavy frameworks
 functions.
 """
 
-from synthfer.variants import BASE_VARIANTS
-
-VARIANTS = tuple(BASE_VARIANTS)

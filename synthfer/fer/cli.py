@@ -10,10 +10,10 @@ def add_commands(subparsers) -> None:
         "predict",
         help="AU probabilities and majority votes for a folder of images from a variant's k fold models",
         description="Ensemble prediction: mean probability and majority vote (threshold per model) of the "
-        "fold models results/fer/<variant>/fold_*/model.keras for every image in a folder.",
+        "fold models results/fer/<variant>/fold_*/rep_*/model.keras for every image in a folder.",
     )
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--variant-dir", help="folder with fold_*/model.keras, e.g. results/fer/synthetic_tds")
+    src.add_argument("--variant-dir", help="folder with fold_*/rep_*/model.keras, e.g. results/fer/synthetic_tds")
     src.add_argument("--models", nargs="+", help="model files (.keras) forming the ensemble")
     p.add_argument("--images", required=True, help="folder of face images (aligned crops, like the training data)")
     p.add_argument("--out", required=True, help="output CSV")

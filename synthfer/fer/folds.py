@@ -6,6 +6,11 @@ k = 13 → two subjects per fold. When k does not divide the number of subjects 
 ``n mod k`` folds take one subject more (``numpy.array_split``). Fold numbers run 1…k. Fold i
 validates on its subjects' real frames and trains on every other subject's real frames (plus the
 variant's synthetic set), so no subject is ever on both sides.
+
+Inner validation (``fer.model_selection: inner``, docs/fer.md "Model selection"): for outer fold k of K the
+subjects of fold ``(k mod K) + 1`` (the next fold, K wrapping to 1; :func:`inner_fold`) are left out of training
+and every choice (epoch, early stopping, a pseudo-label threshold) is made on their frames. Fold k's own labels are
+read only to be copied into its predictions table.
 """
 
 from __future__ import annotations
@@ -75,6 +80,28 @@ def split_fold(table: pd.DataFrame, folds: pd.DataFrame, fold: int) -> tuple[pd.
         raise ValueError(f"fold {fold} is not in the fold table (folds 1..{max(fold_of.values())})")
     in_val = table["subject"].map(fold_of).to_numpy() == fold
     return table[~in_val].reset_index(drop=True), table[in_val].reset_index(drop=True)
+
+
+def inner_fold(fold: int, k: int) -> int:
+    """The inner-validation fold of outer fold ``fold`` of ``k``: the next one, ``(fold mod k) + 1``."""
+    if k < 3:
+        raise ValueError(
+            f"fer.folds = {k}: an inner validation fold needs at least 3 folds (one to test, one to validate, the rest "
+            "to train). Fix: raise fer.folds, or set fer.model_selection: fixed."
+        )
+    if not 1 <= fold <= k:
+        raise ValueError(f"fold {fold} is not in 1..{k}")
+    return fold % k + 1
+
+
+def split_inner(table: pd.DataFrame, folds: pd.DataFrame, fold: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(train, inner validation, test) rows of the real ``table`` for outer ``fold``: test = its subjects, inner
+    validation = the subjects of :func:`inner_fold`, train = everyone else."""
+    k = int(folds["fold"].astype(int).max())
+    inner = inner_fold(fold, k)
+    rest, test = split_fold(table, folds, fold)
+    train, val = split_fold(rest, folds, inner)
+    return train, val, test
 
 
 def au_loss_weights(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

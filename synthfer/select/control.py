@@ -7,8 +7,8 @@ fixed seed, a random subset of the same pool with **exactly the selection's size
 * an image's *stratum* is its whole label pattern — the manifest's ``AU1 … AU15`` and ``neutral`` columns
   (the seed-ID labels the annotation phase gives it);
 * for every stratum the selection holds n_s images of, n_s images are drawn without replacement from the
-  pool's images of that stratum (``numpy.random.default_rng([seed, 15])``, the pool sorted by name, strata in
-  sorted order).
+  pool's images of that stratum (``numpy.random.default_rng([seed, 15])`` for draw 0, ``[seed, 15, d]`` for
+  draw d ≥ 1 of ``select.random_draws``; the pool sorted by name, strata in sorted order).
 
 Each class count (images with AUk = 1, images with neutral = 1) is a sum of stratum counts, so every AU list,
 the neutral class and the total equal the selection's. The draw ignores quality: selected images can be
@@ -54,8 +54,21 @@ def face_filtered_pool(manifest_csv: PathLike):
     return pool[["name", *CLASS_COLUMNS]].sort_values("name").reset_index(drop=True)
 
 
+def draw_rng_key(seed: int, draw: int) -> list[int]:
+    """The ``default_rng`` key of draw ``draw``: ``[seed, 15]`` for draw 0 (the single control of earlier runs),
+    ``[seed, 15, draw]`` after it."""
+    if int(draw) < 0:
+        raise ValueError(f"draw {draw}: draws are numbered from 0")
+    return [int(seed), RNG_STREAM] if int(draw) == 0 else [int(seed), RNG_STREAM, int(draw)]
+
+
 def random_control(
-    selected_csv: PathLike, manifest_csv: PathLike, out_csv: PathLike, seed: int, out_summary: PathLike | None = None
+    selected_csv: PathLike,
+    manifest_csv: PathLike,
+    out_csv: PathLike,
+    seed: int,
+    out_summary: PathLike | None = None,
+    draw: int = 0,
 ) -> dict:
     """Write the control subset (module docstring) and its summary ``out_summary`` (rule ``select_random``:
     ``results/select/random.json``); returns the summary."""
@@ -71,7 +84,8 @@ def random_control(
             f"{selected_csv}: {len(unknown)} selected image(s) are not face-filtered images of {manifest_csv}, e.g. {unknown[0]!r}"
         )
     wanted = by_name.loc[selected, "stratum"].value_counts().sort_index()
-    rng = np.random.default_rng([seed, RNG_STREAM])
+    key = draw_rng_key(seed, draw)
+    rng = np.random.default_rng(key)
     parts, strata = [], {}
     for stratum, n in wanted.items():
         members = pool[pool["stratum"] == stratum]
@@ -82,7 +96,8 @@ def random_control(
     write_table(out_csv, out[["name", *CLASS_COLUMNS, "stratum"]])
     summary = {
         "seed": seed,
-        "rng": f"numpy.random.default_rng([{seed}, {RNG_STREAM}])",
+        "draw": int(draw),
+        "rng": f"numpy.random.default_rng({key})",
         "pool": len(pool),
         "selected": len(selected),
         "drawn": len(out),
