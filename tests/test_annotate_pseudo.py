@@ -121,7 +121,7 @@ def test_inner_rule_cuts_on_the_inner_fold_and_falls_back():
     an AU with one class in the inner fold keeps pseudo_threshold and says so."""
     rng = np.random.default_rng(9)
     inner = pd.DataFrame({"image": [f"i{i}.png" for i in range(100)], "subject": "S1"})
-    for au in AU_NAMES:
+    for au in AU_COLUMNS:
         y = (rng.random(100) < 0.1).astype(int) if au != "AU5" else np.zeros(100, dtype=int)
         inner[au] = y
         inner[f"prob_{au}"] = 0.6 + 0.3 * y + 0.05 * rng.random(100)
@@ -158,8 +158,8 @@ def test_pooled_agreement_stacks_the_folds(tmp_path):
                            tmp_path / "counts.csv", rule="fixed", threshold=0.5, seed=3, n_boot=100,
                            ci_level=0.9)  # fmt: skip
     pooled = out[out["set"] == "pooled"].set_index("au")
-    both = np.concatenate([pd.read_csv(p)[list(AU_NAMES)].to_numpy() for p in paths.values()])
-    for j, au in enumerate(AU_NAMES):
+    both = np.concatenate([pd.read_csv(p)[list(AU_COLUMNS)].to_numpy() for p in paths.values()])
+    for j, au in enumerate(AU_COLUMNS):
         assert pooled.loc[au, "n"] == 80
         assert pooled.loc[au, "kappa"] == pytest.approx(cohen_kappa(np.tile(seed_labels[:, j], 2), both[:, j]))
         assert pooled.loc[au, "kappa_low"] <= pooled.loc[au, "kappa"] <= pooled.loc[au, "kappa_high"]

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthfer import AU_COLUMNS as AU_NAMES
+from synthfer import AU_COLUMNS
 from synthfer.annotate.labels import write_annotation
 from synthfer.io import PathLike, provenance, read_table, sidecar_path, write_json, write_table, write_text
 from synthfer.logs import get_logger
@@ -70,7 +70,7 @@ def threshold_predictions(predictions, stems: list[str], threshold: float) -> np
     :func:`~synthfer.fer.predict.predict_folder` table, whose ``image`` is ``{stem}.png``)."""
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"annotate.pseudo_threshold must be in [0, 1], got {threshold}")
-    need = ["image", *(f"{a}_prob" for a in AU_NAMES)]
+    need = ["image", *(f"{a}_prob" for a in AU_COLUMNS)]
     missing = [c for c in need if c not in predictions.columns]
     if missing:
         raise ValueError(f"prediction table: missing column(s) {', '.join(missing)} (expected synthfer predict's output)")
@@ -78,7 +78,7 @@ def threshold_predictions(predictions, stems: list[str], threshold: float) -> np
     absent = [s for s in stems if s not in by_stem.index]
     if absent:
         raise ValueError(f"prediction table: {len(absent)} image(s) have no prediction, e.g. {absent[0]}.png")
-    probs = by_stem.loc[stems, [f"{a}_prob" for a in AU_NAMES]].to_numpy(dtype=np.float64)
+    probs = by_stem.loc[stems, [f"{a}_prob" for a in AU_COLUMNS]].to_numpy(dtype=np.float64)
     if np.isnan(probs).any():
         row = stems[int(np.flatnonzero(np.isnan(probs).any(axis=1))[0])]
         err = by_stem.loc[row, "error"] if "error" in by_stem.columns else ""
@@ -127,7 +127,7 @@ def agreement_table(seed_labels: np.ndarray, pseudo_labels: np.ndarray, n_boot: 
     stacked = pseudo_labels.reshape(-1, *seed_labels.shape)
     rng = rng if rng is not None else np.random.default_rng(0)
     rows = []
-    columns = [(au, seed_labels[:, i], stacked[:, :, i]) for i, au in enumerate(AU_NAMES)]
+    columns = [(au, seed_labels[:, i], stacked[:, :, i]) for i, au in enumerate(AU_COLUMNS)]
     columns.append(("any", seed_labels.any(axis=1), stacked.any(axis=2)))
     for au, s, p in columns:
         s_all = np.tile(s, len(p))
@@ -167,7 +167,7 @@ def choose_thresholds(rule: str, threshold: float, inner_predictions=None):
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"annotate.pseudo_threshold must be in [0, 1], got {threshold}")
     rows = []
-    for au in AU_NAMES:
+    for au in AU_COLUMNS:
         if rule != "inner":
             rows.append((au, float(threshold), rule, 0, 0, np.nan))
             continue
@@ -196,10 +196,10 @@ def _read_stems(seed_labels_csv: PathLike, seed_names_txt: PathLike):
 def pseudo_labels(rule: str, predictions: list, stems: list[str], thresholds) -> np.ndarray:
     """uint8 ``[N, 6]`` model labels of the images ``stems``: ``fixed``/``inner`` threshold the one model's table
     at the per-AU cuts; ``majority`` counts the models at or above the cut and takes votes > len/2."""
-    cuts = thresholds.set_index("au").loc[list(AU_NAMES), "threshold"].to_numpy(dtype=np.float64)
+    cuts = thresholds.set_index("au").loc[list(AU_COLUMNS), "threshold"].to_numpy(dtype=np.float64)
     if rule != "majority" and len(predictions) != 1:
         raise ValueError(f"annotate.pseudo_rule {rule!r} labels with one model, got {len(predictions)} tables")
-    votes = np.zeros((len(stems), len(AU_NAMES)), dtype=np.int64)
+    votes = np.zeros((len(stems), len(AU_COLUMNS)), dtype=np.int64)
     for table in predictions:
         votes += np.column_stack([threshold_predictions(table, stems, float(c))[:, j] for j, c in enumerate(cuts)])
     return (votes > len(predictions) / 2).astype(np.uint8)
@@ -246,7 +246,7 @@ def annotate_pseudo(
     counts = write_annotation(stems, labels, 0, out_npy, out_names, out_csv, out_counts, out_plot,
                               f"{variant} fold {fold:02d} {replicate}")  # fmt: skip
     rng = np.random.default_rng([int(seed), 22, int(fold)])
-    agreement = agreement_table(seed_table[list(AU_NAMES)].to_numpy(dtype=np.int64), labels, n_boot, ci_level, rng)
+    agreement = agreement_table(seed_table[list(AU_COLUMNS)].to_numpy(dtype=np.int64), labels, n_boot, ci_level, rng)
     write_table(out_agreement, agreement)
     write_table(out_thresholds, thresholds)
     write_json(
@@ -261,7 +261,7 @@ def annotate_pseudo(
         "%s fold %02d %s: %d images labelled (rule %s; cuts %s); %s; kappa %s",
         variant, fold, replicate, len(stems), rule,
         ", ".join(f"{r.au} {r.threshold:.3f}" for r in thresholds.itertuples()),
-        ", ".join(f"{r.label} {r.count}" for r in counts.itertuples() if r.label in (*AU_NAMES, "neutral")),
+        ", ".join(f"{r.label} {r.count}" for r in counts.itertuples() if r.label in (*AU_COLUMNS, "neutral")),
         ", ".join(f"{r.au} {r.kappa:.2f}" for r in agreement.itertuples()),
     )  # fmt: skip
     return {"n": len(stems)}
@@ -308,13 +308,13 @@ def pseudo_agreement(
     from synthfer.annotate.labels import label_counts
 
     seed_table, stems = _read_stems(seed_labels_csv, seed_names_txt)
-    seed_y = seed_table[list(AU_NAMES)].to_numpy(dtype=np.int64)
+    seed_y = seed_table[list(AU_COLUMNS)].to_numpy(dtype=np.int64)
     sets, tables = [], []
     for name, path in fold_labels.items():
         t = read_table(path, dtype={"Image_name": str}, keep_default_na=False)
         if [Path(n).stem for n in t["Image_name"]] != stems:
             raise ValueError(f"{path}: not the images of {seed_names_txt} in their order")
-        sets.append(t[list(AU_NAMES)].to_numpy(dtype=np.int64))
+        sets.append(t[list(AU_COLUMNS)].to_numpy(dtype=np.int64))
         tables.append(agreement_table(seed_y, sets[-1]).assign(set=name))
     stacked = np.stack(sets)
     rng = np.random.default_rng([int(seed), 22, 0])
