@@ -15,7 +15,7 @@ import pytest
 import yaml
 from test_fer_helpers import make_real_set, make_synthetic_set
 
-from synthfer.fer import AU_COLUMNS
+from synthfer import AU_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
