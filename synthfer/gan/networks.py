@@ -45,15 +45,77 @@ def binomial_filter(taps=(1, 3, 3, 1)) -> torch.Tensor:
     return f / f.sum()
 
 
+class _FirConv(torch.autograd.Function):
+    """``y = conv2d(x, w, stride, padding, groups=C)`` for a fixed depthwise filter ``w`` [C, 1, k, k].
+
+    The blur is linear in ``x`` and ``w`` is a constant, so its backward is the adjoint map, a transposed
+    convolution with the same filter (:class:`_FirConvT`), whose backward is this convolution again: any order
+    of derivative (R1 and path length differentiate twice) costs one depthwise convolution per application.
+    aten's own double backward of a grouped convolution would also compute the fixed filter's weight gradient,
+    one convolution per channel with a whole gradient image as its kernel (issue 21).
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, stride, padding):
+        ctx.save_for_backward(w)
+        ctx.args = (stride, padding, tuple(x.shape[-2:]))
+        return F.conv2d(x, w, stride=stride, padding=padding, groups=x.shape[1])
+
+    @staticmethod
+    def backward(ctx, g):
+        (w,) = ctx.saved_tensors
+        stride, padding, size = ctx.args
+        w = w if w.dtype == g.dtype else w.to(g.dtype)  # autocast: the gradient may come in another precision
+        return _FirConvT.apply(g, w, stride, padding, size), None, None, None
+
+
+class _FirConvT(torch.autograd.Function):
+    """``y = conv_transpose2d(x, w, stride, padding, groups=C)`` cropped/extended to ``size`` (H, W): the adjoint of
+    :class:`_FirConv` (and the zero-insertion upsampling when ``stride`` is 2); its backward is :class:`_FirConv`."""
+
+    @staticmethod
+    def forward(ctx, x, w, stride, padding, size):
+        ctx.save_for_backward(w)
+        ctx.args = (stride, padding)
+        k = w.shape[-1]
+        out_pad = [size[i] - ((x.shape[2 + i] - 1) * stride - 2 * padding + k) for i in (0, 1)]
+        return F.conv_transpose2d(x, w, stride=stride, padding=padding, output_padding=out_pad, groups=x.shape[1])
+
+    @staticmethod
+    def backward(ctx, g):
+        (w,) = ctx.saved_tensors
+        stride, padding = ctx.args
+        w = w if w.dtype == g.dtype else w.to(g.dtype)
+        return _FirConv.apply(g, w, stride, padding), None, None, None, None
+
+
+_FILTER_CACHE: dict = {}
+
+
+def _depthwise(f: torch.Tensor, c: int, gain: float, dtype) -> torch.Tensor:
+    """``(f·gain)`` as a ``[c, 1, k, k]`` depthwise weight in ``dtype``, built once per filter, gain, dtype and
+    channel count (a per-call rebuild is 3–4 dispatched ops: kernel launches on a GPU)."""
+    key = (id(f), f._version, f.device, dtype, c, float(gain))
+    hit = _FILTER_CACHE.get(key)
+    if hit is not None and hit[0] is f:
+        return hit[1]
+    if len(_FILTER_CACHE) > 4096:
+        _FILTER_CACHE.clear()
+    w = (f.detach() * gain).to(dtype)[None, None].expand(c, 1, *f.shape)
+    _FILTER_CACHE[key] = (f, w)
+    return w
+
+
 def fir_filter(x: torch.Tensor, f: torch.Tensor, pad: tuple[int, int, int, int], gain: float = 1.0) -> torch.Tensor:
     """Depthwise 2-D FIR filtering of ``x`` [N, C, H, W] with zero padding ``(left, right, top, bottom)``.
 
-    The filter is symmetric, so correlation and convolution coincide.
+    The filter is symmetric, so correlation and convolution coincide. Equal padding on every side is folded
+    into the convolution; the blur and its gradients are :class:`_FirConv`/:class:`_FirConvT`.
     """
-    c = x.shape[1]
-    x = F.pad(x, list(pad))
-    w = (f * gain).to(x.dtype)[None, None].expand(c, 1, *f.shape)
-    return F.conv2d(x, w, groups=c)
+    w = _depthwise(f, x.shape[1], gain, x.dtype)
+    if len(set(pad)) == 1:
+        return _FirConv.apply(x, w, 1, pad[0])
+    return _FirConv.apply(F.pad(x, list(pad)), w, 1, 0)
 
 
 def upsample2x(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
@@ -62,16 +124,14 @@ def upsample2x(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
     Computed as one depthwise transposed convolution (stride 2, padding 1) with the 4-tap filter, which
     is the same linear map without materialising the zero-filled image.
     """
-    c = x.shape[1]
-    w = (f * 4.0).to(x.dtype)[None, None].expand(c, 1, *f.shape)
-    return F.conv_transpose2d(x, w, stride=2, padding=(f.shape[-1] - 2) // 2, groups=c)
+    w = _depthwise(f, x.shape[1], 4.0, x.dtype)
+    return _FirConvT.apply(x, w, 2, (f.shape[-1] - 2) // 2, (2 * x.shape[2], 2 * x.shape[3]))
 
 
 def downsample2x(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    """Filter with padding (1, 1) and keep every second sample: H → H/2."""
-    k = f.shape[-1]
-    p = (k - 2) // 2
-    return fir_filter(x, f, (p, p, p, p))[:, :, ::2, ::2]
+    """Filter with padding (1, 1) and keep every second sample: H → H/2 (one stride-2 depthwise convolution)."""
+    p = (f.shape[-1] - 2) // 2
+    return _FirConv.apply(x, _depthwise(f, x.shape[1], 1.0, x.dtype), 2, p)
 
 
 def bias_act(x: torch.Tensor, b: torch.Tensor | None, act: str, gain: float, clamp: float | None) -> torch.Tensor:
