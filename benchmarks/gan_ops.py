@@ -141,7 +141,7 @@ def measure(fn, repeat: int) -> dict:
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1000)
-    return dict(ops=c.ops, convs=c.convs, conv_backwards=c.conv_backwards, syncs=c.syncs, grouped_weight_grads=c.grouped_weight_grads,
+    return dict(ops=c.ops, device_ops=c.device_ops, convs=c.convs, conv_backwards=c.conv_backwards, syncs=c.syncs, grouped_weight_grads=c.grouped_weight_grads,
                 ms=round(statistics.median(times), 1), sync_sites=dict(c.sync_sites.most_common(12)))  # fmt: skip
 
 
@@ -174,13 +174,14 @@ def run(res_list, official: str | None, repeat: int, batch: int | None) -> list[
 
 def _line(row: dict) -> str:
     o = row["ours"]
-    s = f"{row['res']:>4}² b{row['batch']:<3} {row['phase']:<6} ops {o['ops']:>6} convs {o['convs']:>5} " \
+    s = f"{row['res']:>4}² b{row['batch']:<3} {row['phase']:<6} ops {o['ops']:>6} dev {o.get('device_ops', '-'):>6} " \
+        f"convs {o['convs']:>5} " \
         f"syncs {o['syncs']:>3} ms {o['ms']:>8}"  # fmt: skip
     if "official" in row:
         f = row["official"]
         ratio = lambda a, b: f"{a / b:.2f}" if b else "-"  # noqa: E731
         s += (f" | official ops {f['ops']:>6} convs {f['convs']:>5} syncs {f['syncs']:>3} ms {f['ms']:>8}"
-              f" | ours/official ops {ratio(o['ops'], f['ops'])} convs {ratio(o['convs'], f['convs'])}"
+              f" | ours/official ops {ratio(o['ops'], f['ops'])} dev {ratio(o['device_ops'], f['ops'])} convs {ratio(o['convs'], f['convs'])}"
               f" ms {ratio(o['ms'], f['ms'])}")  # fmt: skip
     return s
 

@@ -82,7 +82,7 @@ def trainer_state(trainer: Trainer) -> dict[str, Any]:
         "batch_idx": trainer.batch_idx,
         "tick": trainer.tick,
         "tick_start_nimg": trainer.tick_start_nimg,
-        "stats": {k: list(v) for k, v in trainer.stats.items()},
+        "stats": {k: list(v) for k, v in trainer.read_stats().items()},
         "sampler": trainer.sampler.state_dict(),
         "rng_cpu": torch.get_rng_state(),
         "rng_cuda": torch.cuda.get_rng_state_all() if trainer.device.type == "cuda" else [],

@@ -230,7 +230,8 @@ def modulated_conv2d(x, weight, styles, demodulate=True, up=1, resample_filter=N
 
     Implemented without grouped convolutions: the input is scaled by the styles, convolved with the
     shared weight, and the output scaled by the demodulation coefficients. This is the same linear map
-    and keeps each sample's result independent of the batch it is computed in.
+    and keeps each sample's result independent of the batch it is computed in. The coefficients use the
+    exact identity ``Σ_ik (s_i·w_oik)² = Σ_i s_i²·Σ_k w_oik²`` (an [N, I]·[I, O] product).
     """
     n = x.shape[0]
     w = weight.to(x.dtype)
@@ -244,8 +245,10 @@ def modulated_conv2d(x, weight, styles, demodulate=True, up=1, resample_filter=N
     else:
         x = F.conv2d(x, w, padding=padding)
     if demodulate:
-        wm = w.unsqueeze(0) * styles.reshape(n, 1, -1, 1, 1)
-        dcoefs = (_at_least_float32(wm).square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()
+        # Σ_ik (s_i·w_oik)² = Σ_i s_i² · Σ_k w_oik²: an [N, I] × [I, O] product instead of the N×O×I×k×k tensor.
+        s2 = _at_least_float32(styles).square()
+        w2 = _at_least_float32(w).square().sum(dim=[2, 3])
+        dcoefs = (s2 @ w2.t() + 1e-8).rsqrt()
         x = x * dcoefs.to(x.dtype).reshape(n, -1, 1, 1)
     return x
 
@@ -330,9 +333,9 @@ class SynthesisLayer(nn.Module):
         )
         if noise_mode == "random":
             noise = torch.randn([x.shape[0], 1, self.resolution, self.resolution], device=x.device, dtype=x.dtype)
-            x = x + noise * self.noise_strength.to(x.dtype)
+            x = torch.addcmul(x, noise, self.noise_strength.to(x.dtype))  # x + n·strength in one op
         elif noise_mode == "const":
-            x = x + (self.noise_const * self.noise_strength).to(x.dtype)
+            x = torch.addcmul(x, self.noise_const.to(x.dtype), self.noise_strength.to(x.dtype))
         elif noise_mode != "none":
             raise ValueError(f"noise_mode must be 'random', 'const' or 'none', not {noise_mode!r}")
         act_gain = LRELU_GAIN * gain

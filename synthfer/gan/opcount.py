@@ -3,7 +3,9 @@
 On a GPU each dispatched op launches one kernel or more (~5–10 µs of CPU time each), and some ops block the host
 until the device queue drains (a *sync*). Both are counted on a CPU with a ``TorchDispatchMode``:
 
-- ``ops`` — every aten op dispatched (views included);
+- ``ops`` — every aten op dispatched (views included); ``device_ops`` — those less the ``host_ops``, the ops of the
+  functions that compose the augmentation's small matrices on the CPU (:data:`HOST_SITES`; no kernel launch in a
+  CUDA run either);
 - ``convs`` — ``aten::convolution`` calls (forward convolutions, and those a double backward issues;
   ``aten::convolution_backward`` calls are counted apart as ``conv_backwards``);
 - ``syncs`` — ops that read a device value on the host or have a data-dependent shape
@@ -17,7 +19,7 @@ Used by ``benchmarks/gan_ops.py`` and the tests.
 
 from __future__ import annotations
 
-import traceback
+import sys
 from collections import Counter
 
 import torch
@@ -30,6 +32,18 @@ SYNC_OPS = frozenset(
 CONV_OPS = frozenset({"aten::convolution"})
 # Source files whose host reads are on CPU-only tensors in a CUDA run (torch's optimisers keep `step` on the CPU).
 CPU_ONLY_FRAMES = ("torch/optim/",)
+# Project functions whose reads are of tensors that live on the CPU in a CUDA run too (``file:function``): the
+# style-mixing draws (torch's CPU generator), the augmentation's parameter drawing and geometry (composed on the
+# CPU, sent to the device in one transfer), its cached p.
+# Project functions that compose small matrices on the CPU (the augmentation's parameters and geometry): their
+# ops are host work in a CUDA run, not kernel launches.
+HOST_SITES = frozenset(
+    f"augment.py:{f}" for f in ("geometric_matrix", "color_matrix", "_eye", "_scale2", "_rotate2", "_translate2",
+                                "_gate", "_rotate_about", "_wavelet_plan", "_theta", "_scale_px", "_translate_px")
+)  # fmt: skip
+CPU_ONLY_SITES = frozenset(
+    {"loss.py:run_G", "augment.py:_wavelet_plan", "augment.py:forward", "augment.py:set_p", "augment.py:_sym6_taps"}
+)
 
 
 class OpCounter(TorchDispatchMode):
@@ -42,16 +56,25 @@ class OpCounter(TorchDispatchMode):
         super().__init__()
         self.by_name: Counter = Counter()
         self.sync_sites: Counter = Counter()
+        self.cpu_reads: Counter = Counter()  # reads at CPU_ONLY_SITES (not syncs in a CUDA run)
+        self.host_ops = 0  # ops at HOST_SITES: on CPU tensors in a CUDA run too (no kernel launch)
         self.grouped_weight_grads = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         name = func._schema.name
         self.by_name[name] += 1
+        fr = _project_frame()
+        site = _project_site(fr) if fr is not None else None
+        where = site.rsplit(":", 1)[0] if site else None
+        if where in HOST_SITES:
+            self.host_ops += 1
         if name in SYNC_OPS or (name == "aten::lift_fresh" and _on_device(args)):
-            site = _project_site()
             if site is not None:
-                self.sync_sites[site] += 1
+                if where in CPU_ONLY_SITES or where in HOST_SITES:
+                    self.cpu_reads[site] += 1
+                else:
+                    self.sync_sites[site] += 1
         if name == "aten::convolution_backward":
             groups = args[9] if len(args) > 9 else kwargs.get("groups", 1)
             mask = args[10] if len(args) > 10 else kwargs.get("output_mask", [True, True, True])
@@ -71,6 +94,11 @@ class OpCounter(TorchDispatchMode):
         return sum(self.by_name.values())
 
     @property
+    def device_ops(self) -> int:
+        """Ops that would run on the device in a CUDA run (kernel launches): all but :attr:`host_ops`."""
+        return self.ops - self.host_ops
+
+    @property
     def convs(self) -> int:
         return sum(v for k, v in self.by_name.items() if k in CONV_OPS)
 
@@ -88,14 +116,20 @@ def _on_device(args) -> bool:
     return isinstance(t, torch.Tensor) and t.device.type != "cpu"
 
 
-def _project_site() -> str | None:
-    """``file:line`` of the innermost frame outside torch, or None when the call comes from torch's CPU-only
-    bookkeeping (:data:`CPU_ONLY_FRAMES`)."""
-    for fr in reversed(traceback.extract_stack()[:-2]):
-        f = fr.filename.replace("\\", "/")
+def _project_frame():
+    """The innermost frame outside torch (and this module), or None when torch's CPU-only bookkeeping
+    (:data:`CPU_ONLY_FRAMES`) comes first."""
+    fr = sys._getframe(2)
+    while fr is not None:
+        f = fr.f_code.co_filename.replace("\\", "/")
         if any(s in f for s in CPU_ONLY_FRAMES):
             return None
-        if "/torch/" in f or f.endswith("opcount.py"):
-            continue
-        return f"{f.rsplit('/', 1)[-1]}:{fr.lineno}"
-    return "?"
+        if "/torch/" not in f and not f.endswith("opcount.py"):
+            return fr
+        fr = fr.f_back
+    return None
+
+
+def _project_site(fr) -> str:
+    """``file:function:line`` of a frame."""
+    return f"{fr.f_code.co_filename.rsplit('/', 1)[-1]}:{fr.f_code.co_name}:{fr.f_lineno}"

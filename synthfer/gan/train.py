@@ -158,7 +158,10 @@ class Trainer:
         ratio = interval / (interval + 1) if interval else 1.0
         lr = float(self.cfg["lr"]) * ratio
         betas = (0.0**ratio, 0.99**ratio)
-        return torch.optim.Adam(params, lr=lr, betas=betas, eps=1e-8)
+        # Multi-tensor Adam: one fused kernel set on CUDA, the foreach ops elsewhere (a few ops per step instead
+        # of ~6 per parameter).
+        fused = self.device.type == "cuda"
+        return torch.optim.Adam(params, lr=lr, betas=betas, eps=1e-8, fused=fused or None, foreach=None if fused else True)
 
     def _D_requires_grad(self, flag: bool) -> None:
         for p in self.D_trainable:
@@ -166,21 +169,41 @@ class Trainer:
 
     # -- helpers ------------------------------------------------------------------------------
     def _p(self) -> float:
-        return float(self.aug.p) if self.aug is not None else 0.0
+        return self.aug.p_value if self.aug is not None else 0.0
 
     def _stat(self, name: str, value) -> None:
-        self.stats.setdefault(name, []).append(float(value))
+        """Keep a phase statistic (a 0-d tensor stays on the device: read once per tick by :meth:`read_stats`)."""
+        self.stats.setdefault(name, []).append(value.detach() if hasattr(value, "detach") else float(value))
+
+    def read_stats(self) -> dict[str, list[float]]:
+        """The statistics since the last tick as floats: every device value read back in one transfer."""
+        import torch
+
+        pending = [(k, i) for k, v in self.stats.items() for i, x in enumerate(v) if isinstance(x, torch.Tensor)]
+        if pending:
+            values = torch.stack([self.stats[k][i].float().reshape([]) for k, i in pending]).cpu().tolist()
+            for (k, i), x in zip(pending, values, strict=True):
+                self.stats[k][i] = x
+        return self.stats
+
+    def _to_device(self, a: np.ndarray):
+        """A host array on the training device without a blocking copy (pinned memory on CUDA)."""
+        import torch
+
+        t = torch.from_numpy(a)
+        if self.device.type == "cuda":
+            return t.pin_memory().to(self.device, non_blocking=True)
+        return t.to(self.device)
 
     def real_batch(self):
         import torch
 
         idx = self.sampler.next(int(self.cfg["batch"]))
         n = len(self.images)
-        sel = torch.from_numpy(idx % n).to(self.device)
-        x = self.images[sel].float() / 127.5 - 1
-        flip = torch.from_numpy(idx >= n).to(self.device)
-        if bool(flip.any()):
-            x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        x = self.images[self._to_device(idx % n)].float() / 127.5 - 1
+        flip = idx >= n
+        if flip.any():  # numpy: decided on the host, no sync
+            x = torch.where(self._to_device(flip)[:, None, None, None], x.flip(3), x)
         return x
 
     @staticmethod
@@ -249,10 +272,10 @@ class Trainer:
             ema_nimg = min(ema_nimg, self.cur_nimg * float(cfg["ema_rampup"]))
         beta = 0.5 ** (batch / max(ema_nimg, 1e-8))
         with torch.no_grad():
-            for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters(), strict=True):
-                p_ema.copy_(p.lerp(p_ema, beta))
-            for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
-                b_ema.copy_(b)
+            # θ_ema ← lerp(θ, θ_ema, β) for all parameters in two multi-tensor ops; buffers copied in one.
+            params, params_ema = list(self.G.parameters()), list(self.G_ema.parameters())
+            torch._foreach_copy_(params_ema, torch._foreach_lerp(params, params_ema, beta))
+            torch._foreach_copy_(list(self.G_ema.buffers()), list(self.G.buffers()))
 
         self.cur_nimg += batch
         self.batch_idx += 1
@@ -493,7 +516,7 @@ def _mean(v: list[float] | None) -> float | None:
 
 def _tick_row(trainer: Trainer, sec: float, dev) -> dict[str, Any]:
     kimg_done = (trainer.cur_nimg - trainer.tick_start_nimg) / 1000
-    st = trainer.stats
+    st = trainer.read_stats()
     rt = trainer.ada.last_rt if trainer.ada is not None else float("nan")
     return {
         "tick": trainer.tick,
