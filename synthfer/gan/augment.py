@@ -36,6 +36,7 @@ from __future__ import annotations
 import functools
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -258,7 +259,7 @@ class _Down2(torch.autograd.Function):
         return _Up2.apply(grad, taps, shift, n_in, dim), None, None, None, None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _sym6_taps(gain: float) -> tuple[float, ...]:
     f = torch.tensor(SYM6, dtype=torch.float64)
     return tuple(float(v) for v in (f / f.sum() * gain).to(torch.float32))
@@ -420,7 +421,7 @@ class AugmentPipe(torch.nn.Module):
     def set_p(self, value: float) -> None:
         """Set ``p`` (the buffer, and its cached float without reading the device back)."""
         self.p.fill_(value)
-        self._p_cache, self._p_key = float(torch.tensor(value, dtype=torch.float32)), (id(self.p), self.p._version)
+        self._p_cache, self._p_key = float(np.float32(value)), (id(self.p), self.p._version)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Augment a batch without a host–device sync: the random parameters and matrices are drawn and composed
@@ -505,8 +506,7 @@ class AdaController:
         adjust = math.copysign(1.0, self.last_rt - self.target) if self.last_rt != self.target else 0.0
         adjust *= batch_size * self.interval / (self.speed_kimg * 1000)
         # float32 arithmetic, as the buffer's: p ← max(p + adjust, 0)
-        p = torch.tensor(pipe.p_value, dtype=torch.float32)
-        pipe.set_p(float(torch.clamp(p + adjust, min=0.0)))
+        pipe.set_p(float(max(np.float32(pipe.p_value) + np.float32(adjust), np.float32(0.0))))
         self.sign_sum, self.count = 0.0, 0
 
     def state_dict(self) -> dict:
