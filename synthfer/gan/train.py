@@ -215,56 +215,63 @@ class Trainer:
                 torch.nan_to_num(p.grad, nan=0, posinf=1e5, neginf=-1e5, out=p.grad)
 
     # -- one minibatch ------------------------------------------------------------------------
-    def step(self) -> None:
+    # The phases in the official order: (name, network, the config key of its interval; None = every minibatch).
+    PHASES = (("Gmain", "G", None), ("Greg", "G", "pl_interval"), ("Dmain", "D", None), ("Dreg", "D", "r1_interval"))
+
+    def phases_due(self) -> list[str]:
+        """The phases of the current minibatch: the main ones always, a regulariser every ``interval``
+        minibatches (none when its interval or weight is 0)."""
+        cfg, due = self.cfg, []
+        for name, _, key in self.PHASES:
+            if key is not None:
+                weight = cfg["pl_weight"] if name == "Greg" else cfg["gamma"]
+                if not (cfg[key] and weight) or self.batch_idx % int(cfg[key]):
+                    continue
+            due.append(name)
+        return due
+
+    def run_phase(self, phase: str, real) -> None:
+        """One phase: its network trainable, forward + backward (:meth:`StyleGAN2Loss.accumulate_gradients`),
+        gradients cleaned, its optimiser's step; statistics kept on the device."""
         import torch
 
         cfg, dev = self.cfg, self.device
+        batch, z_dim = int(cfg["batch"]), self.G.z_dim
+        G_phase = phase[0] == "G"
+        net, opt = (self.G, self.opt_G) if G_phase else (self.D, self.opt_D)
+        if G_phase:
+            self.G.requires_grad_(True)
+        else:
+            self._D_requires_grad(True)
+        opt.zero_grad(set_to_none=True)
+        if phase == "Gmain":
+            kw = dict(gen_z=torch.randn([batch, z_dim], device=dev))
+        elif phase == "Greg":
+            kw = dict(gen_z=torch.randn([batch // int(cfg["pl_batch_shrink"]), z_dim], device=dev),
+                      gain=int(cfg["pl_interval"]))  # fmt: skip
+        elif phase == "Dmain":
+            kw = dict(real_img=real, gen_z=torch.randn([batch, z_dim], device=dev))
+        else:  # lazy R1 on (augmented) reals, the gradient w.r.t. the un-augmented image
+            kw = dict(real_img=real, gain=int(cfg["r1_interval"]))
+        out = self.loss.accumulate_gradients(phase, **kw)
+        self._clean_grads(net)
+        opt.step()
+        net.requires_grad_(False)
+        if "real_logits" in out and self.ada is not None:
+            self.ada.accumulate(out["real_logits"])  # the R1 phase's real logits count too (official)
+        for k, v in out.items():
+            if k != "real_logits":
+                self._stat(k, v)
+
+    def step(self) -> None:
+        """One minibatch: the phases due (:meth:`phases_due`), the generator EMA, the ADA update."""
+        import torch
+
+        cfg = self.cfg
         batch = int(cfg["batch"])
-        z_dim = self.G.z_dim
         real = self.real_batch()
-
-        # G main: non-saturating loss.
-        self.G.requires_grad_(True)
-        self.opt_G.zero_grad(set_to_none=True)
-        out = self.loss.accumulate_gradients("Gmain", gen_z=torch.randn([batch, z_dim], device=dev))
-        self._clean_grads(self.G)
-        self.opt_G.step()
-        self._stat("loss_G", out["loss_G"])
-
-        # G reg: lazy path-length regularisation.
-        if cfg["pl_interval"] and cfg["pl_weight"] and self.batch_idx % int(cfg["pl_interval"]) == 0:
-            self.opt_G.zero_grad(set_to_none=True)
-            n = batch // int(cfg["pl_batch_shrink"])
-            out = self.loss.accumulate_gradients(
-                "Greg", gen_z=torch.randn([n, z_dim], device=dev), gain=int(cfg["pl_interval"])
-            )
-            self._clean_grads(self.G)
-            self.opt_G.step()
-            self._stat("pl_penalty", out["pl_penalty"])
-        self.G.requires_grad_(False)
-
-        # D main: logistic loss on fakes and reals; ADA statistics from the real logits.
-        self._D_requires_grad(True)
-        self.opt_D.zero_grad(set_to_none=True)
-        out = self.loss.accumulate_gradients("Dmain", real_img=real, gen_z=torch.randn([batch, z_dim], device=dev))
-        self._clean_grads(self.D)
-        self.opt_D.step()
-        if self.ada is not None:
-            self.ada.accumulate(out["real_logits"])
-        self._stat("loss_D", out["loss_D"])
-        self._stat("D_real", out["D_real"])
-        self._stat("D_fake", out["D_fake"])
-
-        # D reg: lazy R1 on (augmented) reals, gradient w.r.t. the un-augmented image.
-        if cfg["r1_interval"] and cfg["gamma"] and self.batch_idx % int(cfg["r1_interval"]) == 0:
-            self.opt_D.zero_grad(set_to_none=True)
-            out = self.loss.accumulate_gradients("Dreg", real_img=real, gain=int(cfg["r1_interval"]))
-            self._clean_grads(self.D)
-            self.opt_D.step()
-            if self.ada is not None:
-                self.ada.accumulate(out["real_logits"])  # the R1 phase's real logits count too (official)
-            self._stat("r1_penalty", out["r1_penalty"])
-        self._D_requires_grad(False)
+        for phase in self.phases_due():
+            self.run_phase(phase, real)
 
         # G_ema.
         ema_nimg = float(cfg["ema_kimg"]) * 1000
