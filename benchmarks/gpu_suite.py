@@ -348,7 +348,6 @@ def child_train_phases(c: Child) -> None:
     ``block_steps`` runs after one warm-up), the first minibatch's time (cuDNN autotuning), syncs per plain
     minibatch (CUDA: ``torch.cuda.set_sync_debug_mode``; CPU: :class:`synthfer.gan.opcount.OpCounter`) and the
     aten ops each phase dispatches (kernel launches on a GPU). Mixed precision, 256² auto, ADA at p0."""
-    import torch
 
     from synthfer.gan.dataset import load_dataset
     from synthfer.gan.opcount import OpCounter

@@ -143,3 +143,33 @@ def test_regulariser_convolutions_counted(demo_trainer, phase):
         p.grad = None
     assert c.convs <= 80, c.convs
     assert c.grouped_weight_grads == 0
+
+
+def test_no_weight_gradient_inside_the_regularisers_first_grad():
+    """Issue 21 item 4: inside R1's and path length's ``autograd.grad(create_graph=True)`` no convolution computes a
+    weight gradient (torch's engine passes output_mask [True, False, False]: what NVIDIA's conv2d_gradfix did by
+    hand before torch 1.10), and no grouped convolution is differentiated by aten at all (the blur has its own)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Masks(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func._schema.name == "aten::convolution_backward":
+                self.seen.append((tuple(args[10]), args[9]))
+            return func(*args, **(kwargs or {}))
+
+    torch.manual_seed(0)
+    G, D = _tiny_nets(dtype=torch.float32)
+    G.requires_grad_(True)
+    D.requires_grad_(True)
+    x = torch.randn([4, 3, 16, 16], requires_grad=True)
+    ws = G.mapping(torch.randn([2, 8])).detach().requires_grad_(True)
+    for out, inp in ((lambda: D(x).sum(), x), (lambda: (G.synthesis(ws, noise_mode="const")).sum(), ws)):
+        y = out()
+        m = Masks()
+        with m:
+            torch.autograd.grad(y, inp, create_graph=True)
+        assert m.seen and all(mask[1] is False and groups == 1 for mask, groups in m.seen), m.seen
