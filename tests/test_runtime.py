@@ -21,9 +21,6 @@ PKG = REPO / "synthfer"
 
 # Import circles left on purpose, each with why; the test fails when one disappears, so the list stays true.
 ALLOWED_CIRCLES = {
-    # The face check writes what the network choice reads and uses its snapshot lookup; both are one
-    # step of the gan phase, and both imports are lazy (inside functions).
-    frozenset({"synthfer.gan.face_check", "synthfer.gan.network_choice"}),
     # The review page shows the assistant's suggestions, the assistant scores the review's layout;
     # both imports are lazy (inside functions).
     frozenset({"synthfer.latent.assistant", "synthfer.latent.review"}),

@@ -40,6 +40,19 @@ def list_snapshots(snapshot_dir: PathLike) -> list[tuple[int, Path]]:
     return sorted(out)
 
 
+def snapshot_for_kimg(snapshot_dir: PathLike, kimg: int) -> Path:
+    """The snapshot file of ``kimg`` in ``snapshot_dir``; ``FileNotFoundError`` listing the kimgs there."""
+    snaps = list_snapshots(snapshot_dir)
+    for k, path in snaps:
+        if k == int(kimg):
+            return path
+    available = ", ".join(str(k) for k, _ in snaps) or "none"
+    raise FileNotFoundError(
+        f"config key 'gan.network': no snapshot of kimg {kimg} (network-snapshot-{int(kimg):06d}.pt) in "
+        f"{snapshot_dir}; available kimgs: {available}. Fix: set gan.network to one of them, 'final' or 'best_fid'."
+    )
+
+
 def snapshot_path(snapshot_dir: PathLike, cur_nimg: int) -> Path:
     """``network-snapshot-{kimg:06d}.pt`` with ``kimg = images shown // 1000``."""
     return Path(snapshot_dir) / f"network-snapshot-{cur_nimg // 1000:06d}.pt"

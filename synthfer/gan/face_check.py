@@ -67,9 +67,9 @@ def write_face_check_samples(
     import pandas as pd
 
     from synthfer.gan.api import build_generator, synthesize
-    from synthfer.gan.network_choice import jsonable, snapshot_for_kimg
-    from synthfer.gan.train import list_snapshots
+    from synthfer.gan.checkpoint import list_snapshots, snapshot_for_kimg
     from synthfer.imaging import save_png
+    from synthfer.io import jsonable
     from synthfer.runtime import pick_device, set_threads
 
     if n_images < 1:
