@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from synthfer.gan import CHECKPOINT_FORMAT
+from synthfer.gan import CHECKPOINT_FORMAT, NetworkFileError
 from synthfer.runtime import pick_device
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,18 +32,31 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def read_checkpoint(path: str | Path) -> dict:
     """Load a synthfer ``.pt`` checkpoint with ``torch.load(weights_only=True)`` (no code runs) and
-    check its format marker. Raises ``ValueError`` naming the file if it is not one of ours."""
+    check its format marker. Raises :class:`~synthfer.gan.NetworkFileError` (a ``ValueError``, one line naming the
+    file and the fix) if it is not one of ours. The one reader of the checkpoint files."""
     import torch
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
+    fix = "Fix: give a network-*.pt written by synthfer (or an official .pkl, which synthfer reads as well)"
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head != b"PK\x03\x04":
+        what = "an official pickle? name it .pkl" if head[:1] == b"\x80" else "not a torch checkpoint file"
+        raise NetworkFileError(f"{path}: cannot be read as a synthfer checkpoint ({what}). {fix}")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure means the file is not a usable checkpoint
-        raise ValueError(f"{path}: cannot be read as a synthfer checkpoint ({type(exc).__name__}: {exc})") from exc
+        # One line, without torch's advice to load with weights_only=False (which would run the file's code).
+        first = (str(exc).strip().splitlines() or [""])[0]
+        if "weights_only" in first.lower() or "weights only" in first.lower():
+            first = "it holds objects other than tensors and plain data"
+        raise NetworkFileError(f"{path}: cannot be read as a synthfer checkpoint ({first}). {fix}") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: not a synthfer StyleGAN2 checkpoint (missing format marker {CHECKPOINT_FORMAT!r})")
+        raise NetworkFileError(
+            f"{path}: not a synthfer StyleGAN2 checkpoint (missing format marker {CHECKPOINT_FORMAT!r}). {fix}"
+        )
     return ckpt
 
 
