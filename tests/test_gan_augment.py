@@ -291,3 +291,20 @@ def test_augmentation_never_needs_aten_grid_sampler_double_backward(warp):
     assert any("GridSample" in n for n in names), names
     g.square().sum().backward()
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def test_wavelet_up_down_as_convolutions_equal_the_polyphase_sums():
+    """Issue 21: the sym6 2× up/down of warp_wavelet are one depthwise (transposed) convolution each, with the
+    networks' adjoint pair as their gradients, instead of 12 shifted multiply-adds: the same linear maps."""
+    from synthfer.gan.augment import _down2, _down2_conv, _sym6_taps, _up2, _up2_conv
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 10, 14, dtype=torch.float64, requires_grad=True)
+    up, down = _sym6_taps(2.0), _sym6_taps(1.0)
+    for dim in (2, 3):
+        n = x.shape[dim]
+        torch.testing.assert_close(_up2_conv(x, up, 5, 2 * n, dim), _up2(x, up, 5, 2 * n, dim), atol=1e-12, rtol=0)
+        y = _up2(x, up, 5, 2 * n, dim).detach()
+        m = (y.shape[dim] - 12) // 2
+        torch.testing.assert_close(_down2_conv(y, down, -1, m, dim), _down2(y, down, -1, m, dim), atol=1e-12, rtol=0)
+        assert torch.autograd.gradgradcheck(lambda t, d=dim, k=n: _up2_conv(t, up, 5, 2 * k, d).square(), (x,))

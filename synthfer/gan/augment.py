@@ -232,31 +232,46 @@ def _down2(g: torch.Tensor, taps: tuple[float, ...], shift: int, out_len: int, d
     return acc
 
 
-class _Up2(torch.autograd.Function):
-    """:func:`_up2` with :func:`_down2` as its backward (and vice versa), so the gradient of the resampling,
-    and the gradient of that gradient (R1 through the augmentation), cost about as much as the forward pass."""
-
-    @staticmethod
-    def forward(ctx, x, taps, shift, out_len, dim):
-        ctx.args = (taps, shift, x.shape[dim], dim)
-        return _up2(x, taps, shift, out_len, dim)
-
-    @staticmethod
-    def backward(ctx, grad):
-        taps, shift, n_in, dim = ctx.args
-        return _Down2.apply(grad, taps, shift, n_in, dim), None, None, None, None
+_TAPS_CACHE: dict = {}
 
 
-class _Down2(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, g, taps, shift, out_len, dim):
-        ctx.args = (taps, shift, g.shape[dim], dim)
-        return _down2(g, taps, shift, out_len, dim)
+def _taps_weight(taps: tuple[float, ...], c: int, dim: int, dtype, device) -> torch.Tensor:
+    """The 1-D filter ``taps`` as a depthwise weight ``[c, 1, 1, k]`` (``dim`` 3, along x) or ``[c, 1, k, 1]``
+    (``dim`` 2), built once per filter, size, dtype and device."""
+    key = (taps, c, dim, dtype, device)
+    w = _TAPS_CACHE.get(key)
+    if w is None:
+        t = torch.tensor(taps, dtype=dtype, device=device)
+        w = t.reshape(1, 1, 1, -1) if dim == 3 else t.reshape(1, 1, -1, 1)
+        w = _TAPS_CACHE[key] = w.expand(c, 1, *w.shape[2:]).contiguous()
+    return w
 
-    @staticmethod
-    def backward(ctx, grad):
-        taps, shift, n_in, dim = ctx.args
-        return _Up2.apply(grad, taps, shift, n_in, dim), None, None, None, None
+
+def _pair(dim: int, v: int, other: int = 0) -> tuple[int, int]:
+    return (other, v) if dim == 3 else (v, other)
+
+
+def _up2_conv(x: torch.Tensor, taps: tuple[float, ...], shift: int, out_len: int, dim: int) -> torch.Tensor:
+    """:func:`_up2` as one depthwise transposed convolution (stride 2, padding ``shift``): ``y[m] = Σ_n x[n]·
+    a[m + shift − 2n]``. Its gradients are the networks' adjoint pair (:class:`~synthfer.gan.networks._FirConvT`/
+    ``_FirConv``): any order of derivative is one convolution per application."""
+    from synthfer.gan.networks import _FirConvT
+
+    w = _taps_weight(taps, x.shape[1], dim, x.dtype, x.device)
+    size = tuple(out_len if d == dim else x.shape[d] for d in (2, 3))
+    return _FirConvT.apply(x, w, _pair(dim, 2, 1), _pair(dim, shift), size)
+
+
+def _down2_conv(g: torch.Tensor, taps: tuple[float, ...], shift: int, out_len: int, dim: int) -> torch.Tensor:
+    """:func:`_down2` as one depthwise stride-2 convolution: ``z[n] = Σ_k g[2n + k − shift]·a[k]``."""
+    from synthfer.gan.networks import _FirConv
+
+    if shift < 0:  # start |shift| samples in
+        g = g.narrow(dim, -shift, g.shape[dim] + shift)
+        shift = 0
+    w = _taps_weight(taps, g.shape[1], dim, g.dtype, g.device)
+    z = _FirConv.apply(g, w, _pair(dim, 2, 1), _pair(dim, shift))
+    return z.narrow(dim, 0, out_len)
 
 
 @functools.cache
@@ -268,12 +283,12 @@ def _sym6_taps(gain: float) -> tuple[float, ...]:
 def _fir_up2(x: torch.Tensor, dim: int) -> torch.Tensor:
     """2× upsampling along ``dim`` (3 = x, 2 = y): zero insertion then the normalised sym6 filter ``f`` with
     gain 2, ``y[m] = 2·Σ_n x[n]·f[m + 5 − 2n]``."""
-    return _Up2.apply(x, _sym6_taps(2.0), 5, 2 * x.shape[dim], dim)
+    return _up2_conv(x, _sym6_taps(2.0), 5, 2 * x.shape[dim], dim)
 
 
 def _fir_down2(x: torch.Tensor, dim: int) -> torch.Tensor:
     """2× downsampling along ``dim`` dropping one sample at each end: ``z[n] = Σ_k x[2n + 1 + k]·f[k]``."""
-    return _Down2.apply(x, _sym6_taps(1.0), -1, (x.shape[dim] - len(SYM6)) // 2, dim)
+    return _down2_conv(x, _sym6_taps(1.0), -1, (x.shape[dim] - len(SYM6)) // 2, dim)
 
 
 def _wavelet_plan(M: torch.Tensor, h: int, w: int) -> tuple[list[int], torch.Tensor, tuple[int, int]]:

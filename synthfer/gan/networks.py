@@ -60,6 +60,7 @@ class _FirConv(torch.autograd.Function):
         ctx.save_for_backward(w)
         ctx.args = (stride, padding, tuple(x.shape[-2:]))
         return F.conv2d(x, w, stride=stride, padding=padding, groups=x.shape[1])
+    # ``stride`` and ``padding``: an int or an (H, W) pair, as F.conv2d takes them.
 
     @staticmethod
     def backward(ctx, g):
@@ -77,8 +78,9 @@ class _FirConvT(torch.autograd.Function):
     def forward(ctx, x, w, stride, padding, size):
         ctx.save_for_backward(w)
         ctx.args = (stride, padding)
-        k = w.shape[-1]
-        out_pad = [size[i] - ((x.shape[2 + i] - 1) * stride - 2 * padding + k) for i in (0, 1)]
+        st = (stride, stride) if isinstance(stride, int) else tuple(stride)
+        pd = (padding, padding) if isinstance(padding, int) else tuple(padding)
+        out_pad = [size[i] - ((x.shape[2 + i] - 1) * st[i] - 2 * pd[i] + w.shape[2 + i]) for i in (0, 1)]
         return F.conv_transpose2d(x, w, stride=stride, padding=padding, output_padding=out_pad, groups=x.shape[1])
 
     @staticmethod

@@ -85,7 +85,7 @@ class OpCounter(TorchDispatchMode):
             # A grouped convolution whose "weight" has as many spatial samples as an image: the per-channel
             # weight gradient that aten's double backward of a depthwise conv computes as a convolution.
             w = args[1]
-            if groups > 1 and w.dim() == 4 and w.shape[-1] > 8:
+            if groups > 1 and w.dim() == 4 and min(w.shape[-2:]) > 8:
                 self.grouped_weight_grads += 1
         return func(*args, **kwargs)
 

@@ -158,10 +158,8 @@ class Trainer:
         ratio = interval / (interval + 1) if interval else 1.0
         lr = float(self.cfg["lr"]) * ratio
         betas = (0.0**ratio, 0.99**ratio)
-        # Multi-tensor Adam: one fused kernel set on CUDA, the foreach ops elsewhere (a few ops per step instead
-        # of ~6 per parameter).
-        fused = self.device.type == "cuda"
-        return torch.optim.Adam(params, lr=lr, betas=betas, eps=1e-8, fused=fused or None, foreach=None if fused else True)
+        # Fused Adam (CUDA and CPU): a few ops per step instead of ~6 per parameter.
+        return torch.optim.Adam(params, lr=lr, betas=betas, eps=1e-8, fused=True)
 
     def _D_requires_grad(self, flag: bool) -> None:
         for p in self.D_trainable:
