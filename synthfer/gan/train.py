@@ -336,8 +336,6 @@ def train_gan(
       'incomplete' if ``raise_incomplete`` is False). ``max_steps`` (tests) stops after that many
       minibatches of this session, also with a snapshot.
     """
-    import torch
-
     from synthfer.gan.dataset import load_dataset
 
     t_session = time.monotonic()
@@ -345,6 +343,55 @@ def train_gan(
     snap_dir = run_dir / "snapshots"
     dev = pick_device(device)
     images = load_dataset(dataset)
+    cfg, start_net = _run_config(options, images, dataset, resume_from, start_from)
+    log.info("dataset %s: %d images at %d², device %s", dataset, len(images), images.shape[-1], dev)
+    log.info("config: %s", json.dumps(cfg, sort_keys=True))
+    trainer = _build_trainer(cfg, images, dev, snap_dir, resume_from, start_net)
+    del start_net
+
+    margin_s = float(cfg["time_margin_minutes"]) * 60
+    deadline = t_session + time_limit_s - margin_s if time_limit_s else None
+    if deadline is not None and time_limit_s <= margin_s:
+        raise ValueError(f"time limit {time_limit_s:.0f} s is not longer than the safety margin {margin_s:.0f} s")
+    snap_dir.mkdir(parents=True, exist_ok=True)
+    if not (snap_dir / "reals.png").exists():
+        n = min(int(cfg["grid_size"]), len(images))
+        save_grid(snap_dir / "reals.png", images[:n].transpose(0, 2, 3, 1), cols=min(8, n))
+
+    loop = _Loop(trainer, snap_dir, log_path, dev)
+    reason = loop.run(deadline, time_limit_s, margin_s, max_steps)
+    _write_log(log_path, trainer)  # the one write outside the ticks: the log holds every tick, whatever the end
+    total_kimg = float(cfg["total_kimg"])
+    if reason is None:
+        final = final_checkpoint(trainer, loop.last_snapshot)
+        with atomic_path(final_path) as tmp:
+            _torch_save(final, tmp)
+        log.info("training complete at %.1f kimg: wrote %s", trainer.cur_nimg / 1000, final_path)
+        return TrainResult("done", trainer.cur_nimg / 1000, loop.last_snapshot, final_path)
+    msg = (
+        f"training stopped at {trainer.cur_nimg / 1000:.1f} of {total_kimg:.0f} kimg ({reason}); "
+        f"state saved to {loop.last_snapshot}. Run the same command/rule again to resume exactly from there "
+        f"(with Snakemake's `retries` a Slurm job does this by itself)."
+    )
+    log.warning(msg)
+    if raise_incomplete:
+        raise TrainingIncomplete(msg)
+    return TrainResult("incomplete", trainer.cur_nimg / 1000, loop.last_snapshot, None)
+
+
+def _torch_save(obj, path) -> None:
+    import torch
+
+    torch.save(obj, path)
+
+
+def _write_log(log_path: Path, trainer: Trainer) -> None:
+    """``training_log.jsonl``: one JSON object per tick, rewritten whole (atomically) from the rows in the state."""
+    write_text(log_path, "".join(json.dumps(r) + "\n" for r in trainer.log_rows))
+
+
+def _run_config(options, images, dataset, resume_from, start_from):
+    """The resolved config of this run and the start network (``gan.start_from``; None without one)."""
     start_net = None
     if start_from is not None:
         from synthfer.gan.start import architecture_options, check_resolution, read_start_networks, transfer_options
@@ -366,9 +413,12 @@ def train_gan(
             f"gan.freeze_d = {cfg['freeze_d']} freezes layers of a pretrained discriminator, but nothing is "
             f"pretrained. Fix: set gan.start_from (or gan.freeze_d: 0)."
         )
-    log.info("dataset %s: %d images at %d², device %s", dataset, len(images), images.shape[-1], dev)
-    log.info("config: %s", json.dumps(cfg, sort_keys=True))
+    return cfg, start_net
 
+
+def _build_trainer(cfg, images, dev, snap_dir: Path, resume_from, start_net) -> Trainer:
+    """The trainer: continued from the newest snapshot (or ``resume_from``), started from ``start_net``, or
+    fresh."""
     start, path = find_start(snap_dir, resume_from)
     if start is not None:
         saved = dict(start["config"])
@@ -392,8 +442,8 @@ def train_gan(
 
             trainer.sampler = InfiniteSampler(trainer.sampler.n, int(cfg["seed"]))
         log.info("resumed from %s at %.3f kimg (augment p %.4f)", path, trainer.cur_nimg / 1000, trainer._p())
-        del start
-    elif start_net is not None:
+        return trainer
+    if start_net is not None:
         from synthfer.gan.start import discriminator_kwargs_for
 
         trainer = Trainer(cfg, images, dev, start_net.G_kwargs, discriminator_kwargs_for(start_net, cfg["mbstd_group"]))
@@ -409,106 +459,82 @@ def train_gan(
             json.dumps({k: cfg[k] for k in ("z_dim", "w_dim", "map_layers", "channel_base", "channel_max",
                                             "mixed_precision")}), cfg["freeze_d"],
         )  # fmt: skip
-        del start_net
-    else:
-        trainer = Trainer(cfg, images, dev)
-        log.info("starting from scratch (seed %d)", cfg["seed"])
+        return trainer
+    log.info("starting from scratch (seed %d)", cfg["seed"])
+    return Trainer(cfg, images, dev)
 
-    total_nimg = int(round(float(cfg["total_kimg"]) * 1000))
-    tick_nimg = max(int(round(float(cfg["kimg_per_tick"]) * 1000)), 1)
-    margin_s = float(cfg["time_margin_minutes"]) * 60
-    deadline = t_session + time_limit_s - margin_s if time_limit_s else None
-    if deadline is not None and time_limit_s <= margin_s:
-        raise ValueError(f"time limit {time_limit_s:.0f} s is not longer than the safety margin {margin_s:.0f} s")
 
-    snap_dir.mkdir(parents=True, exist_ok=True)
-    if not (snap_dir / "reals.png").exists():
-        n = min(int(cfg["grid_size"]), len(images))
-        save_grid(snap_dir / "reals.png", images[:n].transpose(0, 2, 3, 1), cols=min(8, n))
+class _Loop:
+    """The minibatch loop of one session: ticks (log row, snapshot cadence) and the stop conditions."""
 
-    last_snapshot: Path | None = None
-    snapshot_cost_s = 5.0
-    step_cost_s = 0.0
-    steps = 0
-    t_tick = time.monotonic()
+    def __init__(self, trainer: Trainer, snap_dir: Path, log_path: Path, dev):
+        self.trainer, self.snap_dir, self.log_path, self.dev = trainer, snap_dir, log_path, dev
+        self.last_snapshot: Path | None = None
+        self.snapshot_cost_s = 5.0
 
-    def write_snapshot() -> Path:
-        nonlocal snapshot_cost_s
-        t0 = time.monotonic()
-        kimg = trainer.cur_nimg // 1000
-        path = snapshot_path(snap_dir, trainer.cur_nimg)
-        save_grid(snap_dir / f"fakes{kimg:06d}.png", trainer.fakes(), cols=8)
+    def write_snapshot(self) -> Path:
+        tr, t0 = self.trainer, time.monotonic()
+        path = snapshot_path(self.snap_dir, tr.cur_nimg)
+        save_grid(self.snap_dir / f"fakes{tr.cur_nimg // 1000:06d}.png", tr.fakes(), cols=8)
         with atomic_path(path) as tmp:
-            torch.save(trainer.state_dict(), tmp)
-        snapshot_cost_s = time.monotonic() - t0
-        log.info("snapshot %s (%.1f s)", path, snapshot_cost_s)
+            _torch_save(tr.state_dict(), tmp)
+        self.snapshot_cost_s = time.monotonic() - t0
+        log.info("snapshot %s (%.1f s)", path, self.snapshot_cost_s)
+        self.last_snapshot = path
         return path
 
-    status = "incomplete"
-    with StopFlag() as stop:
-        while True:
-            if trainer.cur_nimg >= total_nimg:
-                status = "done"
-                break
-            t0 = time.monotonic()
-            trainer.step()
-            steps += 1
-            dt = time.monotonic() - t0
-            step_cost_s = dt if steps == 1 else max(step_cost_s * 0.9 + dt * 0.1, dt * 0.5)
+    def tick(self, seconds: float, total_nimg: int) -> None:
+        tr = self.trainer
+        tr.elapsed_s += seconds
+        row = _tick_row(tr, seconds, self.dev)
+        tr.log_rows.append(row)
+        _write_log(self.log_path, tr)
+        log.info(
+            "tick %d  kimg %.3f/%.3f  %.1f s/kimg  loss G %s D %s  p %.3f  r_t %s",
+            row["tick"], row["kimg"], total_nimg / 1000, row["sec_per_kimg"], _fmt(row["loss_G"]),
+            _fmt(row["loss_D"]), row["augment_p"], _fmt(row["r_t"]),
+        )  # fmt: skip
+        tr.tick += 1
+        tr.tick_start_nimg = tr.cur_nimg
+        tr.stats = {}
 
-            done = trainer.cur_nimg >= total_nimg
-            if trainer.cur_nimg >= trainer.tick_start_nimg + tick_nimg or done:
-                now = time.monotonic()
-                trainer.elapsed_s += now - t_tick
-                row = _tick_row(trainer, now - t_tick, dev)
-                trainer.log_rows.append(row)
-                write_text(log_path, "".join(json.dumps(r) + "\n" for r in trainer.log_rows))
-                log.info(
-                    "tick %d  kimg %.3f/%.3f  %.1f s/kimg  loss G %s D %s  p %.3f  r_t %s",
-                    row["tick"], row["kimg"], total_nimg / 1000, row["sec_per_kimg"], _fmt(row["loss_G"]),
-                    _fmt(row["loss_D"]), row["augment_p"], _fmt(row["r_t"]),
-                )  # fmt: skip
-                trainer.tick += 1
-                trainer.tick_start_nimg = trainer.cur_nimg
-                trainer.stats = {}
-                t_tick = now
-                if done or trainer.tick % int(cfg["snapshot_ticks"]) == 0:
-                    last_snapshot = write_snapshot()
-            if done:
-                continue
-            reason = None
-            if stop.signal is not None:
-                reason = f"signal {signal.Signals(stop.signal).name}"
-            elif deadline is not None and time.monotonic() + 2 * step_cost_s + 2 * snapshot_cost_s > deadline:
-                reason = f"time budget of {time_limit_s / 60:.1f} min (margin {margin_s / 60:.1f} min)"
-            elif max_steps is not None and steps >= max_steps:
-                reason = f"max_steps={max_steps}"
-            if reason:
-                last_snapshot = write_snapshot()
-                break
-
-    if status == "done":
-        if last_snapshot is None:
-            snaps = list_snapshots(snap_dir)
-            last_snapshot = snaps[-1][1] if snaps else write_snapshot()
-        final = final_checkpoint(trainer, last_snapshot)
-        with atomic_path(final_path) as tmp:
-            torch.save(final, tmp)
-        if not log_path.exists():
-            write_text(log_path, "".join(json.dumps(r) + "\n" for r in trainer.log_rows))
-        log.info("training complete at %.1f kimg: wrote %s", trainer.cur_nimg / 1000, final_path)
-        return TrainResult("done", trainer.cur_nimg / 1000, last_snapshot, final_path)
-
-    msg = (
-        f"training stopped at {trainer.cur_nimg / 1000:.1f} of {total_nimg / 1000:.0f} kimg ({reason}); "
-        f"state saved to {last_snapshot}. Run the same command/rule again to resume exactly from there "
-        f"(with Snakemake's `retries` a Slurm job does this by itself)."
-    )
-    log.warning(msg)
-    write_text(log_path, "".join(json.dumps(r) + "\n" for r in trainer.log_rows))
-    if raise_incomplete:
-        raise TrainingIncomplete(msg)
-    return TrainResult("incomplete", trainer.cur_nimg / 1000, last_snapshot, None)
+    def run(self, deadline, time_limit_s, margin_s, max_steps) -> str | None:
+        """Train until ``total_kimg`` (returns None, the last snapshot written) or a stop (returns the reason,
+        after a snapshot)."""
+        tr, cfg = self.trainer, self.trainer.cfg
+        total_nimg = int(round(float(cfg["total_kimg"]) * 1000))
+        tick_nimg = max(int(round(float(cfg["kimg_per_tick"]) * 1000)), 1)
+        step_cost_s, steps, t_tick = 0.0, 0, time.monotonic()
+        with StopFlag() as stop:
+            while tr.cur_nimg < total_nimg:
+                t0 = time.monotonic()
+                tr.step()
+                steps += 1
+                dt = time.monotonic() - t0
+                step_cost_s = dt if steps == 1 else max(step_cost_s * 0.9 + dt * 0.1, dt * 0.5)
+                done = tr.cur_nimg >= total_nimg
+                if tr.cur_nimg >= tr.tick_start_nimg + tick_nimg or done:
+                    now = time.monotonic()
+                    self.tick(now - t_tick, total_nimg)
+                    t_tick = now
+                    if done or tr.tick % int(cfg["snapshot_ticks"]) == 0:
+                        self.write_snapshot()
+                if done:
+                    break
+                reason = None
+                if stop.signal is not None:
+                    reason = f"signal {signal.Signals(stop.signal).name}"
+                elif deadline is not None and time.monotonic() + 2 * step_cost_s + 2 * self.snapshot_cost_s > deadline:
+                    reason = f"time budget of {time_limit_s / 60:.1f} min (margin {margin_s / 60:.1f} min)"
+                elif max_steps is not None and steps >= max_steps:
+                    reason = f"max_steps={max_steps}"
+                if reason:
+                    self.write_snapshot()
+                    return reason
+        if self.last_snapshot is None:  # already at total_kimg when the session started
+            snaps = list_snapshots(self.snap_dir)
+            self.last_snapshot = snaps[-1][1] if snaps else self.write_snapshot()
+        return None
 
 
 def _fmt(x: float | None) -> str:
