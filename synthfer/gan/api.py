@@ -22,43 +22,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from synthfer.gan import CHECKPOINT_FORMAT, NetworkFileError
+from synthfer.gan import CHECKPOINT_FORMAT
+from synthfer.gan.checkpoint import read_checkpoint, write_checkpoint  # noqa: F401 - read_checkpoint: the API's
 from synthfer.runtime import pick_device
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
     from synthfer.gan.networks import Generator
-
-def read_checkpoint(path: str | Path) -> dict:
-    """Load a synthfer ``.pt`` checkpoint with ``torch.load(weights_only=True)`` (no code runs) and
-    check its format marker. Raises :class:`~synthfer.gan.NetworkFileError` (a ``ValueError``, one line naming the
-    file and the fix) if it is not one of ours. The one reader of the checkpoint files."""
-    import torch
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    fix = "Fix: give a network-*.pt written by synthfer (or an official .pkl, which synthfer reads as well)"
-    with open(path, "rb") as fh:
-        head = fh.read(4)
-    if head != b"PK\x03\x04":
-        what = "an official pickle? name it .pkl" if head[:1] == b"\x80" else "not a torch checkpoint file"
-        raise NetworkFileError(f"{path}: cannot be read as a synthfer checkpoint ({what}). {fix}")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any failure means the file is not a usable checkpoint
-        # One line, without torch's advice to load with weights_only=False (which would run the file's code).
-        first = (str(exc).strip().splitlines() or [""])[0]
-        if "weights_only" in first.lower() or "weights only" in first.lower():
-            first = "it holds objects other than tensors and plain data"
-        raise NetworkFileError(f"{path}: cannot be read as a synthfer checkpoint ({first}). {fix}") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise NetworkFileError(
-            f"{path}: not a synthfer StyleGAN2 checkpoint (missing format marker {CHECKPOINT_FORMAT!r}). {fix}"
-        )
-    return ckpt
-
 
 def build_generator(init_kwargs: dict, state_dict: dict | None = None) -> Generator:
     """Construct a :class:`Generator` from its ``init_kwargs`` and optionally load a state dict (strict)."""
@@ -97,15 +68,9 @@ def save_generator(path: str | Path, G) -> Path:
 
     :func:`load_generator` reads it like a training snapshot; training cannot resume from it.
     """
-    import torch
-
-    from synthfer.io import atomic_path
-
     state = {k: v.detach().cpu() for k, v in G.state_dict().items()}
     ckpt = {"format": CHECKPOINT_FORMAT, "version": 1, "kind": "generator", "G_kwargs": G.init_kwargs, "G_ema": state}
-    with atomic_path(path) as tmp:
-        torch.save(ckpt, tmp)
-    return Path(path)
+    return write_checkpoint(path, ckpt)
 
 
 def load_generator(path: str | Path, device: str | torch.device | None = None) -> Generator:

@@ -463,10 +463,10 @@ def import_official_pkl(pkl_path: str | Path, out_path: str | Path) -> Path:
     (:func:`~synthfer.gan.api.load_generator`) and to start training from it (``gan.start_from``), but no
     optimiser state, so it cannot be resumed exactly.
     """
-    import torch
 
     from synthfer.gan import CHECKPOINT_FORMAT
-    from synthfer.io import atomic_path, provenance, sha256_file
+    from synthfer.gan.checkpoint import write_checkpoint
+    from synthfer.io import provenance, sha256_file
 
     pkl_path, out_path = Path(pkl_path), Path(out_path)
     if out_path.suffix == ".pkl":
@@ -492,7 +492,6 @@ def import_official_pkl(pkl_path: str | Path, out_path: str | Path) -> Path:
     for key in ("G", "D", "G_ema"):
         if key in net:
             ckpt[key] = {k: v.detach().cpu() for k, v in net[key].state_dict().items()}
-    with atomic_path(out_path) as tmp:
-        torch.save(ckpt, tmp)
+    write_checkpoint(out_path, ckpt)
     log.info("wrote %s (%s)", out_path, ", ".join(k for k in ("G", "D", "G_ema") if k in ckpt))
     return Path(out_path)

@@ -32,19 +32,19 @@ from typing import Any
 
 import numpy as np
 
+from synthfer.gan import CHECKPOINT_FORMAT
 from synthfer.gan.api import seeds_to_z
 from synthfer.gan.checkpoint import (
     check_compatible,
-    final_checkpoint,
+    checkpoint_provenance,
     find_start,
     list_snapshots,
-    load_trainer_state,
     snapshot_path,
-    trainer_state,
+    write_checkpoint,
 )
 from synthfer.gan.options import network_kwargs, resolve_config
 from synthfer.gan.time_budget import StopFlag, time_budget_s
-from synthfer.io import PathLike, atomic_path, write_text
+from synthfer.io import PathLike, write_text
 from synthfer.logs import get_logger
 from synthfer.runtime import pick_device, set_threads
 
@@ -289,10 +289,89 @@ class Trainer:
 
     # -- state --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return trainer_state(self)
+        """The snapshot (``kind`` ``snapshot``): the whole loop state as CPU tensors and plain values; the keys are
+        documented in docs/gan.md. A resume from it continues bit for bit on a CPU."""
+        import torch
+
+        def cpu(sd):
+            return {k: v.detach().cpu().clone() for k, v in sd.items()}
+
+        def opt_cpu(sd):
+            out = {"param_groups": sd["param_groups"], "state": {}}
+            for k, st in sd["state"].items():
+                out["state"][k] = {n: (v.detach().cpu().clone() if torch.is_tensor(v) else v) for n, v in st.items()}
+            return out
+
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "version": 1,
+            "kind": "snapshot",
+            "G_kwargs": self.G_kwargs,
+            "D_kwargs": self.D_kwargs,
+            "G": cpu(self.G.state_dict()),
+            "D": cpu(self.D.state_dict()),
+            "G_ema": cpu(self.G_ema.state_dict()),
+            "opt_G": opt_cpu(self.opt_G.state_dict()),
+            "opt_D": opt_cpu(self.opt_D.state_dict()),
+            "augment_p": float(self.aug.p) if self.aug is not None else 0.0,
+            "ada": self.ada.state_dict() if self.ada is not None else None,
+            "pl_mean": self.loss.pl_mean.detach().cpu().clone(),
+            "cur_nimg": self.cur_nimg,
+            "kimg": self.cur_nimg / 1000,
+            "batch_idx": self.batch_idx,
+            "tick": self.tick,
+            "tick_start_nimg": self.tick_start_nimg,
+            "stats": {k: list(v) for k, v in self.read_stats().items()},
+            "sampler": self.sampler.state_dict(),
+            "rng_cpu": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+            "log_rows": list(self.log_rows),
+            "elapsed_s": self.elapsed_s,
+            "config": dict(self.cfg),
+            "provenance": checkpoint_provenance(),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        load_trainer_state(self, state)
+        """Restore a snapshot written by :meth:`state_dict` (networks, optimisers, augmentation, counters, data
+        order and torch's RNG state)."""
+        import torch
+
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.G_ema.load_state_dict(state["G_ema"])
+        self.opt_G.load_state_dict(state["opt_G"])
+        self.opt_D.load_state_dict(state["opt_D"])
+        if self.aug is not None:
+            self.aug.p.fill_(float(state["augment_p"]))
+        if self.ada is not None and state.get("ada") is not None:
+            self.ada.load_state_dict(state["ada"])
+        self.loss.pl_mean.copy_(state["pl_mean"])
+        self.cur_nimg = int(state["cur_nimg"])
+        self.batch_idx = int(state["batch_idx"])
+        self.tick = int(state["tick"])
+        self.tick_start_nimg = int(state["tick_start_nimg"])
+        self.stats = {k: list(v) for k, v in state["stats"].items()}
+        self.sampler.load_state_dict(state["sampler"])
+        self.log_rows = list(state["log_rows"])
+        self.elapsed_s = float(state["elapsed_s"])
+        torch.set_rng_state(state["rng_cpu"])
+        if self.device.type == "cuda" and state["rng_cuda"]:
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+
+    def final_state(self, last_snapshot: Path) -> dict[str, Any]:
+        """``network-final.pt``: the EMA generator, its constructor arguments, kimg, p and the config."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "version": 1,
+            "kind": "generator",
+            "G_kwargs": self.G_kwargs,
+            "G_ema": {k: v.detach().cpu() for k, v in self.G_ema.state_dict().items()},
+            "kimg": self.cur_nimg / 1000,
+            "augment_p": float(self.aug.p) if self.aug is not None else 0.0,
+            "config": dict(self.cfg),
+            "snapshot": last_snapshot.name,
+            "provenance": checkpoint_provenance(),
+        }
 
     def fakes(self) -> np.ndarray:
         """The fixed grid seeds 0 … grid_size−1 rendered by G_ema (const noise, ψ = 1)."""
@@ -363,9 +442,7 @@ def train_gan(
     _write_log(log_path, trainer)  # the one write outside the ticks: the log holds every tick, whatever the end
     total_kimg = float(cfg["total_kimg"])
     if reason is None:
-        final = final_checkpoint(trainer, loop.last_snapshot)
-        with atomic_path(final_path) as tmp:
-            _torch_save(final, tmp)
+        write_checkpoint(final_path, trainer.final_state(loop.last_snapshot))
         log.info("training complete at %.1f kimg: wrote %s", trainer.cur_nimg / 1000, final_path)
         return TrainResult("done", trainer.cur_nimg / 1000, loop.last_snapshot, final_path)
     msg = (
@@ -377,12 +454,6 @@ def train_gan(
     if raise_incomplete:
         raise TrainingIncomplete(msg)
     return TrainResult("incomplete", trainer.cur_nimg / 1000, loop.last_snapshot, None)
-
-
-def _torch_save(obj, path) -> None:
-    import torch
-
-    torch.save(obj, path)
 
 
 def _write_log(log_path: Path, trainer: Trainer) -> None:
@@ -476,8 +547,7 @@ class _Loop:
         tr, t0 = self.trainer, time.monotonic()
         path = snapshot_path(self.snap_dir, tr.cur_nimg)
         save_grid(self.snap_dir / f"fakes{tr.cur_nimg // 1000:06d}.png", tr.fakes(), cols=8)
-        with atomic_path(path) as tmp:
-            _torch_save(tr.state_dict(), tmp)
+        write_checkpoint(path, tr.state_dict())
         self.snapshot_cost_s = time.monotonic() - t0
         log.info("snapshot %s (%.1f s)", path, self.snapshot_cost_s)
         self.last_snapshot = path
