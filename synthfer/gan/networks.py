@@ -186,10 +186,8 @@ class FullyConnectedLayer(nn.Module):
             b = b.to(x.dtype)
             if self.bias_gain != 1:
                 b = b * self.bias_gain
-        if self.activation == "linear" and b is not None:
-            return torch.addmm(b.unsqueeze(0), x, w.t())
-        x = x.matmul(w.t())
-        return bias_act(x, b, self.activation, LRELU_GAIN if self.activation == "lrelu" else 1.0, None)
+        x = torch.addmm(b.unsqueeze(0), x, w.t()) if b is not None else x.matmul(w.t())
+        return bias_act(x, None, self.activation, LRELU_GAIN if self.activation == "lrelu" else 1.0, None)
 
 
 class Conv2dLayer(nn.Module):
@@ -207,33 +205,35 @@ class Conv2dLayer(nn.Module):
 
     def forward(self, x, gain: float = 1.0):
         w = self.weight.to(x.dtype) * self.weight_gain
+        b = self.bias.to(x.dtype) if self.bias is not None else None  # added by the convolution itself
         k = w.shape[-1]
         if self.down == 2:
             f = self.resample_filter
             if k == 1:
                 x = downsample2x(x, f)
-                x = F.conv2d(x, w)
+                x = F.conv2d(x, w, b)
             else:
                 # Blur with enough padding that a stride-2 "valid" convolution gives exactly H/2.
                 p = (f.shape[-1] - 2 + 1) // 2 + self.padding
                 q = (f.shape[-1] - 2) // 2 + self.padding
                 x = fir_filter(x, f, (p, q, p, q))
-                x = F.conv2d(x, w, stride=2)
+                x = F.conv2d(x, w, b, stride=2)
         else:
-            x = F.conv2d(x, w, padding=self.padding)
+            x = F.conv2d(x, w, b, padding=self.padding)
         act_gain = (LRELU_GAIN if self.activation == "lrelu" else 1.0) * gain
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
-        return bias_act(x, self.bias, self.activation, act_gain, clamp)
+        return bias_act(x, None, self.activation, act_gain, clamp)
 
 
-def modulated_conv2d(x, weight, styles, demodulate=True, up=1, resample_filter=None, padding=0):
+def modulated_conv2d(x, weight, styles, demodulate=True, up=1, resample_filter=None, padding=0, bias=None):
     """Modulated convolution (StyleGAN2 §2.2): ``w'_ijk = s_i · w_ijk`` and, with demodulation,
     ``w''_ijk = w'_ijk / sqrt(Σ_ik w'_ijk² + 1e-8)``.
 
     Implemented without grouped convolutions: the input is scaled by the styles, convolved with the
     shared weight, and the output scaled by the demodulation coefficients. This is the same linear map
     and keeps each sample's result independent of the batch it is computed in. The coefficients use the
-    exact identity ``Σ_ik (s_i·w_oik)² = Σ_i s_i²·Σ_k w_oik²`` (an [N, I]·[I, O] product).
+    exact identity ``Σ_ik (s_i·w_oik)² = Σ_i s_i²·Σ_k w_oik²`` (an [N, I]·[I, O] product). ``bias`` (per
+    output channel) is added in the same op as the demodulation (or by the convolution without it).
     """
     n = x.shape[0]
     w = weight.to(x.dtype)
@@ -244,14 +244,20 @@ def modulated_conv2d(x, weight, styles, demodulate=True, up=1, resample_filter=N
         # samples), then the 4-tap low-pass filter with gain 4 and padding 1 brings it to exactly 2H.
         x = F.conv_transpose2d(x, w.transpose(0, 1), stride=2)
         x = fir_filter(x, resample_filter, (1, 1, 1, 1), gain=4.0)
+    elif bias is not None and not demodulate:
+        return F.conv2d(x, w, bias.to(x.dtype), padding=padding)  # ``bias``: added by the convolution (toRGB)
     else:
         x = F.conv2d(x, w, padding=padding)
     if demodulate:
         # Σ_ik (s_i·w_oik)² = Σ_i s_i² · Σ_k w_oik²: an [N, I] × [I, O] product instead of the N×O×I×k×k tensor.
         s2 = _at_least_float32(styles).square()
         w2 = _at_least_float32(w).square().sum(dim=[2, 3])
-        dcoefs = (s2 @ w2.t() + 1e-8).rsqrt()
-        x = x * dcoefs.to(x.dtype).reshape(n, -1, 1, 1)
+        dcoefs = (s2 @ w2.t() + 1e-8).rsqrt().to(x.dtype).reshape(n, -1, 1, 1)
+        if bias is not None:  # x·d + b in one op
+            return torch.addcmul(bias.to(x.dtype).reshape(1, -1, 1, 1), x, dcoefs)
+        return x * dcoefs
+    if bias is not None:
+        x = x + bias.to(x.dtype).reshape(1, -1, 1, 1)
     return x
 
 
@@ -332,6 +338,7 @@ class SynthesisLayer(nn.Module):
             up=self.up,
             resample_filter=self.resample_filter,
             padding=self.padding,
+            bias=self.bias,
         )
         if noise_mode == "random":
             noise = torch.randn([x.shape[0], 1, self.resolution, self.resolution], device=x.device, dtype=x.dtype)
@@ -342,7 +349,7 @@ class SynthesisLayer(nn.Module):
             raise ValueError(f"noise_mode must be 'random', 'const' or 'none', not {noise_mode!r}")
         act_gain = LRELU_GAIN * gain
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
-        return bias_act(x, self.bias, "lrelu", act_gain, clamp)
+        return bias_act(x, None, "lrelu", act_gain, clamp)  # the bias was added with the demodulation
 
 
 class ToRGBLayer(nn.Module):
@@ -358,8 +365,8 @@ class ToRGBLayer(nn.Module):
 
     def forward(self, x, w):
         styles = self.affine(w) * self.weight_gain
-        x = modulated_conv2d(x, self.weight, styles, demodulate=False)
-        return bias_act(x, self.bias, "linear", 1.0, self.conv_clamp)
+        x = modulated_conv2d(x, self.weight, styles, demodulate=False, bias=self.bias)
+        return bias_act(x, None, "linear", 1.0, self.conv_clamp)
 
 
 class SynthesisBlock(nn.Module):
