@@ -38,11 +38,12 @@ CPU_ONLY_FRAMES = ("torch/optim/",)
 # Project functions that compose small matrices on the CPU (the augmentation's parameters and geometry): their
 # ops are host work in a CUDA run, not kernel launches.
 HOST_SITES = frozenset(
-    f"augment.py:{f}" for f in ("geometric_matrix", "color_matrix", "_eye", "_scale2", "_rotate2", "_translate2",
+    f"gan/augment.py:{f}" for f in ("geometric_matrix", "color_matrix", "_eye", "_scale2", "_rotate2", "_translate2",
                                 "_gate", "_rotate_about", "_wavelet_plan", "_theta", "_scale_px", "_translate_px")
 )  # fmt: skip
 CPU_ONLY_SITES = frozenset(
-    {"loss.py:run_G", "augment.py:_wavelet_plan", "augment.py:forward", "augment.py:set_p", "augment.py:_sym6_taps"}
+    {"gan/loss.py:run_G", "gan/augment.py:_wavelet_plan", "gan/augment.py:forward", "gan/augment.py:set_p",
+     "gan/augment.py:_sym6_taps"}
 )
 
 
@@ -131,5 +132,5 @@ def _project_frame():
 
 
 def _project_site(fr) -> str:
-    """``file:function:line`` of a frame."""
-    return f"{fr.f_code.co_filename.rsplit('/', 1)[-1]}:{fr.f_code.co_name}:{fr.f_lineno}"
+    """``folder/file:function:line`` of a frame (the folder tells synthfer's ``gan/`` from other code)."""
+    return f"{'/'.join(fr.f_code.co_filename.replace(chr(92), '/').rsplit('/', 2)[-2:])}:{fr.f_code.co_name}:{fr.f_lineno}"
