@@ -94,4 +94,23 @@ def test_plain_minibatch_ops_at_64():
     with OpCounter() as c:
         tr.step()
     assert c.syncs == 0
-    assert c.device_ops <= 3200, c.device_ops
+    assert c.device_ops <= 2600, c.device_ops
+
+
+def test_plain_minibatch_ops_at_the_256_structure():
+    """The 256² cfg=auto structure (7 blocks each way, 2 mapping layers, ADA on) with narrow channels: the op
+    count of a step does not depend on the channel widths or the batch (before issue 21: 6,818 at full width;
+    target ≤ 3,000)."""
+    from synthfer.gan.train import Trainer
+
+    cfg = resolve_config(dict(z_dim=16, w_dim=16, channel_base=512, channel_max=8, batch=2, mbstd_group=2,
+                              aug="fixed", p=0.2, mixed_precision=False), resolution=256, num_images=4)  # fmt: skip
+    images = np.random.RandomState(0).randint(0, 256, (4, 3, 256, 256), dtype=np.uint8)
+    tr = Trainer(cfg, images, torch.device("cpu"))
+    tr.batch_idx = 1
+    tr.step()
+    tr.batch_idx = 1
+    with OpCounter() as c:
+        tr.step()
+    assert c.syncs == 0
+    assert c.device_ops <= 3000, c.device_ops
