@@ -9,10 +9,12 @@ still leaves the others' figures; the riskiest and slowest run last):
 1. ``env`` — GPU, driver, CUDA, torch, Python, date.
    (If ``--official`` is given and CUDA is present, the official custom CUDA ops (bias_act, upfirdn2d) are
    compiled in the background from here on, so their 1–2 min build overlaps sections 2–6.)
-2. ``train_mixed`` / 3. ``train_fp32`` — synthfer's StyleGAN2-ADA training (:class:`synthfer.gan.train.Trainer`),
+2. ``train_mixed`` / ``train_phases`` / 3. ``train_fp32`` — synthfer's StyleGAN2-ADA training (:class:`synthfer.gan.train.Trainer`),
    256² ``cfg=auto`` (batch 16, γ 0.8192, lazy R1/path length, style mixing, EMA), ADA on with p starting at 0.2,
    on an NVIDIA-format dataset zip of generated 256² images; sec/kimg = median of 16-minibatch blocks (each holds
-   exactly one R1 and four path-length steps) after a warm-up.
+   exactly one R1 and four path-length steps) after a warm-up. ``train_phases`` (issue 21): ms per phase (Gmain,
+   Greg, Dmain, Dreg), the first minibatch's time, syncs per plain minibatch (``torch.cuda.set_sync_debug_mode``)
+   and the ops each phase dispatches.
 4. ``generate`` — images/s at batch 64: mapping + synthesis (:func:`synthfer.gan.api.synthesize_ws`, uint8 on
    the host), mixed precision and fp32, and the ``generate_shard`` path (edit + PNG + SHA-256 + write,
    :func:`synthfer.generate.shard.generate_rows`).
@@ -92,6 +94,7 @@ TINY_MODEL = dict(channel_base=1024, channel_max=64, z_dim=64, w_dim=64)
 SECTIONS = {
     "env": (45, 60, False, 0, 10),
     "train_mixed": (110, 90, False, 0, 25),  # the first minibatch alone took > 40 s on an H200 (cuDNN tuning)
+    "train_phases": (90, 90, False, 0, 25),
     "train_fp32": (90, 90, False, 0, 25),
     "generate": (50, 90, False, 0, 25),
     "iqa": (100, 120, False, 0, 30),
@@ -317,10 +320,82 @@ def child_train(c: Child, variant: str) -> None:
     )  # fmt: skip
     say(f"train {variant}: {c.fig['G_params'] / 1e6:.1f} M + {c.fig['D_params'] / 1e6:.1f} M parameters on {dev}")
     _time_blocks(c, trainer.step, dev, cfg["batch"])
-    finite = all(math.isfinite(v) for vs in trainer.stats.values() for v in vs)
+    finite = all(math.isfinite(v) for vs in trainer.read_stats().values() for v in vs)
     c.report(losses_finite=finite, augment_p_end=round(trainer._p(), 5), minibatches=trainer.batch_idx)
     if not finite:
         say(f"train {variant}: NON-FINITE losses seen: {json.dumps({k: v[-3:] for k, v in trainer.stats.items()})}")
+
+
+def _count_syncs_cuda(fn) -> int:
+    """Host–device syncs of ``fn()`` on CUDA: the warnings of ``torch.cuda.set_sync_debug_mode('warn')``."""
+    import warnings
+
+    import torch
+
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            fn()
+            torch.cuda.synchronize()
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    return sum("synchroniz" in str(w.message) for w in seen)
+
+
+def child_train_phases(c: Child) -> None:
+    """Issue 21: ms per training phase (Gmain, Greg, Dmain, Dreg: forward, backward, clean, Adam step; median of
+    ``block_steps`` runs after one warm-up), the first minibatch's time (cuDNN autotuning), syncs per plain
+    minibatch (CUDA: ``torch.cuda.set_sync_debug_mode``; CPU: :class:`synthfer.gan.opcount.OpCounter`) and the
+    aten ops each phase dispatches (kernel launches on a GPU). Mixed precision, 256² auto, ADA at p0."""
+
+    from synthfer.gan.dataset import load_dataset
+    from synthfer.gan.opcount import OpCounter
+    from synthfer.gan.options import resolve_config
+    from synthfer.gan.train import Trainer
+
+    P, dev = c.P, c.device()
+    images = load_dataset(_dataset_zip(c))
+    opts = dict(batch=P["batch"], aug="ada", p=P["p0"], mixed_precision=True, **(TINY_MODEL if P["tiny"] else {}))
+    cfg = resolve_config(opts, resolution=P["res"], num_images=len(images))
+    tr = Trainer(cfg, images, dev)
+    t0 = time.perf_counter()
+    tr.step()  # minibatch 0: every phase
+    _sync(dev)
+    c.report(device=str(dev), batch=cfg["batch"], first_minibatch_s=round(time.perf_counter() - t0, 2))
+    say(f"train phases: first minibatch {c.fig['first_minibatch_s']} s")
+    for phase in ("Gmain", "Greg", "Dmain", "Dreg"):
+        times = []
+        for i in range(1 + P["block_steps"]):
+            _sync(dev)
+            tb = time.perf_counter()
+            tr.run_phase(phase, tr.real_batch())
+            _sync(dev)
+            if i:
+                times.append(time.perf_counter() - tb)
+            if c.left() < 10:
+                break
+        with OpCounter() as cnt:
+            tr.run_phase(phase, tr.real_batch())
+        c.report(**{f"ms_{phase}": round(_median(times) * 1000, 2) if times else None, f"ops_{phase}": cnt.device_ops,
+                    f"convs_{phase}": cnt.convs})  # fmt: skip
+        say(f"  {phase}: {c.fig[f'ms_{phase}']} ms, {cnt.device_ops} ops, {cnt.convs} convolutions")
+
+    def plain():
+        tr.batch_idx = 1
+        tr.step()
+
+    plain()
+    if dev.type == "cuda":
+        syncs = _count_syncs_cuda(plain)
+    else:
+        with OpCounter() as cnt:
+            plain()
+        syncs = cnt.syncs
+    with OpCounter() as cnt:
+        plain()
+    c.report(syncs_per_plain_minibatch=syncs, ops_plain=cnt.device_ops)
+    say(f"  plain minibatch: {syncs} syncs, {cnt.device_ops} ops")
 
 
 def _generator_kwargs(P, mixed: bool) -> dict:
@@ -765,6 +840,7 @@ def child_fer(c: Child, backend: str) -> None:
 CHILDREN = {
     "env": child_env,
     "train_mixed": lambda c: child_train(c, "mixed"),
+    "train_phases": lambda c: child_train_phases(c),
     "train_fp32": lambda c: child_train(c, "fp32"),
     "train_bilinear": lambda c: child_train(c, "bilinear"),
     "train_compile": lambda c: child_train(c, "compile"),
@@ -1098,6 +1174,13 @@ def table_rows(S: dict, P: dict) -> list[dict]:
                                    g("official_train", "kimg_per_tick")),
                                   ("peak {} GiB", g("official_train", "peak_gpu_mem_gib"))).strip("; ")))  # fmt: skip
 
+    ph = [g("train_phases", f"ms_{p}") for p in ("Gmain", "Greg", "Dmain", "Dreg")]
+    rows.append(dict(group=grp, figure="ours, ms per phase Gmain / Greg / Dmain / Dreg (mixed precision)", unit="ms",
+                     ours=" / ".join(_f(v, 1) for v in ph) if any(v is not None for v in ph) else "",
+                     goal="regularisers ≤ 2× their main phase", status=st("train_phases"),
+                     notes=_notes(("first minibatch {} s", g("train_phases", "first_minibatch_s")),
+                                  ("{} syncs per plain minibatch", g("train_phases", "syncs_per_plain_minibatch")),
+                                  ("{} ops per plain minibatch", g("train_phases", "ops_plain")))))  # fmt: skip
     grp = f"Generation {res}², batch {P['gen_batch']}"
     for key, label in (("mixed", "mapping + synthesis, mixed precision (ours bf16, official fp16)"),
                        ("fp32", "mapping + synthesis, fp32")):  # fmt: skip

@@ -74,6 +74,23 @@ def write_json(path: PathLike, obj: Any, indent: int = 2) -> Path:
     return write_text(path, json.dumps(obj, indent=indent, allow_nan=False, default=_json_default) + "\n")
 
 
+def jsonable(obj: Any) -> Any:
+    """``obj`` with numpy scalars made Python values and NaN made ``None`` (:func:`write_json` refuses NaN)."""
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {k: jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    return obj
+
+
 FIGURE_DPI = 120
 
 

@@ -192,9 +192,11 @@ def test_wavelet_resampling_gradients():
     assert torch.autograd.gradgradcheck(lambda v: warp_wavelet(v, M), (x,))
 
 
-def test_only_transformed_images_are_resampled(images):
-    """Images whose geometric matrix is the identity pass through bit for bit; the others are resampled as a
-    batch of their own (the same result as resampling them alone)."""
+def test_whole_batch_is_resampled_identity_images_exact(images):
+    """Issue 21: no boolean-mask subsetting (a data-dependent shape, and a sync on a GPU): if any image has a
+    geometric transform, the whole batch is resampled with its per-image matrices and a per-image select keeps
+    the images whose matrix is the identity exactly (the resampling alone returns them within ~4e-6); the others
+    as resampling them alone."""
     opts = {k: 0.0 for k in ("rotate90", "xint", "scale", "rotate", "aniso", "xfrac", "brightness", "contrast",
                              "lumaflip", "hue", "saturation")}  # fmt: skip
     pipe = AugmentPipe(**opts)  # xflip only: with p = 1 each image is flipped with probability 1/2
@@ -206,7 +208,43 @@ def test_only_transformed_images_are_resampled(images):
     moved = (M != torch.eye(3)).flatten(1).any(1)
     assert 0 < int(moved.sum()) < len(images)
     assert torch.equal(y[~moved], images[~moved])
-    assert torch.allclose(y[moved], warp_wavelet(images[moved], M[moved]), atol=1e-6)
+    torch.testing.assert_close(y[moved], warp_wavelet(images[moved], M[moved]), atol=1e-6, rtol=0)
+
+
+def test_no_sync_in_augmentation_or_ada_accumulate(images):
+    """The pipeline draws and composes its parameters on the CPU (one transfer), reads p from a cached float and
+    the ADA statistics stay on the device: no aten op that reads a value back (``.item()``, ``nonzero``) runs on
+    the images' tensors. Before issue 21: float(p) 3×, any/all/nonzero, .tolist() of a device tensor."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Reads(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.reads = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            name = func._schema.name
+            big = any(isinstance(a, torch.Tensor) and a.numel() > 1 and a.shape[-1] == 16 for a in args)
+            if name in ("aten::_local_scalar_dense", "aten::nonzero", "aten::masked_select") and (
+                big or getattr(args[0], "_device_like", False)
+            ):
+                self.reads.append(name)
+            if name == "aten::_local_scalar_dense" and args[0].data_ptr() in self.watch:
+                self.reads.append("read of a device-side value")
+            return func(*args, **(kwargs or {}))
+
+    pipe = AugmentPipe()
+    pipe.p.fill_(0.5)
+    ada = AdaController()
+    pipe(images)  # p read once after the change
+    mode = Reads()
+    mode.watch = {pipe.p.data_ptr()}
+    with mode:
+        for _ in range(3):
+            y = pipe(images)
+            ada.accumulate(y.mean(dim=(1, 2, 3)))
+    assert mode.reads == []
+    assert isinstance(ada.sign_sum, torch.Tensor)
 
 
 @pytest.mark.parametrize("padding_mode", ["zeros", "reflection", "border"])
@@ -253,3 +291,20 @@ def test_augmentation_never_needs_aten_grid_sampler_double_backward(warp):
     assert any("GridSample" in n for n in names), names
     g.square().sum().backward()
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def test_wavelet_up_down_as_convolutions_equal_the_polyphase_sums():
+    """Issue 21: the sym6 2× up/down of warp_wavelet are one depthwise (transposed) convolution each, with the
+    networks' adjoint pair as their gradients, instead of 12 shifted multiply-adds: the same linear maps."""
+    from synthfer.gan.augment import _down2, _down2_conv, _sym6_taps, _up2, _up2_conv
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 10, 14, dtype=torch.float64, requires_grad=True)
+    up, down = _sym6_taps(2.0), _sym6_taps(1.0)
+    for dim in (2, 3):
+        n = x.shape[dim]
+        torch.testing.assert_close(_up2_conv(x, up, 5, 2 * n, dim), _up2(x, up, 5, 2 * n, dim), atol=1e-12, rtol=0)
+        y = _up2(x, up, 5, 2 * n, dim).detach()
+        m = (y.shape[dim] - 12) // 2
+        torch.testing.assert_close(_down2_conv(y, down, -1, m, dim), _down2(y, down, -1, m, dim), atol=1e-12, rtol=0)
+        assert torch.autograd.gradgradcheck(lambda t, d=dim, k=n: _up2_conv(t, up, 5, 2 * k, d).square(), (x,))

@@ -37,3 +37,21 @@ def test_generate_and_info(tmp_path, capsys):
     assert main(["gan-info", str(net)]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["kind"] == "generator" and info["G_kwargs"]["img_resolution"] == 16
+
+
+@pytest.mark.parametrize("content", [b"not a network at all", b"PK\x03\x04 broken zip", "pickle"])
+def test_bad_network_file_is_one_error_line(tmp_path, capsys, content):
+    """Issue 18 item 10: gan-info and generate printed a traceback and torch's advice to load with
+    weights_only=False for a bad network file."""
+    import pickle
+
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(pickle.dumps({"a": object}) if content == "pickle" else content)
+    for argv in (["gan-info", str(bad)], ["generate", "--network", str(bad), "--seeds", "1", "--outdir",
+                                          str(tmp_path / "o"), "--device", "cpu"]):  # fmt: skip
+        assert main(argv) == 1
+        out = capsys.readouterr().out
+        assert out.startswith(f"error: {bad}") and out.count("\n") == 1, out
+        assert "weights_only" not in out and "Fix:" in out
+    assert main(["gan-info", str(tmp_path / "missing.pt")]) == 1
+    assert capsys.readouterr().out.startswith("error: ")

@@ -247,3 +247,27 @@ def test_rejects_pickles_without_networks(tmp_path, capsys):
         read_official_pkl(t)
     _assert_one_error_line(capsys, ["import-pkl", str(tmp_path / "missing.pkl"), str(tmp_path / "o.pt")],
                            "does not exist")  # fmt: skip
+
+
+def test_import_pkl_refuses_same_file_and_pkl_output_and_a_pt_input(fixture_pkl, tmp_path, capsys):
+    """Issue 18 item 10: `import-pkl X.pkl X.pkl` used to exit 0 and replace NVIDIA's pickle with a torch file
+    still named .pkl; a synthfer .pt given to import-pkl got a cryptic "persistent id" message."""
+    import shutil
+
+    path = fixture_pkl[0]
+    copy = tmp_path / "net.pkl"
+    shutil.copy(path, copy)
+    before = copy.read_bytes()
+    assert main(["import-pkl", str(copy), str(copy)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("error: ") and out.count("\n") == 1 and "replace the input" in out and "net.pt" in out
+    assert copy.read_bytes() == before
+    assert main(["import-pkl", str(copy), str(tmp_path / "other.pkl")]) == 1
+    assert not (tmp_path / "other.pkl").exists()
+    capsys.readouterr()
+    pt = tmp_path / "net.pt"
+    assert main(["import-pkl", str(copy), str(pt)]) == 0
+    assert main(["import-pkl", str(pt), str(tmp_path / "again.pt")]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("error: ") and out.count("\n") == 1 and "not an official StyleGAN2-ADA pickle" in out
+    assert "persistent" not in out

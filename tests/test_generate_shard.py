@@ -113,7 +113,12 @@ def test_unedited_image_equals_api_synthesize(setup, tmp_path):
     row = plan[(plan["shard"] == 0) & (plan["direction"] == -1)].iloc[0]
     G = load_generator(root / "net.pt", device="cpu")
     ref = synthesize(G, [int(row["seed"])], truncation_psi=float(row["psi"]))[0]
-    np.testing.assert_array_equal(load_rgb(tmp_path / "000" / f"{row['name']}.png"), ref)
+    img = load_rgb(tmp_path / "000" / f"{row['name']}.png")
+    # Made in a batch of 4 vs alone: other convolution kernels may move a pixel by one level
+    # (docs/reproducibility.md: "Generated images and the batch they were made in"); never more, and rarely.
+    diff = np.abs(img.astype(int) - ref.astype(int))
+    assert diff.max() <= 1
+    assert (diff > 0).mean() <= 0.01
 
 
 def face_filter_csv(man, path, reject=()):

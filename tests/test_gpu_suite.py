@@ -142,3 +142,21 @@ def test_official_row_says_when_the_phase_loop_replaced_the_training_loop(suite)
     assert row["official"] == "7.00"
     assert row["notes"] == ("fp16 on 4 blocks, TF32 off (its defaults); "
                             "its training_loop failed (RuntimeError: x), so its phase loop was timed")  # fmt: skip
+
+
+@pytest.mark.slow
+def test_dry_run_train_phases_section(tmp_path):
+    """Issue 21: the phase-timing section reports ms, ops and convolutions per phase, the first minibatch's time
+    and the syncs per plain minibatch (0 on the CPU's dispatch count)."""
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "STYLEGAN2_ADA_OFFICIAL": ""}
+    cmd = [sys.executable, str(SUITE), "--dry", "--out", str(out), "--budget", "300", "--sections", "train_phases"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    S = json.loads((out / "results.json").read_text())["sections"]["train_phases"]
+    assert S["status"] == "ok", S
+    assert S["first_minibatch_s"] > 0 and S["syncs_per_plain_minibatch"] == 0
+    for phase in ("Gmain", "Greg", "Dmain", "Dreg"):
+        assert S[f"ms_{phase}"] > 0 and S[f"ops_{phase}"] > 0 and S[f"convs_{phase}"] > 0
+    rows = {r["figure"]: r for r in json.loads((out / "results.json").read_text())["rows"]}
+    assert rows["ours, ms per phase Gmain / Greg / Dmain / Dreg (mixed precision)"]["ours"].count("/") == 3

@@ -10,3 +10,8 @@ Nothing heavy is imported here.
 CHECKPOINT_FORMAT = "synthfer-stylegan2-ada"
 """Format marker of every synthfer ``.pt`` checkpoint; here, not in :mod:`~synthfer.gan.api`, so that the
 pickle importer (which writes one) and the API (which reads one) need not import each other."""
+
+
+class NetworkFileError(ValueError):
+    """A network file (synthfer ``.pt`` or official ``.pkl``) that cannot be used; the message is one line naming
+    the file, what is wrong and the fix. CLIs print it as ``error: …`` (no traceback)."""

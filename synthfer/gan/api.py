@@ -23,29 +23,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from synthfer.gan import CHECKPOINT_FORMAT
+from synthfer.gan.checkpoint import read_checkpoint, write_checkpoint  # noqa: F401 - read_checkpoint: the API's
 from synthfer.runtime import pick_device
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
     from synthfer.gan.networks import Generator
-
-def read_checkpoint(path: str | Path) -> dict:
-    """Load a synthfer ``.pt`` checkpoint with ``torch.load(weights_only=True)`` (no code runs) and
-    check its format marker. Raises ``ValueError`` naming the file if it is not one of ours."""
-    import torch
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any failure means the file is not a usable checkpoint
-        raise ValueError(f"{path}: cannot be read as a synthfer checkpoint ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: not a synthfer StyleGAN2 checkpoint (missing format marker {CHECKPOINT_FORMAT!r})")
-    return ckpt
-
 
 def build_generator(init_kwargs: dict, state_dict: dict | None = None) -> Generator:
     """Construct a :class:`Generator` from its ``init_kwargs`` and optionally load a state dict (strict)."""
@@ -84,15 +68,9 @@ def save_generator(path: str | Path, G) -> Path:
 
     :func:`load_generator` reads it like a training snapshot; training cannot resume from it.
     """
-    import torch
-
-    from synthfer.io import atomic_path
-
     state = {k: v.detach().cpu() for k, v in G.state_dict().items()}
     ckpt = {"format": CHECKPOINT_FORMAT, "version": 1, "kind": "generator", "G_kwargs": G.init_kwargs, "G_ema": state}
-    with atomic_path(path) as tmp:
-        torch.save(ckpt, tmp)
-    return Path(path)
+    return write_checkpoint(path, ckpt)
 
 
 def load_generator(path: str | Path, device: str | torch.device | None = None) -> Generator:

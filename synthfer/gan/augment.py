@@ -33,8 +33,10 @@ float error anyway), so the cost falls with p.
 
 from __future__ import annotations
 
+import functools
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -104,16 +106,28 @@ def _scale_px(sx: float, sy: float, n: int, device) -> torch.Tensor:
     return _scale2(torch.full([n], float(sx), device=device), torch.full([n], float(sy), device=device))
 
 
-def _sample(x: torch.Tensor, M: torch.Tensor, out_h: int, out_w: int, padding_mode: str) -> torch.Tensor:
-    """Bilinear ``grid_sample``: output pixel (centred coordinates, ``out_h × out_w``) ← ``x`` at ``M``·pixel.
+def _theta(M: torch.Tensor, in_h: int, in_w: int, out_h: int, out_w: int) -> torch.Tensor:
+    """``affine_grid``'s ``θ`` [N, 2, 3] for output pixel (centred coordinates, ``out_h × out_w``) ← input
+    (``in_h × in_w``) at ``M``·pixel. Centred pixel coordinates put pixel i of n at ``i − (n−1)/2``; with
+    ``align_corners=False`` the normalised coordinate is ``2·u/n``, so ``θ = S(2/W_in, 2/H_in) · M ·
+    S(W_out/2, H_out/2)``. Computed where ``M`` is (the CPU in training: no device work, no sync)."""
+    n = M.shape[0]
+    return (_scale_px(2.0 / in_w, 2.0 / in_h, n, M.device) @ M @ _scale_px(out_w / 2.0, out_h / 2.0, n, M.device))[
+        :, :2, :
+    ]
 
-    Centred pixel coordinates put pixel i of n at ``i − (n−1)/2``; with ``align_corners=False`` the normalised
-    coordinate is ``2·u/n``, so ``θ = S(2/W_in, 2/H_in) · M · S(W_out/2, H_out/2)``.
-    """
-    n, c, h, w = x.shape
-    theta = _scale_px(2.0 / w, 2.0 / h, n, x.device) @ M @ _scale_px(out_w / 2.0, out_h / 2.0, n, x.device)
-    grid = F.affine_grid(theta[:, :2, :].to(x.dtype), [n, c, out_h, out_w], align_corners=False)
+
+def _sample_theta(x: torch.Tensor, theta: torch.Tensor, out_h: int, out_w: int, padding_mode: str) -> torch.Tensor:
+    n, c = x.shape[:2]
+    grid = F.affine_grid(theta.to(x.dtype), [n, c, out_h, out_w], align_corners=False)
     return grid_sample_bilinear(x, grid, padding_mode)
+
+
+def _sample(x: torch.Tensor, M: torch.Tensor, out_h: int, out_w: int, padding_mode: str) -> torch.Tensor:
+    """Bilinear ``grid_sample``: output pixel (centred coordinates, ``out_h × out_w``) ← ``x`` at ``M``·pixel
+    (:func:`_theta`)."""
+    theta = _theta(M, x.shape[2], x.shape[3], out_h, out_w).to(x.device)
+    return _sample_theta(x, theta, out_h, out_w, padding_mode)
 
 
 _PADDING_CODES = {"zeros": 0, "border": 1, "reflection": 2}  # aten's GridSamplerPadding enum
@@ -170,7 +184,7 @@ def grid_sample_bilinear(x: torch.Tensor, grid: torch.Tensor, padding_mode: str)
 def warp_bilinear(x: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
     """The cheap resampling: one bilinear sample per output pixel at the output size, reflection padding.
     Softer than :func:`warp_wavelet` and it aliases (measured in docs/gan.md)."""
-    return _sample(x, M, x.shape[2], x.shape[3], padding_mode="reflection")
+    return _sample(x, M.cpu(), x.shape[2], x.shape[3], padding_mode="reflection")
 
 
 def _shifted(x: torch.Tensor, dim: int, start: int, length: int, step: int = 1) -> torch.Tensor:
@@ -218,33 +232,49 @@ def _down2(g: torch.Tensor, taps: tuple[float, ...], shift: int, out_len: int, d
     return acc
 
 
-class _Up2(torch.autograd.Function):
-    """:func:`_up2` with :func:`_down2` as its backward (and vice versa), so the gradient of the resampling,
-    and the gradient of that gradient (R1 through the augmentation), cost about as much as the forward pass."""
-
-    @staticmethod
-    def forward(ctx, x, taps, shift, out_len, dim):
-        ctx.args = (taps, shift, x.shape[dim], dim)
-        return _up2(x, taps, shift, out_len, dim)
-
-    @staticmethod
-    def backward(ctx, grad):
-        taps, shift, n_in, dim = ctx.args
-        return _Down2.apply(grad, taps, shift, n_in, dim), None, None, None, None
+_TAPS_CACHE: dict = {}
 
 
-class _Down2(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, g, taps, shift, out_len, dim):
-        ctx.args = (taps, shift, g.shape[dim], dim)
-        return _down2(g, taps, shift, out_len, dim)
+def _taps_weight(taps: tuple[float, ...], c: int, dim: int, dtype, device) -> torch.Tensor:
+    """The 1-D filter ``taps`` as a depthwise weight ``[c, 1, 1, k]`` (``dim`` 3, along x) or ``[c, 1, k, 1]``
+    (``dim`` 2), built once per filter, size, dtype and device."""
+    key = (taps, c, dim, dtype, device)
+    w = _TAPS_CACHE.get(key)
+    if w is None:
+        t = torch.tensor(taps, dtype=dtype, device=device)
+        w = t.reshape(1, 1, 1, -1) if dim == 3 else t.reshape(1, 1, -1, 1)
+        w = _TAPS_CACHE[key] = w.expand(c, 1, *w.shape[2:]).contiguous()
+    return w
 
-    @staticmethod
-    def backward(ctx, grad):
-        taps, shift, n_in, dim = ctx.args
-        return _Up2.apply(grad, taps, shift, n_in, dim), None, None, None, None
+
+def _pair(dim: int, v: int, other: int = 0) -> tuple[int, int]:
+    return (other, v) if dim == 3 else (v, other)
 
 
+def _up2_conv(x: torch.Tensor, taps: tuple[float, ...], shift: int, out_len: int, dim: int) -> torch.Tensor:
+    """:func:`_up2` as one depthwise transposed convolution (stride 2, padding ``shift``): ``y[m] = Σ_n x[n]·
+    a[m + shift − 2n]``. Its gradients are the networks' adjoint pair (:class:`~synthfer.gan.networks._FirConvT`/
+    ``_FirConv``): any order of derivative is one convolution per application."""
+    from synthfer.gan.networks import _FirConvT
+
+    w = _taps_weight(taps, x.shape[1], dim, x.dtype, x.device)
+    size = tuple(out_len if d == dim else x.shape[d] for d in (2, 3))
+    return _FirConvT.apply(x, w, _pair(dim, 2, 1), _pair(dim, shift), size)
+
+
+def _down2_conv(g: torch.Tensor, taps: tuple[float, ...], shift: int, out_len: int, dim: int) -> torch.Tensor:
+    """:func:`_down2` as one depthwise stride-2 convolution: ``z[n] = Σ_k g[2n + k − shift]·a[k]``."""
+    from synthfer.gan.networks import _FirConv
+
+    if shift < 0:  # start |shift| samples in
+        g = g.narrow(dim, -shift, g.shape[dim] + shift)
+        shift = 0
+    w = _taps_weight(taps, g.shape[1], dim, g.dtype, g.device)
+    z = _FirConv.apply(g, w, _pair(dim, 2, 1), _pair(dim, shift))
+    return z.narrow(dim, 0, out_len)
+
+
+@functools.cache
 def _sym6_taps(gain: float) -> tuple[float, ...]:
     f = torch.tensor(SYM6, dtype=torch.float64)
     return tuple(float(v) for v in (f / f.sum() * gain).to(torch.float32))
@@ -253,25 +283,19 @@ def _sym6_taps(gain: float) -> tuple[float, ...]:
 def _fir_up2(x: torch.Tensor, dim: int) -> torch.Tensor:
     """2× upsampling along ``dim`` (3 = x, 2 = y): zero insertion then the normalised sym6 filter ``f`` with
     gain 2, ``y[m] = 2·Σ_n x[n]·f[m + 5 − 2n]``."""
-    return _Up2.apply(x, _sym6_taps(2.0), 5, 2 * x.shape[dim], dim)
+    return _up2_conv(x, _sym6_taps(2.0), 5, 2 * x.shape[dim], dim)
 
 
 def _fir_down2(x: torch.Tensor, dim: int) -> torch.Tensor:
     """2× downsampling along ``dim`` dropping one sample at each end: ``z[n] = Σ_k x[2n + 1 + k]·f[k]``."""
-    return _Down2.apply(x, _sym6_taps(1.0), -1, (x.shape[dim] - len(SYM6)) // 2, dim)
+    return _down2_conv(x, _sym6_taps(1.0), -1, (x.shape[dim] - len(SYM6)) // 2, dim)
 
 
-def warp_wavelet(x: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
-    """The ADA paper's resampling (the official pipeline's): reflect-pad the image as far as the transformed
-    output reaches, upsample 2× with the sym6 wavelet low-pass filter, sample bilinearly at 2× (zeros outside),
-    low-pass with the same filter and decimate 2×.
-
-    Coordinates: centred pixels (see :func:`_sample`). In the 2× domain a point u becomes 2u; the filter's
-    centre of mass lies half a tap before its middle, which shifts the upsampled and the downsampled grids
-    by half a 2× pixel, so the 2× matrix is ``T(−½) · S(2) · M · S(½) · T(½)``.
-    """
-    n, c, h, w = x.shape
-    dev = x.device
+def _wavelet_plan(M: torch.Tensor, h: int, w: int) -> tuple[list[int], torch.Tensor, tuple[int, int]]:
+    """The geometry of :func:`warp_wavelet` from the matrices ``M`` [N, 3, 3]: the reflect padding (left, right,
+    top, bottom), the sampling ``θ`` [N, 2, 3] in the 2× domain and the 2× output size. Pure matrix arithmetic on
+    ``M``'s device (the CPU in training, so reading the padding is no device sync)."""
+    n, dev = M.shape[0], M.device
     margin_px = len(SYM6) // 2  # 6: the filter's reach on each side, in input pixels
     # How far the output's corners (plus the filter's reach) fall outside the input, per side, over the batch.
     cx, cy = (w - 1) / 2, (h - 1) / 2
@@ -281,16 +305,35 @@ def warp_wavelet(x: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
     reach = reach + torch.tensor([margin_px - cx, margin_px - cy] * 2, device=dev)
     lim = torch.tensor([w - 1, h - 1] * 2, device=dev, dtype=reach.dtype)
     pad_l, pad_t, pad_r, pad_b = (int(v) for v in torch.minimum(reach.clamp(min=0), lim).ceil().tolist())
-    x = F.pad(x, [pad_l, pad_r, pad_t, pad_b], mode="reflect")
     # The padded image's centre moved by ((pad_r − pad_l)/2, (pad_b − pad_t)/2).
     M = _translate_px((pad_l - pad_r) / 2, (pad_t - pad_b) / 2, n, dev) @ M
-    x = _fir_up2(_fir_up2(x, 3), 2)
     M2 = (
         _translate_px(-0.5, -0.5, n, dev) @ _scale_px(2, 2, n, dev) @ M
         @ _scale_px(0.5, 0.5, n, dev) @ _translate_px(0.5, 0.5, n, dev)
     )  # fmt: skip
-    x = _sample(x, M2, 2 * (h + margin_px), 2 * (w + margin_px), padding_mode="zeros")
+    out_hw = (2 * (h + margin_px), 2 * (w + margin_px))
+    theta = _theta(M2, 2 * (h + pad_t + pad_b), 2 * (w + pad_l + pad_r), *out_hw)
+    return [pad_l, pad_r, pad_t, pad_b], theta, out_hw
+
+
+def _warp_wavelet_planned(x: torch.Tensor, pads: list[int], theta: torch.Tensor, out_hw) -> torch.Tensor:
+    x = F.pad(x, pads, mode="reflect")
+    x = _fir_up2(_fir_up2(x, 3), 2)
+    x = _sample_theta(x, theta, *out_hw, padding_mode="zeros")
     return _fir_down2(_fir_down2(x, 3), 2)
+
+
+def warp_wavelet(x: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+    """The ADA paper's resampling (the official pipeline's): reflect-pad the image as far as the transformed
+    output reaches, upsample 2× with the sym6 wavelet low-pass filter, sample bilinearly at 2× (zeros outside),
+    low-pass with the same filter and decimate 2×.
+
+    Coordinates: centred pixels (see :func:`_theta`). In the 2× domain a point u becomes 2u; the filter's
+    centre of mass lies half a tap before its middle, which shifts the upsampled and the downsampled grids
+    by half a 2× pixel, so the 2× matrix is ``T(−½) · S(2) · M · S(½) · T(½)``.
+    """
+    pads, theta, out_hw = _wavelet_plan(M.cpu(), x.shape[2], x.shape[3])
+    return _warp_wavelet_planned(x, pads, theta.to(x.device), out_hw)
 
 
 class AugmentPipe(torch.nn.Module):
@@ -319,7 +362,7 @@ class AugmentPipe(torch.nn.Module):
 
     def geometric_matrix(self, n: int, size_x: int, size_y: int, device) -> torch.Tensor:
         """Per-image 3×3 matrices mapping output pixel coordinates (about the centre) to input ones."""
-        o, p = self.opts, float(self.p)
+        o, p = self.opts, self.p_value
         M = _eye(3, n, device)
         if o["xflip"] > 0:
             i = torch.randint(2, [n], device=device).float() * self._gate(n, o["xflip"] * p, device)
@@ -351,7 +394,7 @@ class AugmentPipe(torch.nn.Module):
 
     def color_matrix(self, n: int, device) -> torch.Tensor:
         """Per-image 4×4 matrices acting on homogeneous colours (r, g, b, 1)."""
-        o, p = self.opts, float(self.p)
+        o, p = self.opts, self.p_value
         C = _eye(4, n, device)
         v = torch.tensor([1.0, 1.0, 1.0, 0.0], device=device) / math.sqrt(3)
         vv = torch.outer(v, v)
@@ -381,28 +424,62 @@ class AugmentPipe(torch.nn.Module):
             C = (vv + (_eye(4, n, device) - vv) * s[:, None, None]) @ C
         return C
 
+    @property
+    def p_value(self) -> float:
+        """``p`` as a Python float, read from the buffer only when the buffer changed (the ADA update every
+        ``ada_interval`` minibatches, a checkpoint load, a test's ``fill_``): no device sync per minibatch."""
+        key = (id(self.p), self.p._version)
+        if getattr(self, "_p_key", None) != key:
+            self._p_cache, self._p_key = float(self.p), key
+        return self._p_cache
+
+    def set_p(self, value: float) -> None:
+        """Set ``p`` (the buffer, and its cached float without reading the device back)."""
+        self.p.fill_(value)
+        self._p_cache, self._p_key = float(np.float32(value)), (id(self.p), self.p._version)
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if float(self.p) <= 0:
+        """Augment a batch without a host–device sync: the random parameters and matrices are drawn and composed
+        on the CPU and reach the device in one (pinned, non-blocking) transfer. If any image has a geometric
+        transform, the whole batch is resampled with its per-image matrices (the identity where none applies) and
+        a per-image select keeps the untransformed images' exact values, so the shapes never depend on the draws."""
+        p = self.p_value
+        if p <= 0:
             return images  # every transform is the identity at p = 0
         n, ch, h, w = images.shape
         device, dtype = images.device, images.dtype
+        cpu = torch.device("cpu")
         x = images.float()
-        # Geometric: one matrix per image (output → input pixel coordinates about the image centre). Only the
-        # images with a transform are resampled (an image whose gates were all off has exactly the identity;
-        # the resampling would return it within float error).
-        M = self.geometric_matrix(n, w, h, device)
-        moved = (M != torch.eye(3, device=device)).flatten(1).any(1)
-        if bool(moved.any()):
-            warp = warp_wavelet if self.resample == "wavelet" else warp_bilinear
-            if bool(moved.all()):
-                x = warp(x, M)
+        M = self.geometric_matrix(n, w, h, cpu)
+        moved_i = (M != torch.eye(3)).flatten(1).any(1)  # on the CPU: no sync
+        moved = bool(moved_i.any())
+        params = []
+        if moved:
+            if self.resample == "wavelet":
+                pads, theta, out_hw = _wavelet_plan(M, h, w)
             else:
-                idx = moved.nonzero()[:, 0]
-                x = x.index_put((idx,), warp(x[idx], M[idx]))
-        # Colour (RGB only).
+                theta = _theta(M, h, w, h, w)
+            params += [theta.flatten(1), moved_i[:, None].float()]
         if ch == 3:
-            C = self.color_matrix(n, device)
-            x = (C[:, :3, :3] @ x.reshape(n, 3, h * w) + C[:, :3, 3:]).reshape(n, 3, h, w)
+            C = self.color_matrix(n, cpu)
+            params.append(C[:, :3, :].flatten(1))
+        if not params:
+            return images
+        flat = torch.cat(params, dim=1)
+        if device.type == "cuda":
+            flat = flat.pin_memory()
+        flat = flat.to(device, non_blocking=True)
+        if moved:
+            theta_d = flat[:, :6].reshape(n, 2, 3)
+            if self.resample == "wavelet":
+                warped = _warp_wavelet_planned(x, pads, theta_d, out_hw)
+            else:
+                warped = _sample_theta(x, theta_d, h, w, padding_mode="reflection")
+            # Images without a geometric transform keep their exact values (a per-image select, no subsetting).
+            x = torch.where(flat[:, 6, None, None, None] > 0, warped, x)
+        if ch == 3:
+            C = flat[:, -12:].reshape(n, 3, 4)
+            x = torch.baddbmm(C[:, :, 3:], C[:, :, :3], x.reshape(n, 3, h * w)).reshape(n, 3, h, w)
         return x.to(dtype)
 
 
@@ -433,20 +510,22 @@ class AdaController:
         self.last_rt = float("nan")
 
     def accumulate(self, real_logits: torch.Tensor) -> None:
-        self.sign_sum += float(torch.sign(real_logits.detach()).sum())
+        """Add the signs of the real logits, on their device (read once per update: no sync per minibatch)."""
+        self.sign_sum = self.sign_sum + torch.sign(real_logits.detach()).sum()
         self.count += int(real_logits.numel())
 
     def step(self, pipe: AugmentPipe, batch_size: int) -> None:
         if self.count == 0:
             return
-        self.last_rt = self.sign_sum / self.count
+        self.last_rt = float(self.sign_sum) / self.count  # the one read of the device statistics per update
         adjust = math.copysign(1.0, self.last_rt - self.target) if self.last_rt != self.target else 0.0
         adjust *= batch_size * self.interval / (self.speed_kimg * 1000)
-        pipe.p.copy_(torch.clamp(pipe.p + adjust, min=0.0))
+        # float32 arithmetic, as the buffer's: p ← max(p + adjust, 0)
+        pipe.set_p(float(max(np.float32(pipe.p_value) + np.float32(adjust), np.float32(0.0))))
         self.sign_sum, self.count = 0.0, 0
 
     def state_dict(self) -> dict:
-        return {"sign_sum": self.sign_sum, "count": self.count, "last_rt": self.last_rt}
+        return {"sign_sum": float(self.sign_sum), "count": self.count, "last_rt": self.last_rt}
 
     def load_state_dict(self, state: dict) -> None:
         self.sign_sum, self.count, self.last_rt = float(state["sign_sum"]), int(state["count"]), float(state["last_rt"])

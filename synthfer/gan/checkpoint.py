@@ -1,30 +1,70 @@
-"""Training checkpoints: the snapshot files, the loop state they hold, and where a run starts from.
+"""Checkpoint files: the one reader (:func:`read_checkpoint`) and writer (:func:`write_checkpoint`) of every
+synthfer ``.pt`` (snapshots, ``network-final.pt``, generator files, imported pickles), the snapshot folder's
+names, and where a run starts from.
 
-Checkpoints (``snapshots/network-snapshot-{kimg:06d}.pt``, format in docs/gan.md) hold everything the
-loop's future depends on: G, D, G_ema, both Adam states, the augmentation p and the ADA accumulators, the
-path-length mean, the image counter, the data-order position, torch's RNG states, the current tick's
-statistics, the log rows and the resolved config. Resuming therefore continues bit for bit (on CPU) where
-the snapshot was taken. They are plain tensors and Python values, read with ``torch.load(weights_only=True)``.
+What a checkpoint holds is the owner's business: :meth:`synthfer.gan.train.Trainer.state_dict` (a snapshot:
+everything the loop's future depends on, so a resume continues bit for bit on a CPU) and
+:meth:`~synthfer.gan.train.Trainer.final_state` (``network-final.pt``), :func:`synthfer.gan.api.save_generator`,
+:func:`synthfer.gan.pkl.import_official_pkl`; the formats are in docs/gan.md. They are plain tensors and Python
+values, read with ``torch.load(weights_only=True)``.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from synthfer.gan import CHECKPOINT_FORMAT
-from synthfer.gan.api import read_checkpoint
+from synthfer.gan import CHECKPOINT_FORMAT, NetworkFileError
 from synthfer.gan.options import RESUME_MUST_MATCH
-from synthfer.io import PathLike, provenance
+from synthfer.io import PathLike, atomic_path, provenance
 from synthfer.logs import get_logger
-
-if TYPE_CHECKING:  # pragma: no cover
-    from synthfer.gan.train import Trainer
 
 log = get_logger(__name__)
 
 SNAPSHOT_RE = re.compile(r"^network-snapshot-(\d{6,})\.pt$")
+
+
+def read_checkpoint(path: PathLike, mmap: bool = False) -> dict:
+    """Load a synthfer ``.pt`` checkpoint with ``torch.load(weights_only=True)`` (no code runs) and check its format
+    marker. ``mmap``: memory-mapped (only the tensors used are read; snapshots are ~0.6 GB at 256²). Raises
+    ``FileNotFoundError``, or :class:`~synthfer.gan.NetworkFileError` (a ``ValueError``: one line naming the file
+    and the fix) if it is not one of ours."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    fix = "Fix: give a network-*.pt written by synthfer (or an official .pkl, which synthfer reads as well)"
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head != b"PK\x03\x04":
+        what = "an official pickle? name it .pkl" if head[:1] == b"\x80" else "not a torch checkpoint file"
+        raise NetworkFileError(f"{path}: cannot be read as a synthfer checkpoint ({what}). {fix}")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except Exception as exc:  # noqa: BLE001 - any failure means the file is not a usable checkpoint
+        # One line, without torch's advice to load with weights_only=False (which would run the file's code).
+        first = (str(exc).strip().splitlines() or [""])[0]
+        if "weights_only" in first.lower() or "weights only" in first.lower():
+            first = "it holds objects other than tensors and plain data"
+        raise NetworkFileError(f"{path}: cannot be read as a synthfer checkpoint ({first}). {fix}") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise NetworkFileError(
+            f"{path}: not a synthfer StyleGAN2 checkpoint (missing format marker {CHECKPOINT_FORMAT!r}). {fix}"
+        )
+    return ckpt
+
+
+def write_checkpoint(path: PathLike, ckpt: dict[str, Any]) -> Path:
+    """Write a checkpoint dict (with its ``format`` marker) atomically with ``torch.save``."""
+    import torch
+
+    if ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"checkpoint for {path} lacks the format marker {CHECKPOINT_FORMAT!r}")
+    with atomic_path(path) as tmp:
+        torch.save(ckpt, tmp)
+    return Path(path)
 
 
 def list_snapshots(snapshot_dir: PathLike) -> list[tuple[int, Path]]:
@@ -40,6 +80,19 @@ def list_snapshots(snapshot_dir: PathLike) -> list[tuple[int, Path]]:
     return sorted(out)
 
 
+def snapshot_for_kimg(snapshot_dir: PathLike, kimg: int) -> Path:
+    """The snapshot file of ``kimg`` in ``snapshot_dir``; ``FileNotFoundError`` listing the kimgs there."""
+    snaps = list_snapshots(snapshot_dir)
+    for k, path in snaps:
+        if k == int(kimg):
+            return path
+    available = ", ".join(str(k) for k, _ in snaps) or "none"
+    raise FileNotFoundError(
+        f"config key 'gan.network': no snapshot of kimg {kimg} (network-snapshot-{int(kimg):06d}.pt) in "
+        f"{snapshot_dir}; available kimgs: {available}. Fix: set gan.network to one of them, 'final' or 'best_fid'."
+    )
+
+
 def snapshot_path(snapshot_dir: PathLike, cur_nimg: int) -> Path:
     """``network-snapshot-{kimg:06d}.pt`` with ``kimg = images shown // 1000``."""
     return Path(snapshot_dir) / f"network-snapshot-{cur_nimg // 1000:06d}.pt"
@@ -48,77 +101,6 @@ def snapshot_path(snapshot_dir: PathLike, cur_nimg: int) -> Path:
 def checkpoint_provenance() -> dict[str, str]:
     # Plain strings only: checkpoints are read with torch.load(weights_only=True).
     return {k: str(v) for k, v in provenance().items()}
-
-
-def trainer_state(trainer: Trainer) -> dict[str, Any]:
-    """The whole loop state of a :class:`~synthfer.gan.train.Trainer` as a snapshot dict (CPU tensors)."""
-    import torch
-
-    def cpu(sd):
-        return {k: v.detach().cpu().clone() for k, v in sd.items()}
-
-    def opt_cpu(sd):
-        out = {"param_groups": sd["param_groups"], "state": {}}
-        for k, st in sd["state"].items():
-            out["state"][k] = {n: (v.detach().cpu().clone() if torch.is_tensor(v) else v) for n, v in st.items()}
-        return out
-
-    return {
-        "format": CHECKPOINT_FORMAT,
-        "version": 1,
-        "kind": "snapshot",
-        "G_kwargs": trainer.G_kwargs,
-        "D_kwargs": trainer.D_kwargs,
-        "G": cpu(trainer.G.state_dict()),
-        "D": cpu(trainer.D.state_dict()),
-        "G_ema": cpu(trainer.G_ema.state_dict()),
-        "opt_G": opt_cpu(trainer.opt_G.state_dict()),
-        "opt_D": opt_cpu(trainer.opt_D.state_dict()),
-        "augment_p": float(trainer.aug.p) if trainer.aug is not None else 0.0,
-        "ada": trainer.ada.state_dict() if trainer.ada is not None else None,
-        "pl_mean": trainer.loss.pl_mean.detach().cpu().clone(),
-        "cur_nimg": trainer.cur_nimg,
-        "kimg": trainer.cur_nimg / 1000,
-        "batch_idx": trainer.batch_idx,
-        "tick": trainer.tick,
-        "tick_start_nimg": trainer.tick_start_nimg,
-        "stats": {k: list(v) for k, v in trainer.stats.items()},
-        "sampler": trainer.sampler.state_dict(),
-        "rng_cpu": torch.get_rng_state(),
-        "rng_cuda": torch.cuda.get_rng_state_all() if trainer.device.type == "cuda" else [],
-        "log_rows": list(trainer.log_rows),
-        "elapsed_s": trainer.elapsed_s,
-        "config": dict(trainer.cfg),
-        "provenance": checkpoint_provenance(),
-    }
-
-
-def load_trainer_state(trainer: Trainer, state: dict[str, Any]) -> None:
-    """Restore a snapshot dict written by :func:`trainer_state` into ``trainer`` (networks, optimisers,
-    augmentation, counters, data order and torch's RNG state)."""
-    import torch
-
-    trainer.G.load_state_dict(state["G"])
-    trainer.D.load_state_dict(state["D"])
-    trainer.G_ema.load_state_dict(state["G_ema"])
-    trainer.opt_G.load_state_dict(state["opt_G"])
-    trainer.opt_D.load_state_dict(state["opt_D"])
-    if trainer.aug is not None:
-        trainer.aug.p.fill_(float(state["augment_p"]))
-    if trainer.ada is not None and state.get("ada") is not None:
-        trainer.ada.load_state_dict(state["ada"])
-    trainer.loss.pl_mean.copy_(state["pl_mean"])
-    trainer.cur_nimg = int(state["cur_nimg"])
-    trainer.batch_idx = int(state["batch_idx"])
-    trainer.tick = int(state["tick"])
-    trainer.tick_start_nimg = int(state["tick_start_nimg"])
-    trainer.stats = {k: list(v) for k, v in state["stats"].items()}
-    trainer.sampler.load_state_dict(state["sampler"])
-    trainer.log_rows = list(state["log_rows"])
-    trainer.elapsed_s = float(state["elapsed_s"])
-    torch.set_rng_state(state["rng_cpu"])
-    if trainer.device.type == "cuda" and state["rng_cuda"]:
-        torch.cuda.set_rng_state_all(state["rng_cuda"])
 
 
 def check_compatible(saved: dict[str, Any], cfg: dict[str, Any], path: Path) -> None:
@@ -152,19 +134,3 @@ def find_start(snapshot_dir: PathLike, resume_from: PathLike | None) -> tuple[di
             )
         return start, Path(resume_from)
     return None, None
-
-
-def final_checkpoint(trainer: Trainer, last_snapshot: Path) -> dict[str, Any]:
-    """``network-final.pt``: the EMA generator, its constructor arguments, kimg, p and the config."""
-    return {
-        "format": CHECKPOINT_FORMAT,
-        "version": 1,
-        "kind": "generator",
-        "G_kwargs": trainer.G_kwargs,
-        "G_ema": {k: v.detach().cpu() for k, v in trainer.G_ema.state_dict().items()},
-        "kimg": trainer.cur_nimg / 1000,
-        "augment_p": float(trainer.aug.p) if trainer.aug is not None else 0.0,
-        "config": dict(trainer.cfg),
-        "snapshot": last_snapshot.name,
-        "provenance": checkpoint_provenance(),
-    }

@@ -1,8 +1,9 @@
 """``synthfer`` sub-commands of the gan phase.
 
 - ``synthfer import-pkl NETWORK.pkl OUT.pt`` — convert an official StyleGAN2-ADA pickle (read without
-  NVIDIA's code) to a synthfer checkpoint holding G, D, G_ema and the ADA p (kind ``networks``); a file it
-  cannot import gives one ``error: …`` line and exit status 1.
+  NVIDIA's code) to a synthfer checkpoint holding G, D, G_ema and the ADA p (kind ``networks``); it refuses an
+  output named ``.pkl`` (or the input itself) and a synthfer ``.pt`` as input.
+A bad or missing network file gives every command one ``error: …`` line and exit status 1 (no traceback).
 - ``synthfer generate --network N --seeds 0-9,42 --outdir DIR`` — images for seeds (official z convention),
   ``seed{seed:04d}.png`` like the official generate.py.
 - ``synthfer gan-info CHECKPOINT`` — kimg, augmentation p, resolution and config of a checkpoint or pickle.
@@ -34,14 +35,25 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def _import_pkl(args) -> int:
-    from synthfer.gan.pkl import OfficialPickleError, import_official_pkl
+def _one_error_line(handler):
+    """Run a command; a bad or missing network file is one ``error: …`` line and exit status 1, no traceback."""
 
-    try:
-        import_official_pkl(args.pkl, args.out)
-    except (OfficialPickleError, FileNotFoundError) as exc:
-        print(f"error: {exc}")
-        return 1
+    def run(args) -> int:
+        from synthfer.gan import NetworkFileError
+
+        try:
+            return handler(args)
+        except (NetworkFileError, FileNotFoundError) as exc:
+            print(f"error: {exc}")
+            return 1
+
+    return run
+
+
+def _import_pkl(args) -> int:
+    from synthfer.gan.pkl import import_official_pkl
+
+    import_official_pkl(args.pkl, args.out)
     return 0
 
 
@@ -67,13 +79,9 @@ def _generate(args) -> int:
 def _info(args) -> int:
     path = Path(args.checkpoint)
     if path.suffix == ".pkl":
-        from synthfer.gan.pkl import OfficialPickleError, load_official_pkl
+        from synthfer.gan.pkl import load_official_pkl
 
-        try:
-            net = load_official_pkl(path)
-        except (OfficialPickleError, FileNotFoundError) as exc:
-            print(f"error: {exc}")
-            return 1
+        net = load_official_pkl(path)
         info = {
             "kind": "official pickle",
             "augment_p": net["augment_p"],
@@ -100,7 +108,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("pkl", help="network-snapshot-*.pkl from the official code")
     p.add_argument("out", help="output .pt (networks checkpoint: usable by generate and gan.start_from)")
     p.add_argument("--log", help="also log to this file")
-    p.set_defaults(func=_import_pkl)
+    p.set_defaults(func=_one_error_line(_import_pkl))
 
     p = subparsers.add_parser("generate", help="images for seeds from a synthfer .pt or an official .pkl")
     p.add_argument("--network", required=True, help="network-final.pt, a snapshot, or an official .pkl")
@@ -111,8 +119,8 @@ def add_commands(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", default=None, help="torch device (default: CUDA if present)")
     p.add_argument("--log", help="also log to this file")
-    p.set_defaults(func=_generate)
+    p.set_defaults(func=_one_error_line(_generate))
 
     p = subparsers.add_parser("gan-info", help="show kimg, p and config of a GAN checkpoint")
     p.add_argument("checkpoint")
-    p.set_defaults(func=_info)
+    p.set_defaults(func=_one_error_line(_info))

@@ -67,9 +67,9 @@ def write_face_check_samples(
     import pandas as pd
 
     from synthfer.gan.api import build_generator, synthesize
-    from synthfer.gan.network_choice import jsonable, snapshot_for_kimg
-    from synthfer.gan.train import list_snapshots
+    from synthfer.gan.checkpoint import list_snapshots, read_checkpoint, snapshot_for_kimg
     from synthfer.imaging import save_png
+    from synthfer.io import jsonable
     from synthfer.runtime import pick_device, set_threads
 
     if n_images < 1:
@@ -90,7 +90,7 @@ def write_face_check_samples(
     rows, described = [], []
     prog = Progress(log, len(networks) * n_images, "face-check samples")
     for tag, path, kimg in networks:
-        ckpt = read_checkpoint_mmap(path)
+        ckpt = read_checkpoint(path, mmap=True)
         if kimg is None:  # network-final.pt records its kimg (a generator-only file may not)
             kimg = float(ckpt.get("kimg", np.nan))
         G = build_generator(ckpt["G_kwargs"], ckpt["G_ema"]).eval().requires_grad_(False).to(dev)
@@ -120,22 +120,6 @@ def write_face_check_samples(
     )  # fmt: skip
     log.info("face-check samples: %d networks × %d images in %s", len(networks), n_images, out_dir)
     return table
-
-
-def read_checkpoint_mmap(path: PathLike) -> dict[str, Any]:
-    """A synthfer checkpoint read memory-mapped (``torch.load(weights_only=True, mmap=True)``: only the tensors
-    used are read; snapshots are ~0.6 GB at 256²), with its format marker checked."""
-    import torch
-
-    from synthfer.gan import CHECKPOINT_FORMAT
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: not a synthfer StyleGAN2 checkpoint (missing format marker {CHECKPOINT_FORMAT!r})")
-    return ckpt
 
 
 def face_rates(samples_csv: PathLike, detections_csv: PathLike) -> Any:

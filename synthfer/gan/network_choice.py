@@ -7,7 +7,7 @@
   face check passed (detection rate ≥ ``gan.face_check.min_detection_rate``); needs ``gan.snapshot_fid.enabled``
   (checked when the config is read, :func:`check_network_setting`).
 - an integer: the snapshot ``network-snapshot-{kimg:06d}.pt`` of that kimg (it must exist,
-  :func:`snapshot_for_kimg` lists the available ones).
+  :func:`synthfer.gan.checkpoint.snapshot_for_kimg` lists the available ones).
 
 The chosen file is **copied** byte for byte to ``results/gan/network-selected.pt`` (nothing is moved or deleted;
 a copy, not a link, so its modification time is the selection's) only if its face check passes — otherwise
@@ -50,21 +50,6 @@ def face_check_snapshots(network: Any, snapshot_fid_enabled: bool) -> str | list
     if snapshot_fid_enabled:
         return "all"
     return [int(network)] if network not in NETWORK_NAMES else []
-
-
-def snapshot_for_kimg(snapshot_dir: PathLike, kimg: int) -> Path:
-    """The snapshot file of ``kimg`` in ``snapshot_dir``; ``FileNotFoundError`` listing the kimgs there."""
-    from synthfer.gan.train import list_snapshots
-
-    snaps = list_snapshots(snapshot_dir)
-    for k, path in snaps:
-        if k == int(kimg):
-            return path
-    available = ", ".join(str(k) for k, _ in snaps) or "none"
-    raise FileNotFoundError(
-        f"config key 'gan.network': no snapshot of kimg {kimg} (network-snapshot-{int(kimg):06d}.pt) in "
-        f"{snapshot_dir}; available kimgs: {available}. Fix: set gan.network to one of them, 'final' or 'best_fid'."
-    )
 
 
 def choose_network(network: Any, rates, min_rate: float, fid_table=None) -> dict[str, Any]:
@@ -136,23 +121,6 @@ def choose_network(network: Any, rates, min_rate: float, fid_table=None) -> dict
     }
 
 
-def jsonable(obj: Any) -> Any:
-    """``obj`` with numpy scalars made Python values and NaN made ``None`` (``write_json`` refuses NaN)."""
-    import math
-
-    import numpy as np
-
-    if isinstance(obj, dict):
-        return {k: jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
-    return obj
-
-
 def _psi(rates) -> float:
     return float(rates.attrs.get("truncation_psi", float("nan")))
 
@@ -179,13 +147,15 @@ def select_network(
     import shutil
 
     from synthfer.gan.face_check import FINAL_TAG, NoFacesError, face_rates, sample_settings
-    from synthfer.io import atomic_path, provenance, read_table, sha256_file, write_json
+    from synthfer.io import atomic_path, jsonable, provenance, read_table, sha256_file, write_json
     from synthfer.logs import get_logger
 
     log = get_logger(__name__)
     if not 0 <= min_detection_rate <= 1:
         raise ValueError(f"gan.face_check.min_detection_rate must be in [0, 1], got {min_detection_rate}")
     if network not in NETWORK_NAMES:
+        from synthfer.gan.checkpoint import snapshot_for_kimg
+
         snapshot_for_kimg(snapshot_dir, int(network))  # it must exist: the error lists the kimgs that do
     rates = face_rates(samples_csv, detections_csv)
     sample = sample_settings(samples_csv)

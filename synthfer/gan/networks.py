@@ -45,15 +45,79 @@ def binomial_filter(taps=(1, 3, 3, 1)) -> torch.Tensor:
     return f / f.sum()
 
 
+class _FirConv(torch.autograd.Function):
+    """``y = conv2d(x, w, stride, padding, groups=C)`` for a fixed depthwise filter ``w`` [C, 1, k, k].
+
+    The blur is linear in ``x`` and ``w`` is a constant, so its backward is the adjoint map, a transposed
+    convolution with the same filter (:class:`_FirConvT`), whose backward is this convolution again: any order
+    of derivative (R1 and path length differentiate twice) costs one depthwise convolution per application.
+    aten's own double backward of a grouped convolution would also compute the fixed filter's weight gradient,
+    one convolution per channel with a whole gradient image as its kernel (issue 21).
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, stride, padding):
+        ctx.save_for_backward(w)
+        ctx.args = (stride, padding, tuple(x.shape[-2:]))
+        return F.conv2d(x, w, stride=stride, padding=padding, groups=x.shape[1])
+    # ``stride`` and ``padding``: an int or an (H, W) pair, as F.conv2d takes them.
+
+    @staticmethod
+    def backward(ctx, g):
+        (w,) = ctx.saved_tensors
+        stride, padding, size = ctx.args
+        w = w if w.dtype == g.dtype else w.to(g.dtype)  # autocast: the gradient may come in another precision
+        return _FirConvT.apply(g, w, stride, padding, size), None, None, None
+
+
+class _FirConvT(torch.autograd.Function):
+    """``y = conv_transpose2d(x, w, stride, padding, groups=C)`` cropped/extended to ``size`` (H, W): the adjoint of
+    :class:`_FirConv` (and the zero-insertion upsampling when ``stride`` is 2); its backward is :class:`_FirConv`."""
+
+    @staticmethod
+    def forward(ctx, x, w, stride, padding, size):
+        ctx.save_for_backward(w)
+        ctx.args = (stride, padding)
+        st = (stride, stride) if isinstance(stride, int) else tuple(stride)
+        pd = (padding, padding) if isinstance(padding, int) else tuple(padding)
+        out_pad = [size[i] - ((x.shape[2 + i] - 1) * st[i] - 2 * pd[i] + w.shape[2 + i]) for i in (0, 1)]
+        return F.conv_transpose2d(x, w, stride=stride, padding=padding, output_padding=out_pad, groups=x.shape[1])
+
+    @staticmethod
+    def backward(ctx, g):
+        (w,) = ctx.saved_tensors
+        stride, padding = ctx.args
+        w = w if w.dtype == g.dtype else w.to(g.dtype)
+        return _FirConv.apply(g, w, stride, padding), None, None, None, None
+
+
+_FILTER_CACHE: dict = {}
+
+
+def _depthwise(f: torch.Tensor, c: int, gain: float, dtype) -> torch.Tensor:
+    """``(f·gain)`` as a ``[c, 1, k, k]`` depthwise weight in ``dtype``, built once per filter, gain, dtype and
+    channel count (a per-call rebuild is 3–4 dispatched ops: kernel launches on a GPU)."""
+    key = (id(f), f._version, f.device, dtype, c, float(gain))
+    hit = _FILTER_CACHE.get(key)
+    if hit is not None and hit[0] is f:
+        return hit[1]
+    if len(_FILTER_CACHE) > 4096:
+        _FILTER_CACHE.clear()
+    w = (f.detach() * gain).to(dtype)[None, None].expand(c, 1, *f.shape)
+    _FILTER_CACHE[key] = (f, w)
+    return w
+
+
 def fir_filter(x: torch.Tensor, f: torch.Tensor, pad: tuple[int, int, int, int], gain: float = 1.0) -> torch.Tensor:
     """Depthwise 2-D FIR filtering of ``x`` [N, C, H, W] with zero padding ``(left, right, top, bottom)``.
 
-    The filter is symmetric, so correlation and convolution coincide.
+    The filter is symmetric, so correlation and convolution coincide. Equal padding on every side is folded
+    into the convolution; the blur and its gradients are :class:`_FirConv`/:class:`_FirConvT`.
     """
-    c = x.shape[1]
-    x = F.pad(x, list(pad))
-    w = (f * gain).to(x.dtype)[None, None].expand(c, 1, *f.shape)
-    return F.conv2d(x, w, groups=c)
+    w = _depthwise(f, x.shape[1], gain, x.dtype)
+    if len(set(pad)) == 1:
+        return _FirConv.apply(x, w, 1, pad[0])
+    return _FirConv.apply(F.pad(x, list(pad)), w, 1, 0)
 
 
 def upsample2x(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
@@ -62,16 +126,14 @@ def upsample2x(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
     Computed as one depthwise transposed convolution (stride 2, padding 1) with the 4-tap filter, which
     is the same linear map without materialising the zero-filled image.
     """
-    c = x.shape[1]
-    w = (f * 4.0).to(x.dtype)[None, None].expand(c, 1, *f.shape)
-    return F.conv_transpose2d(x, w, stride=2, padding=(f.shape[-1] - 2) // 2, groups=c)
+    w = _depthwise(f, x.shape[1], 4.0, x.dtype)
+    return _FirConvT.apply(x, w, 2, (f.shape[-1] - 2) // 2, (2 * x.shape[2], 2 * x.shape[3]))
 
 
 def downsample2x(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    """Filter with padding (1, 1) and keep every second sample: H → H/2."""
-    k = f.shape[-1]
-    p = (k - 2) // 2
-    return fir_filter(x, f, (p, p, p, p))[:, :, ::2, ::2]
+    """Filter with padding (1, 1) and keep every second sample: H → H/2 (one stride-2 depthwise convolution)."""
+    p = (f.shape[-1] - 2) // 2
+    return _FirConv.apply(x, _depthwise(f, x.shape[1], 1.0, x.dtype), 2, p)
 
 
 def bias_act(x: torch.Tensor, b: torch.Tensor | None, act: str, gain: float, clamp: float | None) -> torch.Tensor:
@@ -124,10 +186,8 @@ class FullyConnectedLayer(nn.Module):
             b = b.to(x.dtype)
             if self.bias_gain != 1:
                 b = b * self.bias_gain
-        if self.activation == "linear" and b is not None:
-            return torch.addmm(b.unsqueeze(0), x, w.t())
-        x = x.matmul(w.t())
-        return bias_act(x, b, self.activation, LRELU_GAIN if self.activation == "lrelu" else 1.0, None)
+        x = torch.addmm(b.unsqueeze(0), x, w.t()) if b is not None else x.matmul(w.t())
+        return bias_act(x, None, self.activation, LRELU_GAIN if self.activation == "lrelu" else 1.0, None)
 
 
 class Conv2dLayer(nn.Module):
@@ -145,32 +205,35 @@ class Conv2dLayer(nn.Module):
 
     def forward(self, x, gain: float = 1.0):
         w = self.weight.to(x.dtype) * self.weight_gain
+        b = self.bias.to(x.dtype) if self.bias is not None else None  # added by the convolution itself
         k = w.shape[-1]
         if self.down == 2:
             f = self.resample_filter
             if k == 1:
                 x = downsample2x(x, f)
-                x = F.conv2d(x, w)
+                x = F.conv2d(x, w, b)
             else:
                 # Blur with enough padding that a stride-2 "valid" convolution gives exactly H/2.
                 p = (f.shape[-1] - 2 + 1) // 2 + self.padding
                 q = (f.shape[-1] - 2) // 2 + self.padding
                 x = fir_filter(x, f, (p, q, p, q))
-                x = F.conv2d(x, w, stride=2)
+                x = F.conv2d(x, w, b, stride=2)
         else:
-            x = F.conv2d(x, w, padding=self.padding)
+            x = F.conv2d(x, w, b, padding=self.padding)
         act_gain = (LRELU_GAIN if self.activation == "lrelu" else 1.0) * gain
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
-        return bias_act(x, self.bias, self.activation, act_gain, clamp)
+        return bias_act(x, None, self.activation, act_gain, clamp)
 
 
-def modulated_conv2d(x, weight, styles, demodulate=True, up=1, resample_filter=None, padding=0):
+def modulated_conv2d(x, weight, styles, demodulate=True, up=1, resample_filter=None, padding=0, bias=None):
     """Modulated convolution (StyleGAN2 §2.2): ``w'_ijk = s_i · w_ijk`` and, with demodulation,
     ``w''_ijk = w'_ijk / sqrt(Σ_ik w'_ijk² + 1e-8)``.
 
     Implemented without grouped convolutions: the input is scaled by the styles, convolved with the
     shared weight, and the output scaled by the demodulation coefficients. This is the same linear map
-    and keeps each sample's result independent of the batch it is computed in.
+    and keeps each sample's result independent of the batch it is computed in. The coefficients use the
+    exact identity ``Σ_ik (s_i·w_oik)² = Σ_i s_i²·Σ_k w_oik²`` (an [N, I]·[I, O] product). ``bias`` (per
+    output channel) is added in the same op as the demodulation (or by the convolution without it).
     """
     n = x.shape[0]
     w = weight.to(x.dtype)
@@ -181,12 +244,20 @@ def modulated_conv2d(x, weight, styles, demodulate=True, up=1, resample_filter=N
         # samples), then the 4-tap low-pass filter with gain 4 and padding 1 brings it to exactly 2H.
         x = F.conv_transpose2d(x, w.transpose(0, 1), stride=2)
         x = fir_filter(x, resample_filter, (1, 1, 1, 1), gain=4.0)
+    elif bias is not None and not demodulate:
+        return F.conv2d(x, w, bias.to(x.dtype), padding=padding)  # ``bias``: added by the convolution (toRGB)
     else:
         x = F.conv2d(x, w, padding=padding)
     if demodulate:
-        wm = w.unsqueeze(0) * styles.reshape(n, 1, -1, 1, 1)
-        dcoefs = (_at_least_float32(wm).square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()
-        x = x * dcoefs.to(x.dtype).reshape(n, -1, 1, 1)
+        # Σ_ik (s_i·w_oik)² = Σ_i s_i² · Σ_k w_oik²: an [N, I] × [I, O] product instead of the N×O×I×k×k tensor.
+        s2 = _at_least_float32(styles).square()
+        w2 = _at_least_float32(w).square().sum(dim=[2, 3])
+        dcoefs = (s2 @ w2.t() + 1e-8).rsqrt().to(x.dtype).reshape(n, -1, 1, 1)
+        if bias is not None:  # x·d + b in one op
+            return torch.addcmul(bias.to(x.dtype).reshape(1, -1, 1, 1), x, dcoefs)
+        return x * dcoefs
+    if bias is not None:
+        x = x + bias.to(x.dtype).reshape(1, -1, 1, 1)
     return x
 
 
@@ -267,17 +338,18 @@ class SynthesisLayer(nn.Module):
             up=self.up,
             resample_filter=self.resample_filter,
             padding=self.padding,
+            bias=self.bias,
         )
         if noise_mode == "random":
             noise = torch.randn([x.shape[0], 1, self.resolution, self.resolution], device=x.device, dtype=x.dtype)
-            x = x + noise * self.noise_strength.to(x.dtype)
+            x = torch.addcmul(x, noise, self.noise_strength.to(x.dtype))  # x + n·strength in one op
         elif noise_mode == "const":
-            x = x + (self.noise_const * self.noise_strength).to(x.dtype)
+            x = torch.addcmul(x, self.noise_const.to(x.dtype), self.noise_strength.to(x.dtype))
         elif noise_mode != "none":
             raise ValueError(f"noise_mode must be 'random', 'const' or 'none', not {noise_mode!r}")
         act_gain = LRELU_GAIN * gain
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
-        return bias_act(x, self.bias, "lrelu", act_gain, clamp)
+        return bias_act(x, None, "lrelu", act_gain, clamp)  # the bias was added with the demodulation
 
 
 class ToRGBLayer(nn.Module):
@@ -293,8 +365,8 @@ class ToRGBLayer(nn.Module):
 
     def forward(self, x, w):
         styles = self.affine(w) * self.weight_gain
-        x = modulated_conv2d(x, self.weight, styles, demodulate=False)
-        return bias_act(x, self.bias, "linear", 1.0, self.conv_clamp)
+        x = modulated_conv2d(x, self.weight, styles, demodulate=False, bias=self.bias)
+        return bias_act(x, None, "linear", 1.0, self.conv_clamp)
 
 
 class SynthesisBlock(nn.Module):

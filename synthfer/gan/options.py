@@ -125,3 +125,113 @@ def network_kwargs(cfg: dict[str, Any]) -> tuple[dict, dict]:
         **common,
     )
     return G_kwargs, D_kwargs
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Parse-time checks of the start network (standard library only: no torch at Snakefile parse time)
+
+
+class _Opaque:
+    """What every tensor, storage or array becomes when a network file is peeked at: nothing is rebuilt or run."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        pass
+
+
+def _peek_unpickler(fh):
+    import collections
+    import pickle
+
+    class Peek(pickle.Unpickler):
+        def find_class(self, module: str, name: str):
+            if (module, name) == ("torch_utils.persistence", "_reconstruct_persistent_obj"):
+                return lambda meta: dict((meta or {}).get("state") or {}, __class_name__=(meta or {}).get("class_name"))
+            if (module, name) == ("dnnlib.util", "EasyDict"):
+                return dict
+            if (module, name) == ("collections", "OrderedDict"):
+                return collections.OrderedDict
+            if module.split(".")[0] in ("torch", "numpy", "_codecs"):
+                return _Opaque
+            raise pickle.UnpicklingError(f"global {module}.{name} is not part of a network file")
+
+        def persistent_load(self, pid: Any) -> Any:
+            return _Opaque()
+
+    return Peek(fh)
+
+
+def peek_network_resolution(path: str) -> int:
+    """The image resolution of a synthfer ``.pt`` (its ``G_kwargs``) or an official StyleGAN2-ADA ``.pkl`` (its
+    ``G_ema`` init arguments), read with a stub unpickler: no torch, no tensor is rebuilt, no code runs. Raises
+    ``ValueError`` for a file that is neither."""
+    import pickle
+    import zipfile
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        if zipfile.is_zipfile(p):
+            with zipfile.ZipFile(p) as z:
+                name = next((n for n in z.namelist() if n.endswith("/data.pkl") or n == "data.pkl"), None)
+                if name is None:
+                    raise ValueError("a zip file without a torch checkpoint inside")
+                with z.open(name) as fh:
+                    obj = _peek_unpickler(fh).load()
+            kwargs = obj.get("G_kwargs") if isinstance(obj, dict) else None
+        else:
+            with open(p, "rb") as fh:
+                obj = _peek_unpickler(fh).load()
+            g = obj.get("G_ema") if isinstance(obj, dict) else None
+            kwargs = g.get("_init_kwargs") if isinstance(g, dict) else None
+        return int(kwargs["img_resolution"])
+    except (pickle.UnpicklingError, EOFError, AttributeError, KeyError, TypeError, ValueError, IndexError,
+            zipfile.BadZipFile) as exc:  # fmt: skip
+        raise ValueError(f"not a StyleGAN2-ADA network file ({type(exc).__name__}: {exc})") from None
+
+
+def check_start_network(
+    start_from: str | None, resume_from: str | None, freeze_d: int | None, resolution: int | None
+) -> list[str]:
+    """Parse-time problems of ``gan.start_from`` / ``gan.resume_from`` / ``gan.freeze_d``, each one message naming
+    the config key and the fix (empty list: none). Checks what the training job would otherwise find only after
+    the alignment and the data set build: both start keys set; ``freeze_d`` without a pretrained network; a
+    start network that does not exist, is not a ``.pkl``/``.pt`` network, or has another resolution than
+    ``gan.resolution`` (read without torch: :func:`peek_network_resolution`). Meant for ``synthfer.config``'s
+    parse-time ``check_config``."""
+    from pathlib import Path
+
+    errors = []
+    if start_from and resume_from:
+        errors.append(
+            "gan.start_from and gan.resume_from are both set: start_from begins a new run from a network, "
+            "resume_from continues a run exactly. Fix: set only one of them."
+        )
+    if freeze_d and not start_from and not resume_from:
+        errors.append(
+            f"gan.freeze_d = {freeze_d} freezes layers of a pretrained discriminator, but nothing is pretrained. "
+            "Fix: set gan.start_from (or gan.freeze_d: 0)."
+        )
+    if start_from:
+        p = Path(start_from)
+        if not p.is_file():
+            errors.append(f"gan.start_from: {p} does not exist. Fix: give the path of an official .pkl or a "
+                          "synthfer .pt, or null.")  # fmt: skip
+        elif p.suffix not in (".pkl", ".pt"):
+            errors.append(f"gan.start_from: {p} is neither an official StyleGAN2-ADA .pkl nor a synthfer .pt. "
+                          "Fix: give a network file.")  # fmt: skip
+        else:
+            try:
+                res = peek_network_resolution(str(p))
+            except ValueError as exc:
+                errors.append(f"gan.start_from: {p} is {exc}. Fix: give an official StyleGAN2-ADA .pkl or a "
+                              "synthfer .pt.")  # fmt: skip
+            else:
+                if resolution is not None and res != int(resolution):
+                    errors.append(
+                        f"gan.start_from: {p} is a {res}² network but gan.resolution is {int(resolution)}. Fix: set "
+                        f"gan.resolution: {res}, or start from a {int(resolution)}² network."
+                    )
+    return errors

@@ -51,6 +51,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from synthfer.gan import NetworkFileError
 from synthfer.logs import get_logger
 
 log = get_logger(__name__)
@@ -84,7 +85,7 @@ D_BLOCK_IGNORED = {"freeze_layers", "fp16_channels_last"}
 D_EPILOGUE_FIXED = {"activation": "lrelu"}
 
 
-class OfficialPickleError(ValueError):
+class OfficialPickleError(NetworkFileError):
     """A pickle that is not (or not a supported) official StyleGAN2-ADA PyTorch network; the message is one
     line naming the file and what it is."""
 
@@ -296,6 +297,12 @@ def read_official_pkl(path: str | Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"pickle {path} does not exist")
     with open(path, "rb") as fh:
+        if fh.read(4) == b"PK\x03\x04":  # a zip: torch.save's format, i.e. a synthfer .pt, not a pickle
+            raise OfficialPickleError(
+                f"{path}: a torch/synthfer checkpoint (zip), not an official StyleGAN2-ADA pickle. Fix: use it "
+                "directly (synthfer generate --network, gan.start_from, gan-info); import-pkl converts official .pkl files"
+            )
+        fh.seek(0)
         try:
             data = RestrictedUnpickler(fh).load()
         except pickle.UnpicklingError as exc:
@@ -456,12 +463,20 @@ def import_official_pkl(pkl_path: str | Path, out_path: str | Path) -> Path:
     (:func:`~synthfer.gan.api.load_generator`) and to start training from it (``gan.start_from``), but no
     optimiser state, so it cannot be resumed exactly.
     """
-    import torch
 
     from synthfer.gan import CHECKPOINT_FORMAT
-    from synthfer.io import atomic_path, provenance, sha256_file
+    from synthfer.gan.checkpoint import write_checkpoint
+    from synthfer.io import provenance, sha256_file
 
-    pkl_path = Path(pkl_path)
+    pkl_path, out_path = Path(pkl_path), Path(out_path)
+    if out_path.suffix == ".pkl":
+        raise OfficialPickleError(
+            f"{out_path}: the output would be a torch file named .pkl (read back as an official pickle, and "
+            f"{'it would replace the input' if out_path.resolve() == pkl_path.resolve() else 'easily mistaken for one'}). "
+            f"Fix: name the output {out_path.with_suffix('.pt').name}"
+        )
+    if out_path.exists() and pkl_path.exists() and out_path.resolve() == pkl_path.resolve():
+        raise OfficialPickleError(f"{out_path}: output and input are the same file. Fix: give another output path")
     net = load_official_pkl(pkl_path, with_discriminator=True)
     ckpt: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT,
@@ -477,7 +492,6 @@ def import_official_pkl(pkl_path: str | Path, out_path: str | Path) -> Path:
     for key in ("G", "D", "G_ema"):
         if key in net:
             ckpt[key] = {k: v.detach().cpu() for k, v in net[key].state_dict().items()}
-    with atomic_path(out_path) as tmp:
-        torch.save(ckpt, tmp)
+    write_checkpoint(out_path, ckpt)
     log.info("wrote %s (%s)", out_path, ", ".join(k for k in ("G", "D", "G_ema") if k in ckpt))
     return Path(out_path)

@@ -32,19 +32,19 @@ from typing import Any
 
 import numpy as np
 
+from synthfer.gan import CHECKPOINT_FORMAT
 from synthfer.gan.api import seeds_to_z
 from synthfer.gan.checkpoint import (
     check_compatible,
-    final_checkpoint,
+    checkpoint_provenance,
     find_start,
     list_snapshots,
-    load_trainer_state,
     snapshot_path,
-    trainer_state,
+    write_checkpoint,
 )
 from synthfer.gan.options import network_kwargs, resolve_config
 from synthfer.gan.time_budget import StopFlag, time_budget_s
-from synthfer.io import PathLike, atomic_path, write_text
+from synthfer.io import PathLike, write_text
 from synthfer.logs import get_logger
 from synthfer.runtime import pick_device, set_threads
 
@@ -158,7 +158,8 @@ class Trainer:
         ratio = interval / (interval + 1) if interval else 1.0
         lr = float(self.cfg["lr"]) * ratio
         betas = (0.0**ratio, 0.99**ratio)
-        return torch.optim.Adam(params, lr=lr, betas=betas, eps=1e-8)
+        # Fused Adam (CUDA and CPU): a few ops per step instead of ~6 per parameter.
+        return torch.optim.Adam(params, lr=lr, betas=betas, eps=1e-8, fused=True)
 
     def _D_requires_grad(self, flag: bool) -> None:
         for p in self.D_trainable:
@@ -166,21 +167,41 @@ class Trainer:
 
     # -- helpers ------------------------------------------------------------------------------
     def _p(self) -> float:
-        return float(self.aug.p) if self.aug is not None else 0.0
+        return self.aug.p_value if self.aug is not None else 0.0
 
     def _stat(self, name: str, value) -> None:
-        self.stats.setdefault(name, []).append(float(value))
+        """Keep a phase statistic (a 0-d tensor stays on the device: read once per tick by :meth:`read_stats`)."""
+        self.stats.setdefault(name, []).append(value.detach() if hasattr(value, "detach") else float(value))
+
+    def read_stats(self) -> dict[str, list[float]]:
+        """The statistics since the last tick as floats: every device value read back in one transfer."""
+        import torch
+
+        pending = [(k, i) for k, v in self.stats.items() for i, x in enumerate(v) if isinstance(x, torch.Tensor)]
+        if pending:
+            values = torch.stack([self.stats[k][i].float().reshape([]) for k, i in pending]).cpu().tolist()
+            for (k, i), x in zip(pending, values, strict=True):
+                self.stats[k][i] = x
+        return self.stats
+
+    def _to_device(self, a: np.ndarray):
+        """A host array on the training device without a blocking copy (pinned memory on CUDA)."""
+        import torch
+
+        t = torch.from_numpy(a)
+        if self.device.type == "cuda":
+            return t.pin_memory().to(self.device, non_blocking=True)
+        return t.to(self.device)
 
     def real_batch(self):
         import torch
 
         idx = self.sampler.next(int(self.cfg["batch"]))
         n = len(self.images)
-        sel = torch.from_numpy(idx % n).to(self.device)
-        x = self.images[sel].float() / 127.5 - 1
-        flip = torch.from_numpy(idx >= n).to(self.device)
-        if bool(flip.any()):
-            x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        x = self.images[self._to_device(idx % n)].float() / 127.5 - 1
+        flip = idx >= n
+        if flip.any():  # numpy: decided on the host, no sync
+            x = torch.where(self._to_device(flip)[:, None, None, None], x.flip(3), x)
         return x
 
     @staticmethod
@@ -192,56 +213,63 @@ class Trainer:
                 torch.nan_to_num(p.grad, nan=0, posinf=1e5, neginf=-1e5, out=p.grad)
 
     # -- one minibatch ------------------------------------------------------------------------
-    def step(self) -> None:
+    # The phases in the official order: (name, network, the config key of its interval; None = every minibatch).
+    PHASES = (("Gmain", "G", None), ("Greg", "G", "pl_interval"), ("Dmain", "D", None), ("Dreg", "D", "r1_interval"))
+
+    def phases_due(self) -> list[str]:
+        """The phases of the current minibatch: the main ones always, a regulariser every ``interval``
+        minibatches (none when its interval or weight is 0)."""
+        cfg, due = self.cfg, []
+        for name, _, key in self.PHASES:
+            if key is not None:
+                weight = cfg["pl_weight"] if name == "Greg" else cfg["gamma"]
+                if not (cfg[key] and weight) or self.batch_idx % int(cfg[key]):
+                    continue
+            due.append(name)
+        return due
+
+    def run_phase(self, phase: str, real) -> None:
+        """One phase: its network trainable, forward + backward (:meth:`StyleGAN2Loss.accumulate_gradients`),
+        gradients cleaned, its optimiser's step; statistics kept on the device."""
         import torch
 
         cfg, dev = self.cfg, self.device
+        batch, z_dim = int(cfg["batch"]), self.G.z_dim
+        G_phase = phase[0] == "G"
+        net, opt = (self.G, self.opt_G) if G_phase else (self.D, self.opt_D)
+        if G_phase:
+            self.G.requires_grad_(True)
+        else:
+            self._D_requires_grad(True)
+        opt.zero_grad(set_to_none=True)
+        if phase == "Gmain":
+            kw = dict(gen_z=torch.randn([batch, z_dim], device=dev))
+        elif phase == "Greg":
+            kw = dict(gen_z=torch.randn([batch // int(cfg["pl_batch_shrink"]), z_dim], device=dev),
+                      gain=int(cfg["pl_interval"]))  # fmt: skip
+        elif phase == "Dmain":
+            kw = dict(real_img=real, gen_z=torch.randn([batch, z_dim], device=dev))
+        else:  # lazy R1 on (augmented) reals, the gradient w.r.t. the un-augmented image
+            kw = dict(real_img=real, gain=int(cfg["r1_interval"]))
+        out = self.loss.accumulate_gradients(phase, **kw)
+        self._clean_grads(net)
+        opt.step()
+        net.requires_grad_(False)
+        if "real_logits" in out and self.ada is not None:
+            self.ada.accumulate(out["real_logits"])  # the R1 phase's real logits count too (official)
+        for k, v in out.items():
+            if k != "real_logits":
+                self._stat(k, v)
+
+    def step(self) -> None:
+        """One minibatch: the phases due (:meth:`phases_due`), the generator EMA, the ADA update."""
+        import torch
+
+        cfg = self.cfg
         batch = int(cfg["batch"])
-        z_dim = self.G.z_dim
         real = self.real_batch()
-
-        # G main: non-saturating loss.
-        self.G.requires_grad_(True)
-        self.opt_G.zero_grad(set_to_none=True)
-        out = self.loss.accumulate_gradients("Gmain", gen_z=torch.randn([batch, z_dim], device=dev))
-        self._clean_grads(self.G)
-        self.opt_G.step()
-        self._stat("loss_G", out["loss_G"])
-
-        # G reg: lazy path-length regularisation.
-        if cfg["pl_interval"] and cfg["pl_weight"] and self.batch_idx % int(cfg["pl_interval"]) == 0:
-            self.opt_G.zero_grad(set_to_none=True)
-            n = batch // int(cfg["pl_batch_shrink"])
-            out = self.loss.accumulate_gradients(
-                "Greg", gen_z=torch.randn([n, z_dim], device=dev), gain=int(cfg["pl_interval"])
-            )
-            self._clean_grads(self.G)
-            self.opt_G.step()
-            self._stat("pl_penalty", out["pl_penalty"])
-        self.G.requires_grad_(False)
-
-        # D main: logistic loss on fakes and reals; ADA statistics from the real logits.
-        self._D_requires_grad(True)
-        self.opt_D.zero_grad(set_to_none=True)
-        out = self.loss.accumulate_gradients("Dmain", real_img=real, gen_z=torch.randn([batch, z_dim], device=dev))
-        self._clean_grads(self.D)
-        self.opt_D.step()
-        if self.ada is not None:
-            self.ada.accumulate(out["real_logits"])
-        self._stat("loss_D", out["loss_D"])
-        self._stat("D_real", out["D_real"])
-        self._stat("D_fake", out["D_fake"])
-
-        # D reg: lazy R1 on (augmented) reals, gradient w.r.t. the un-augmented image.
-        if cfg["r1_interval"] and cfg["gamma"] and self.batch_idx % int(cfg["r1_interval"]) == 0:
-            self.opt_D.zero_grad(set_to_none=True)
-            out = self.loss.accumulate_gradients("Dreg", real_img=real, gain=int(cfg["r1_interval"]))
-            self._clean_grads(self.D)
-            self.opt_D.step()
-            if self.ada is not None:
-                self.ada.accumulate(out["real_logits"])  # the R1 phase's real logits count too (official)
-            self._stat("r1_penalty", out["r1_penalty"])
-        self._D_requires_grad(False)
+        for phase in self.phases_due():
+            self.run_phase(phase, real)
 
         # G_ema.
         ema_nimg = float(cfg["ema_kimg"]) * 1000
@@ -249,10 +277,10 @@ class Trainer:
             ema_nimg = min(ema_nimg, self.cur_nimg * float(cfg["ema_rampup"]))
         beta = 0.5 ** (batch / max(ema_nimg, 1e-8))
         with torch.no_grad():
-            for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters(), strict=True):
-                p_ema.copy_(p.lerp(p_ema, beta))
-            for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
-                b_ema.copy_(b)
+            # θ_ema ← lerp(θ, θ_ema, β) for all parameters in two multi-tensor ops; buffers copied in one.
+            params, params_ema = list(self.G.parameters()), list(self.G_ema.parameters())
+            torch._foreach_copy_(params_ema, torch._foreach_lerp(params, params_ema, beta))
+            torch._foreach_copy_(list(self.G_ema.buffers()), list(self.G.buffers()))
 
         self.cur_nimg += batch
         self.batch_idx += 1
@@ -261,10 +289,89 @@ class Trainer:
 
     # -- state --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return trainer_state(self)
+        """The snapshot (``kind`` ``snapshot``): the whole loop state as CPU tensors and plain values; the keys are
+        documented in docs/gan.md. A resume from it continues bit for bit on a CPU."""
+        import torch
+
+        def cpu(sd):
+            return {k: v.detach().cpu().clone() for k, v in sd.items()}
+
+        def opt_cpu(sd):
+            out = {"param_groups": sd["param_groups"], "state": {}}
+            for k, st in sd["state"].items():
+                out["state"][k] = {n: (v.detach().cpu().clone() if torch.is_tensor(v) else v) for n, v in st.items()}
+            return out
+
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "version": 1,
+            "kind": "snapshot",
+            "G_kwargs": self.G_kwargs,
+            "D_kwargs": self.D_kwargs,
+            "G": cpu(self.G.state_dict()),
+            "D": cpu(self.D.state_dict()),
+            "G_ema": cpu(self.G_ema.state_dict()),
+            "opt_G": opt_cpu(self.opt_G.state_dict()),
+            "opt_D": opt_cpu(self.opt_D.state_dict()),
+            "augment_p": float(self.aug.p) if self.aug is not None else 0.0,
+            "ada": self.ada.state_dict() if self.ada is not None else None,
+            "pl_mean": self.loss.pl_mean.detach().cpu().clone(),
+            "cur_nimg": self.cur_nimg,
+            "kimg": self.cur_nimg / 1000,
+            "batch_idx": self.batch_idx,
+            "tick": self.tick,
+            "tick_start_nimg": self.tick_start_nimg,
+            "stats": {k: list(v) for k, v in self.read_stats().items()},
+            "sampler": self.sampler.state_dict(),
+            "rng_cpu": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+            "log_rows": list(self.log_rows),
+            "elapsed_s": self.elapsed_s,
+            "config": dict(self.cfg),
+            "provenance": checkpoint_provenance(),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        load_trainer_state(self, state)
+        """Restore a snapshot written by :meth:`state_dict` (networks, optimisers, augmentation, counters, data
+        order and torch's RNG state)."""
+        import torch
+
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.G_ema.load_state_dict(state["G_ema"])
+        self.opt_G.load_state_dict(state["opt_G"])
+        self.opt_D.load_state_dict(state["opt_D"])
+        if self.aug is not None:
+            self.aug.p.fill_(float(state["augment_p"]))
+        if self.ada is not None and state.get("ada") is not None:
+            self.ada.load_state_dict(state["ada"])
+        self.loss.pl_mean.copy_(state["pl_mean"])
+        self.cur_nimg = int(state["cur_nimg"])
+        self.batch_idx = int(state["batch_idx"])
+        self.tick = int(state["tick"])
+        self.tick_start_nimg = int(state["tick_start_nimg"])
+        self.stats = {k: list(v) for k, v in state["stats"].items()}
+        self.sampler.load_state_dict(state["sampler"])
+        self.log_rows = list(state["log_rows"])
+        self.elapsed_s = float(state["elapsed_s"])
+        torch.set_rng_state(state["rng_cpu"])
+        if self.device.type == "cuda" and state["rng_cuda"]:
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+
+    def final_state(self, last_snapshot: Path) -> dict[str, Any]:
+        """``network-final.pt``: the EMA generator, its constructor arguments, kimg, p and the config."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "version": 1,
+            "kind": "generator",
+            "G_kwargs": self.G_kwargs,
+            "G_ema": {k: v.detach().cpu() for k, v in self.G_ema.state_dict().items()},
+            "kimg": self.cur_nimg / 1000,
+            "augment_p": float(self.aug.p) if self.aug is not None else 0.0,
+            "config": dict(self.cfg),
+            "snapshot": last_snapshot.name,
+            "provenance": checkpoint_provenance(),
+        }
 
     def fakes(self) -> np.ndarray:
         """The fixed grid seeds 0 … grid_size−1 rendered by G_ema (const noise, ψ = 1)."""
@@ -308,8 +415,6 @@ def train_gan(
       'incomplete' if ``raise_incomplete`` is False). ``max_steps`` (tests) stops after that many
       minibatches of this session, also with a snapshot.
     """
-    import torch
-
     from synthfer.gan.dataset import load_dataset
 
     t_session = time.monotonic()
@@ -317,6 +422,47 @@ def train_gan(
     snap_dir = run_dir / "snapshots"
     dev = pick_device(device)
     images = load_dataset(dataset)
+    cfg, start_net = _run_config(options, images, dataset, resume_from, start_from)
+    log.info("dataset %s: %d images at %d², device %s", dataset, len(images), images.shape[-1], dev)
+    log.info("config: %s", json.dumps(cfg, sort_keys=True))
+    trainer = _build_trainer(cfg, images, dev, snap_dir, resume_from, start_net)
+    del start_net
+
+    margin_s = float(cfg["time_margin_minutes"]) * 60
+    deadline = t_session + time_limit_s - margin_s if time_limit_s else None
+    if deadline is not None and time_limit_s <= margin_s:
+        raise ValueError(f"time limit {time_limit_s:.0f} s is not longer than the safety margin {margin_s:.0f} s")
+    snap_dir.mkdir(parents=True, exist_ok=True)
+    if not (snap_dir / "reals.png").exists():
+        n = min(int(cfg["grid_size"]), len(images))
+        save_grid(snap_dir / "reals.png", images[:n].transpose(0, 2, 3, 1), cols=min(8, n))
+
+    loop = _Loop(trainer, snap_dir, log_path, dev)
+    reason = loop.run(deadline, time_limit_s, margin_s, max_steps)
+    _write_log(log_path, trainer)  # the one write outside the ticks: the log holds every tick, whatever the end
+    total_kimg = float(cfg["total_kimg"])
+    if reason is None:
+        write_checkpoint(final_path, trainer.final_state(loop.last_snapshot))
+        log.info("training complete at %.1f kimg: wrote %s", trainer.cur_nimg / 1000, final_path)
+        return TrainResult("done", trainer.cur_nimg / 1000, loop.last_snapshot, final_path)
+    msg = (
+        f"training stopped at {trainer.cur_nimg / 1000:.1f} of {total_kimg:.0f} kimg ({reason}); "
+        f"state saved to {loop.last_snapshot}. Run the same command/rule again to resume exactly from there "
+        f"(with Snakemake's `retries` a Slurm job does this by itself)."
+    )
+    log.warning(msg)
+    if raise_incomplete:
+        raise TrainingIncomplete(msg)
+    return TrainResult("incomplete", trainer.cur_nimg / 1000, loop.last_snapshot, None)
+
+
+def _write_log(log_path: Path, trainer: Trainer) -> None:
+    """``training_log.jsonl``: one JSON object per tick, rewritten whole (atomically) from the rows in the state."""
+    write_text(log_path, "".join(json.dumps(r) + "\n" for r in trainer.log_rows))
+
+
+def _run_config(options, images, dataset, resume_from, start_from):
+    """The resolved config of this run and the start network (``gan.start_from``; None without one)."""
     start_net = None
     if start_from is not None:
         from synthfer.gan.start import architecture_options, check_resolution, read_start_networks, transfer_options
@@ -338,9 +484,12 @@ def train_gan(
             f"gan.freeze_d = {cfg['freeze_d']} freezes layers of a pretrained discriminator, but nothing is "
             f"pretrained. Fix: set gan.start_from (or gan.freeze_d: 0)."
         )
-    log.info("dataset %s: %d images at %d², device %s", dataset, len(images), images.shape[-1], dev)
-    log.info("config: %s", json.dumps(cfg, sort_keys=True))
+    return cfg, start_net
 
+
+def _build_trainer(cfg, images, dev, snap_dir: Path, resume_from, start_net) -> Trainer:
+    """The trainer: continued from the newest snapshot (or ``resume_from``), started from ``start_net``, or
+    fresh."""
     start, path = find_start(snap_dir, resume_from)
     if start is not None:
         saved = dict(start["config"])
@@ -364,8 +513,8 @@ def train_gan(
 
             trainer.sampler = InfiniteSampler(trainer.sampler.n, int(cfg["seed"]))
         log.info("resumed from %s at %.3f kimg (augment p %.4f)", path, trainer.cur_nimg / 1000, trainer._p())
-        del start
-    elif start_net is not None:
+        return trainer
+    if start_net is not None:
         from synthfer.gan.start import discriminator_kwargs_for
 
         trainer = Trainer(cfg, images, dev, start_net.G_kwargs, discriminator_kwargs_for(start_net, cfg["mbstd_group"]))
@@ -381,106 +530,81 @@ def train_gan(
             json.dumps({k: cfg[k] for k in ("z_dim", "w_dim", "map_layers", "channel_base", "channel_max",
                                             "mixed_precision")}), cfg["freeze_d"],
         )  # fmt: skip
-        del start_net
-    else:
-        trainer = Trainer(cfg, images, dev)
-        log.info("starting from scratch (seed %d)", cfg["seed"])
+        return trainer
+    log.info("starting from scratch (seed %d)", cfg["seed"])
+    return Trainer(cfg, images, dev)
 
-    total_nimg = int(round(float(cfg["total_kimg"]) * 1000))
-    tick_nimg = max(int(round(float(cfg["kimg_per_tick"]) * 1000)), 1)
-    margin_s = float(cfg["time_margin_minutes"]) * 60
-    deadline = t_session + time_limit_s - margin_s if time_limit_s else None
-    if deadline is not None and time_limit_s <= margin_s:
-        raise ValueError(f"time limit {time_limit_s:.0f} s is not longer than the safety margin {margin_s:.0f} s")
 
-    snap_dir.mkdir(parents=True, exist_ok=True)
-    if not (snap_dir / "reals.png").exists():
-        n = min(int(cfg["grid_size"]), len(images))
-        save_grid(snap_dir / "reals.png", images[:n].transpose(0, 2, 3, 1), cols=min(8, n))
+class _Loop:
+    """The minibatch loop of one session: ticks (log row, snapshot cadence) and the stop conditions."""
 
-    last_snapshot: Path | None = None
-    snapshot_cost_s = 5.0
-    step_cost_s = 0.0
-    steps = 0
-    t_tick = time.monotonic()
+    def __init__(self, trainer: Trainer, snap_dir: Path, log_path: Path, dev):
+        self.trainer, self.snap_dir, self.log_path, self.dev = trainer, snap_dir, log_path, dev
+        self.last_snapshot: Path | None = None
+        self.snapshot_cost_s = 5.0
 
-    def write_snapshot() -> Path:
-        nonlocal snapshot_cost_s
-        t0 = time.monotonic()
-        kimg = trainer.cur_nimg // 1000
-        path = snapshot_path(snap_dir, trainer.cur_nimg)
-        save_grid(snap_dir / f"fakes{kimg:06d}.png", trainer.fakes(), cols=8)
-        with atomic_path(path) as tmp:
-            torch.save(trainer.state_dict(), tmp)
-        snapshot_cost_s = time.monotonic() - t0
-        log.info("snapshot %s (%.1f s)", path, snapshot_cost_s)
+    def write_snapshot(self) -> Path:
+        tr, t0 = self.trainer, time.monotonic()
+        path = snapshot_path(self.snap_dir, tr.cur_nimg)
+        save_grid(self.snap_dir / f"fakes{tr.cur_nimg // 1000:06d}.png", tr.fakes(), cols=8)
+        write_checkpoint(path, tr.state_dict())
+        self.snapshot_cost_s = time.monotonic() - t0
+        log.info("snapshot %s (%.1f s)", path, self.snapshot_cost_s)
+        self.last_snapshot = path
         return path
 
-    status = "incomplete"
-    with StopFlag() as stop:
-        while True:
-            if trainer.cur_nimg >= total_nimg:
-                status = "done"
-                break
-            t0 = time.monotonic()
-            trainer.step()
-            steps += 1
-            dt = time.monotonic() - t0
-            step_cost_s = dt if steps == 1 else max(step_cost_s * 0.9 + dt * 0.1, dt * 0.5)
+    def tick(self, seconds: float, total_nimg: int) -> None:
+        tr = self.trainer
+        tr.elapsed_s += seconds
+        row = _tick_row(tr, seconds, self.dev)
+        tr.log_rows.append(row)
+        _write_log(self.log_path, tr)
+        log.info(
+            "tick %d  kimg %.3f/%.3f  %.1f s/kimg  loss G %s D %s  p %.3f  r_t %s",
+            row["tick"], row["kimg"], total_nimg / 1000, row["sec_per_kimg"], _fmt(row["loss_G"]),
+            _fmt(row["loss_D"]), row["augment_p"], _fmt(row["r_t"]),
+        )  # fmt: skip
+        tr.tick += 1
+        tr.tick_start_nimg = tr.cur_nimg
+        tr.stats = {}
 
-            done = trainer.cur_nimg >= total_nimg
-            if trainer.cur_nimg >= trainer.tick_start_nimg + tick_nimg or done:
-                now = time.monotonic()
-                trainer.elapsed_s += now - t_tick
-                row = _tick_row(trainer, now - t_tick, dev)
-                trainer.log_rows.append(row)
-                write_text(log_path, "".join(json.dumps(r) + "\n" for r in trainer.log_rows))
-                log.info(
-                    "tick %d  kimg %.3f/%.3f  %.1f s/kimg  loss G %s D %s  p %.3f  r_t %s",
-                    row["tick"], row["kimg"], total_nimg / 1000, row["sec_per_kimg"], _fmt(row["loss_G"]),
-                    _fmt(row["loss_D"]), row["augment_p"], _fmt(row["r_t"]),
-                )  # fmt: skip
-                trainer.tick += 1
-                trainer.tick_start_nimg = trainer.cur_nimg
-                trainer.stats = {}
-                t_tick = now
-                if done or trainer.tick % int(cfg["snapshot_ticks"]) == 0:
-                    last_snapshot = write_snapshot()
-            if done:
-                continue
-            reason = None
-            if stop.signal is not None:
-                reason = f"signal {signal.Signals(stop.signal).name}"
-            elif deadline is not None and time.monotonic() + 2 * step_cost_s + 2 * snapshot_cost_s > deadline:
-                reason = f"time budget of {time_limit_s / 60:.1f} min (margin {margin_s / 60:.1f} min)"
-            elif max_steps is not None and steps >= max_steps:
-                reason = f"max_steps={max_steps}"
-            if reason:
-                last_snapshot = write_snapshot()
-                break
-
-    if status == "done":
-        if last_snapshot is None:
-            snaps = list_snapshots(snap_dir)
-            last_snapshot = snaps[-1][1] if snaps else write_snapshot()
-        final = final_checkpoint(trainer, last_snapshot)
-        with atomic_path(final_path) as tmp:
-            torch.save(final, tmp)
-        if not log_path.exists():
-            write_text(log_path, "".join(json.dumps(r) + "\n" for r in trainer.log_rows))
-        log.info("training complete at %.1f kimg: wrote %s", trainer.cur_nimg / 1000, final_path)
-        return TrainResult("done", trainer.cur_nimg / 1000, last_snapshot, final_path)
-
-    msg = (
-        f"training stopped at {trainer.cur_nimg / 1000:.1f} of {total_nimg / 1000:.0f} kimg ({reason}); "
-        f"state saved to {last_snapshot}. Run the same command/rule again to resume exactly from there "
-        f"(with Snakemake's `retries` a Slurm job does this by itself)."
-    )
-    log.warning(msg)
-    write_text(log_path, "".join(json.dumps(r) + "\n" for r in trainer.log_rows))
-    if raise_incomplete:
-        raise TrainingIncomplete(msg)
-    return TrainResult("incomplete", trainer.cur_nimg / 1000, last_snapshot, None)
+    def run(self, deadline, time_limit_s, margin_s, max_steps) -> str | None:
+        """Train until ``total_kimg`` (returns None, the last snapshot written) or a stop (returns the reason,
+        after a snapshot)."""
+        tr, cfg = self.trainer, self.trainer.cfg
+        total_nimg = int(round(float(cfg["total_kimg"]) * 1000))
+        tick_nimg = max(int(round(float(cfg["kimg_per_tick"]) * 1000)), 1)
+        step_cost_s, steps, t_tick = 0.0, 0, time.monotonic()
+        with StopFlag() as stop:
+            while tr.cur_nimg < total_nimg:
+                t0 = time.monotonic()
+                tr.step()
+                steps += 1
+                dt = time.monotonic() - t0
+                step_cost_s = dt if steps == 1 else max(step_cost_s * 0.9 + dt * 0.1, dt * 0.5)
+                done = tr.cur_nimg >= total_nimg
+                if tr.cur_nimg >= tr.tick_start_nimg + tick_nimg or done:
+                    now = time.monotonic()
+                    self.tick(now - t_tick, total_nimg)
+                    t_tick = now
+                    if done or tr.tick % int(cfg["snapshot_ticks"]) == 0:
+                        self.write_snapshot()
+                if done:
+                    break
+                reason = None
+                if stop.signal is not None:
+                    reason = f"signal {signal.Signals(stop.signal).name}"
+                elif deadline is not None and time.monotonic() + 2 * step_cost_s + 2 * self.snapshot_cost_s > deadline:
+                    reason = f"time budget of {time_limit_s / 60:.1f} min (margin {margin_s / 60:.1f} min)"
+                elif max_steps is not None and steps >= max_steps:
+                    reason = f"max_steps={max_steps}"
+                if reason:
+                    self.write_snapshot()
+                    return reason
+        if self.last_snapshot is None:  # already at total_kimg when the session started
+            snaps = list_snapshots(self.snap_dir)
+            self.last_snapshot = snaps[-1][1] if snaps else self.write_snapshot()
+        return None
 
 
 def _fmt(x: float | None) -> str:
@@ -493,7 +617,7 @@ def _mean(v: list[float] | None) -> float | None:
 
 def _tick_row(trainer: Trainer, sec: float, dev) -> dict[str, Any]:
     kimg_done = (trainer.cur_nimg - trainer.tick_start_nimg) / 1000
-    st = trainer.stats
+    st = trainer.read_stats()
     rt = trainer.ada.last_rt if trainer.ada is not None else float("nan")
     return {
         "tick": trainer.tick,

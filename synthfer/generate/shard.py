@@ -125,8 +125,14 @@ def generate_shard(
     noise_mode: str = "const",
     device: str | None = None,
     threads: int | None = None,
+    compile: bool = False,
 ) -> int:
-    """Rule ``generate_shard``: render the plan rows whose ``shard`` column equals ``shard``."""
+    """Rule ``generate_shard``: render the plan rows whose ``shard`` column equals ``shard``.
+
+    ``compile``: run the synthesis network under ``torch.compile`` (inductor) on CUDA — for the GPU, where it pays
+    when a shard renders thousands of images (measured by ``benchmarks/gpu_suite.py``'s ``generate_compile``);
+    ignored on a CPU. The images may then differ by one level from the eager ones (docs/reproducibility.md).
+    """
 
     from synthfer.gan.api import load_generator
     from synthfer.io import provenance, write_json, write_table
@@ -146,6 +152,11 @@ def generate_shard(
         )
     dev = pick_device(device)
     G = load_generator(network, device=dev)
+    compiled = bool(compile) and dev.type == "cuda"
+    if compiled:
+        import torch
+
+        G.synthesis = torch.compile(G.synthesis)
     log.info("shard %03d: %d of %d plan rows on %s", shard, len(rows), len(plan), dev)
     t0 = time.monotonic()
     manifest = generate_rows(G, directions, rows, out_dir, shard, batch_size, noise_mode)
@@ -161,6 +172,7 @@ def generate_shard(
             "plan": str(plan_csv),
             "noise_mode": noise_mode,
             "device": str(dev),
+            "compiled": compiled,
             "seconds": round(seconds, 3),
             "images_per_second": round(len(manifest) / seconds, 3) if seconds > 0 else None,
             "seeds": sorted(set(int(s) for s in rows["seed"])),
