@@ -323,26 +323,18 @@ def _check_variants(config: Mapping[str, Any]) -> None:
 
 def _check_gan(config: Mapping[str, Any]) -> None:
     from synthfer.gan.network_choice import check_network_setting
+    from synthfer.gan.options import check_start_network
 
     problems = []
     try:
         check_network_setting(get(config, "gan.network", "final"), bool(get(config, "gan.snapshot_fid.enabled", False)))
     except ConfigError as exc:
         problems.append(str(exc))
-    start, resume = get(config, "gan.start_from"), get(config, "gan.resume_from")
-    if start and resume:
-        problems.append(
-            "config keys 'gan.start_from' and 'gan.resume_from' are both set: resume_from continues an interrupted "
-            "run of this training (its snapshot holds the whole training state), start_from begins a new one from "
-            "a pretrained network. Fix: set one of them to null."
-        )
-    freeze_d = get(config, "gan.freeze_d", 0) or 0
-    if freeze_d and not (start or resume):
-        problems.append(
-            f"config key 'gan.freeze_d': {freeze_d} freezes discriminator layers, but there is no start network "
-            "(gan.start_from and gan.resume_from are null), so it would freeze randomly initialised layers. Fix: set "
-            "gan.start_from to a pretrained network, or gan.freeze_d: 0."
-        )
+    # start_from / resume_from / freeze_d, and the start network's file and resolution (read without torch)
+    problems += check_start_network(
+        get(config, "gan.start_from"), get(config, "gan.resume_from"), get(config, "gan.freeze_d", 0),
+        get(config, "gan.resolution"),
+    )
     if problems:
         raise ConfigError("\n".join(problems))
 

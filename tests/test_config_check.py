@@ -58,12 +58,12 @@ def test_start_from_with_resume_from(defaults, tmp_path):
     net = tmp_path / "net.pkl"
     net.write_bytes(b"x")
     msg = _problem(_with(defaults, gan__start_from=str(net), gan__resume_from=str(net)))
-    assert "'gan.start_from' and 'gan.resume_from' are both set" in msg and "Fix: set one of them to null" in msg
+    assert "gan.start_from and gan.resume_from are both set" in msg and "Fix: set only one of them" in msg
 
 
 def test_freeze_d_without_a_start_network(defaults):
     msg = _problem(_with(defaults, gan__freeze_d=4))
-    assert "config key 'gan.freeze_d'" in msg and "Fix: set gan.start_from" in msg
+    assert "gan.freeze_d = 4" in msg and "Fix: set gan.start_from" in msg
 
 
 def test_select_metrics_empty_and_zero_weights(defaults):
@@ -108,7 +108,15 @@ def test_fer_label_values_name_file_row_column(defaults, tmp_path, value):
 
 
 def test_fer_labels_one_and_zero_pass(defaults, tmp_path):
-    check_config(_fer_table(defaults, tmp_path, [_row(0, "S1", AU1=1), _row(1, "S2", AU4="1.0")]))
+    config = _fer_table(defaults, tmp_path, [_row(0, "S1", AU1=1), _row(1, "S2", AU4="1.0")])
+    config["fer"]["model_selection"] = "fixed"  # two folds leave no inner validation fold
+    config["annotate"]["pseudo_rule"] = "fixed"
+    check_config(config)
+
+
+def test_inner_model_selection_needs_three_folds(defaults, tmp_path):
+    msg = _problem(_fer_table(defaults, tmp_path, [_row(0, "S1", AU1=1), _row(1, "S2", AU4="1.0")]))
+    assert "config key 'fer.model_selection': 'inner' needs fer.folds >= 3" in msg and "fer.folds = 2" in msg
 
 
 def test_fer_folds_greater_than_subjects(defaults, tmp_path):
