@@ -24,8 +24,8 @@ ANNOTATE_VARIANTS = list(
     )
 )
 ANNOTATE_NAME_SOURCES = {
-    **{v: {"path": seed_id_source(v)[0], "kind": seed_id_source(v)[1]} for v in seed_id_variants(all_variant_names())},
-    **{name: {"path": table, "kind": "selected"} for name, table in ANNOTATE_DRAWS.items()},
+    **{v: {"path": results_path(seed_id_source(v)[0]), "kind": seed_id_source(v)[1]} for v in seed_id_variants(all_variant_names())},
+    **{name: {"path": results_path(table), "kind": "selected"} for name, table in ANNOTATE_DRAWS.items()},
 }
 ANNOTATE_FILES = ["labels.npy", "image_names.txt", "labels.csv", "label_counts.csv", "label_balance.png"]
 
@@ -39,15 +39,15 @@ localrules:
 rule annotate:
     input:
         names=lambda wc: ANNOTATE_NAME_SOURCES[wc.variant]["path"],
-        plan="results/seeds/plan.csv",
-        seed_labels="results/seeds/seed_labels.csv",
+        plan=results_path("seeds/plan.csv"),
+        seed_labels=results_path("seeds/seed_labels.csv"),
     output:
-        labels="results/annotations/{variant}/labels.npy",
-        names="results/annotations/{variant}/image_names.txt",
-        table="results/annotations/{variant}/labels.csv",
-        counts="results/annotations/{variant}/label_counts.csv",
+        labels=results_path("annotations/{variant}/labels.npy"),
+        names=results_path("annotations/{variant}/image_names.txt"),
+        table=results_path("annotations/{variant}/labels.csv"),
+        counts=results_path("annotations/{variant}/label_counts.csv"),
         plot=report(
-            "results/annotations/{variant}/label_balance.png",
+            results_path("annotations/{variant}/label_balance.png"),
             caption="report/annotate_balance.rst",
             category="6 annotate",
             subcategory="{variant}",
@@ -75,15 +75,15 @@ rule annotate:
 PSEUDO_RULE = ANNOTATE["pseudo_rule"]
 PSEUDO_FOLDS = fold_ids(config["fer"]["folds"])
 PSEUDO_REPS = replicate_ids(PSEUDO, config["fer"]["repeats"])  # real_only has the same ids
-PSEUDO_DIR = f"results/annotations/{PSEUDO}"
+PSEUDO_DIR = results_path(f"annotations/{PSEUDO}")
 PSEUDO_SETS = [f"fold_{f}/rep_{r}" for f in PSEUDO_FOLDS for r in PSEUDO_REPS]
 PSEUDO_RUN = PSEUDO in RUN_VARIANTS and fer_enabled(config)  # model labels need the real_only fold models
 
 
 rule annotate_pseudo_predict:
     input:
-        models=[f"results/fer/{REAL_ONLY}/{s}/model.keras" for s in PSEUDO_SETS],
-        images="results/synthetic/raw",
+        models=[results_path(f"fer/{REAL_ONLY}/{s}/model.keras") for s in PSEUDO_SETS],
+        images=results_path("synthetic/raw"),
     output:
         tables=[f"{PSEUDO_DIR}/model_predictions/{s}.csv" for s in PSEUDO_SETS],
     log:
@@ -95,7 +95,8 @@ rule annotate_pseudo_predict:
         backend=config["fer"]["model"]["backend"],
     threads: config["fer"]["threads"]
     resources:
-        mem_mb=config["fer"]["mem_mb"],
+        gpu=1,
+        mem_mb=mem_mb_per_attempt(config["fer"]["mem_mb"]),
         runtime=config["fer"]["runtime"],
     conda:
         FER_CONDA_ENV
@@ -110,10 +111,10 @@ rule annotate_pseudo:
             f"{PSEUDO_DIR}/model_predictions/fold_{wc.fold}/rep_{r}.csv"
             for r in (PSEUDO_REPS if PSEUDO_RULE == "majority" else [wc.rep])
         ],
-        seed_labels=f"results/annotations/{PSEUDO_SOURCE}/labels.csv",
-        seed_names=f"results/annotations/{PSEUDO_SOURCE}/image_names.txt",
+        seed_labels=results_path(f"annotations/{PSEUDO_SOURCE}/labels.csv"),
+        seed_names=results_path(f"annotations/{PSEUDO_SOURCE}/image_names.txt"),
         **(
-            {"inner": f"results/fer/{REAL_ONLY}/fold_{{fold}}/rep_{{rep}}/inner_predictions.csv"}
+            {"inner": results_path(f"fer/{REAL_ONLY}/fold_{{fold}}/rep_{{rep}}/inner_predictions.csv")}
             if PSEUDO_RULE == "inner"
             else {}
         ),
@@ -147,8 +148,8 @@ rule annotate_pseudo:
 rule annotate_pseudo_agreement:
     input:
         labels=[f"{PSEUDO_DIR}/{s}/labels.csv" for s in PSEUDO_SETS],
-        seed_labels=f"results/annotations/{PSEUDO_SOURCE}/labels.csv",
-        seed_names=f"results/annotations/{PSEUDO_SOURCE}/image_names.txt",
+        seed_labels=results_path(f"annotations/{PSEUDO_SOURCE}/labels.csv"),
+        seed_names=results_path(f"annotations/{PSEUDO_SOURCE}/image_names.txt"),
     output:
         agreement=f"{PSEUDO_DIR}/agreement.csv",
         agreement_summary=f"{PSEUDO_DIR}/agreement.json",
@@ -176,7 +177,7 @@ rule annotate_pseudo_agreement:
         "../workflow_scripts/annotate_pseudo_agreement.py"
 
 
-TARGETS["annotate"] = expand("results/annotations/{variant}/{file}", variant=ANNOTATE_VARIANTS, file=ANNOTATE_FILES) + (
+TARGETS["annotate"] = expand(results_path("annotations/{variant}/{file}"), variant=ANNOTATE_VARIANTS, file=ANNOTATE_FILES) + (
     [f"{PSEUDO_DIR}/{file}" for file in ("agreement.csv", "agreement.html", "label_counts.csv")]
     + [f"{PSEUDO_DIR}/{s}/labels.csv" for s in PSEUDO_SETS]
     if PSEUDO_RUN

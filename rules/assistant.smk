@@ -12,15 +12,15 @@ if REVIEW_ASSISTANT["enabled"]:  # needs fer.enabled (synthfer.config.check_conf
     rule review_suggestions:
         input:
             network=rules.review_material.input.network,
-            directions="results/latent/directions.npz",
+            directions=results_path("latent/directions.npz"),
             models=expand(
-                f"results/fer/{REAL_ONLY}/fold_{{fold}}/rep_{{rep}}/model.keras",
+                results_path(f"fer/{REAL_ONLY}/fold_{{fold}}/rep_{{rep}}/model.keras"),
                 fold=fold_ids(config["fer"]["folds"]),
                 rep=replicate_ids(REAL_ONLY, config["fer"]["repeats"]),
             ),
         output:
-            table="results/review/suggestions.csv",
-            meta="results/review/suggestions.json",
+            table=results_path("review/suggestions.csv"),
+            meta=results_path("review/suggestions.json"),
         log:
             "logs/review_suggestions/review_suggestions.log",
         benchmark:
@@ -33,7 +33,7 @@ if REVIEW_ASSISTANT["enabled"]:  # needs fer.enabled (synthfer.config.check_conf
             device=config["generate"]["device"],
         threads: config["fer"]["threads"]
         resources:
-            mem_mb=max(config["fer"]["mem_mb"], 4000),
+            mem_mb=mem_mb_per_attempt(max(config["fer"]["mem_mb"], 4000)),
             runtime=config["fer"]["runtime"],
         conda:
             # Keras and torch: the generator renders, the fold models score, in one process

@@ -12,12 +12,12 @@ localrules:
 
 rule demo_data:
     output:
-        real=directory("results/demo/real"),
-        metadata="results/demo/real_metadata.csv",
-        truth="results/demo/real_truth.csv",
-        disfa_images=directory("results/demo/disfa_like/images"),
-        disfa_labels="results/demo/disfa_like/labels.csv",
-        sidecar="results/demo/demo_data.json",
+        real=directory(results_path("demo/real")),
+        metadata=results_path("demo/real_metadata.csv"),
+        truth=results_path("demo/real_truth.csv"),
+        disfa_images=directory(results_path("demo/disfa_like/images")),
+        disfa_labels=results_path("demo/disfa_like/labels.csv"),
+        sidecar=results_path("demo/demo_data.json"),
     log:
         "logs/demo_data/demo_data.log",
     benchmark:
@@ -28,7 +28,7 @@ rule demo_data:
         disfa=DEMO["disfa"],
     threads: DEMO["workers"]
     resources:
-        mem_mb=2000,
+        mem_mb=mem_mb_per_attempt(2000),
     conda:
         "../envs/faces.yaml"
     script:
@@ -37,12 +37,12 @@ rule demo_data:
 
 rule demo_report:
     input:
-        real="results/demo/real",
-        metadata="results/demo/real_metadata.csv",
-        disfa_labels="results/demo/disfa_like/labels.csv",
-        disfa_images="results/demo/disfa_like/images",
+        real=results_path("demo/real"),
+        metadata=results_path("demo/real_metadata.csv"),
+        disfa_labels=results_path("demo/disfa_like/labels.csv"),
+        disfa_images=results_path("demo/disfa_like/images"),
     output:
-        sheet=report("results/demo/demo_sheet.png", caption="report/demo_sheet.rst", category="0 Demo data"),
+        sheet=report(results_path("demo/demo_sheet.png"), caption="report/demo_sheet.rst", category="0 Demo data"),
     log:
         "logs/demo_report/demo_report.log",
     benchmark:
@@ -56,4 +56,4 @@ rule demo_report:
 
 
 # The demo's page in the report, only when the run uses the demo data (config/demo.yaml).
-TARGETS["demo"] = ["results/demo/demo_sheet.png"] if str(config["real_images"]["folder"]).startswith("results/demo/") else []
+TARGETS["demo"] = [results_path("demo/demo_sheet.png")] if str(config["real_images"]["folder"]).startswith(results_path("demo/")) else []

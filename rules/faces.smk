@@ -8,31 +8,31 @@ FACES_SETTINGS = {k: v for k, v in FACES.items() if k not in ("shards", "report_
 FACES_METADATA = config["real_images"].get("metadata")
 FACES_REPORT = {
     "contact_sheet": report(
-        "results/faces/report/contact_sheet.png",
+        results_path("faces/report/contact_sheet.png"),
         caption="report/faces_contact_sheet.rst",
         category="1 Faces",
     ),
     "rejections": report(
-        "results/faces/report/rejections.png", caption="report/faces_rejections.rst", category="1 Faces"
+        results_path("faces/report/rejections.png"), caption="report/faces_rejections.rst", category="1 Faces"
     ),
-    "summary": "results/faces/report/summary.csv",
+    "summary": results_path("faces/report/summary.csv"),
 }
 if FACES_METADATA:
     FACES_REPORT.update(
         distributions=report(
-            "results/faces/report/distributions.png",
+            results_path("faces/report/distributions.png"),
             caption="report/faces_distributions.rst",
             category="1 Faces",
         ),
         detection_rate=report(
-            "results/faces/report/detection_rate.png",
+            results_path("faces/report/detection_rate.png"),
             caption="report/faces_detection_rate.rst",
             category="1 Faces",
         ),
-        by_group="results/faces/report/detection_by_group.csv",
-        descriptives="results/faces/report/descriptives.csv",
+        by_group=results_path("faces/report/detection_by_group.csv"),
+        descriptives=results_path("faces/report/descriptives.csv"),
         descriptives_html=report(
-            "results/faces/report/descriptives.html",
+            results_path("faces/report/descriptives.html"),
             caption="report/faces_descriptives.rst",
             category="1 Faces",
         ),
@@ -48,8 +48,8 @@ rule faces_real_shard:
     input:
         folder=real_photo_folder,
     output:
-        crops=directory("results/faces/real_shards/{shard}"),
-        manifest="results/faces/real_shards/{shard}.csv",
+        crops=directory(results_path("faces/real_shards/{shard}")),
+        manifest=results_path("faces/real_shards/{shard}.csv"),
     log:
         "logs/faces_real_shard/{shard}.log",
     benchmark:
@@ -58,7 +58,7 @@ rule faces_real_shard:
         n_shards=FACES["shards"],
         settings=FACES_SETTINGS,
     resources:
-        mem_mb=2000,
+        mem_mb=mem_mb_per_attempt(2000),
         runtime=120,
     conda:
         "../envs/faces.yaml"
@@ -68,12 +68,12 @@ rule faces_real_shard:
 
 rule faces_real:
     input:
-        crops=expand("results/faces/real_shards/{shard}", shard=FACES_SHARDS),
-        manifests=expand("results/faces/real_shards/{shard}.csv", shard=FACES_SHARDS),
+        crops=expand(results_path("faces/real_shards/{shard}"), shard=FACES_SHARDS),
+        manifests=expand(results_path("faces/real_shards/{shard}.csv"), shard=FACES_SHARDS),
     output:
-        crops=directory("results/faces/real"),
-        manifest="results/faces/real_manifest.csv",
-        sidecar="results/faces/real_manifest.json",
+        crops=directory(results_path("faces/real")),
+        manifest=results_path("faces/real_manifest.csv"),
+        sidecar=results_path("faces/real_manifest.json"),
     log:
         "logs/faces_real/faces_real.log",
     benchmark:
@@ -90,8 +90,8 @@ rule faces_real:
 
 rule faces_report:
     input:
-        crops="results/faces/real",
-        manifest="results/faces/real_manifest.csv",
+        crops=results_path("faces/real"),
+        manifest=results_path("faces/real_manifest.csv"),
         metadata=[FACES_METADATA] if FACES_METADATA else [],
     output:
         **FACES_REPORT,
@@ -112,9 +112,9 @@ rule faces_report:
 # Detection-only screen of one generated shard (requested by the generation phase's merge).
 rule faces_filter_synthetic:
     input:
-        images="results/synthetic/shards/{shard}",
+        images=results_path("synthetic/shards/{shard}"),
     output:
-        "results/synthetic/face_filter/{shard}.csv",
+        results_path("synthetic/face_filter/{shard}.csv"),
     log:
         "logs/faces_filter_synthetic/{shard}.log",
     benchmark:
@@ -122,7 +122,7 @@ rule faces_filter_synthetic:
     params:
         settings=FACES_SETTINGS,
     resources:
-        mem_mb=2000,
+        mem_mb=mem_mb_per_attempt(2000),
         runtime=60,
     conda:
         "../envs/faces.yaml"
@@ -133,9 +133,9 @@ rule faces_filter_synthetic:
 # Detection-only judgement of the GAN's face-check samples (step 2 of the face check; docs/gan.md).
 rule faces_filter_gan_samples:
     input:
-        images="results/gan/face_check/samples",
+        images=results_path("gan/face_check/samples"),
     output:
-        "results/gan/face_check/detections.csv",
+        results_path("gan/face_check/detections.csv"),
     log:
         "logs/faces_filter_gan_samples/faces_filter_gan_samples.log",
     benchmark:
@@ -143,7 +143,7 @@ rule faces_filter_gan_samples:
     params:
         settings=FACES_SETTINGS,
     resources:
-        mem_mb=2000,
+        mem_mb=mem_mb_per_attempt(2000),
         runtime=60,
     conda:
         "../envs/faces.yaml"
@@ -152,7 +152,7 @@ rule faces_filter_gan_samples:
 
 
 TARGETS["faces"] = [
-    "results/faces/real",
-    "results/faces/real_manifest.csv",
+    results_path("faces/real"),
+    results_path("faces/real_manifest.csv"),
     *[str(path) for path in FACES_REPORT.values()],
 ]

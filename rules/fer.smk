@@ -33,9 +33,9 @@ FER_TABLE = FER["real"]["table"]
 FER_ALIGN = FER["real"]["source"] == "table" and FER["real"]["align"]
 FER_ALIGN_SHARDS = shard_ids(FER["real"]["align_shards"])
 if FER["real"]["source"] == "disfa":
-    FER_REAL_TABLE, FER_IMAGE_ROOT = "results/fer/disfa/labels.csv", None
+    FER_REAL_TABLE, FER_IMAGE_ROOT = results_path("fer/disfa/labels.csv"), None
 elif FER_ALIGN:
-    FER_REAL_TABLE, FER_IMAGE_ROOT = "results/fer/aligned/labels.csv", None
+    FER_REAL_TABLE, FER_IMAGE_ROOT = results_path("fer/aligned/labels.csv"), None
 else:
     FER_REAL_TABLE, FER_IMAGE_ROOT = FER_TABLE, FER["real"]["image_root"]
 
@@ -43,7 +43,7 @@ else:
 # A local backbone weights file (e.g. the demo's pretrained resources/demo_fer/*.weights.h5) is an input,
 # so replacing it re-runs the folds; 'imagenet' (a Keras download) and null are not files.
 FER_WEIGHTS_INPUT = {} if FER["model"]["weights"] in (None, "imagenet") else {"weights": FER["model"]["weights"]}
-FER_FIGURES = "results/fer/figures"
+FER_FIGURES = results_path("fer/figures")
 
 
 localrules:
@@ -54,9 +54,9 @@ localrules:
 
 rule fer_import_disfa:
     output:
-        images=directory("results/fer/disfa/images"),
-        labels="results/fer/disfa/labels.csv",
-        report="results/fer/disfa/import_report.csv",
+        images=directory(results_path("fer/disfa/images")),
+        labels=results_path("fer/disfa/labels.csv"),
+        report=results_path("fer/disfa/import_report.csv"),
     log:
         "logs/fer_import_disfa/fer_import_disfa.log",
     benchmark:
@@ -72,7 +72,7 @@ rule fer_import_disfa:
         seed=config["seed"],
         faces=config.get("faces", {}),
     resources:
-        mem_mb=4000,
+        mem_mb=mem_mb_per_attempt(4000),
         runtime=240,
     conda:
         FER_CONDA_ENV
@@ -84,8 +84,8 @@ rule fer_align_shard:
     input:
         table=FER_TABLE or [],
     output:
-        crops=directory("results/fer/aligned/shards/{shard}"),
-        report="results/fer/aligned/shards/{shard}.csv",
+        crops=directory(results_path("fer/aligned/shards/{shard}")),
+        report=results_path("fer/aligned/shards/{shard}.csv"),
     log:
         "logs/fer_align_shard/{shard}.log",
     benchmark:
@@ -97,7 +97,7 @@ rule fer_align_shard:
         image_root=FER["real"]["image_root"],
         settings=FACES_SETTINGS,
     resources:
-        mem_mb=2000,
+        mem_mb=mem_mb_per_attempt(2000),
         runtime=120,
     conda:
         "../envs/faces.yaml"
@@ -108,12 +108,12 @@ rule fer_align_shard:
 rule fer_align_table:
     input:
         table=FER_TABLE or [],
-        crops=expand("results/fer/aligned/shards/{shard}", shard=FER_ALIGN_SHARDS),
-        reports=expand("results/fer/aligned/shards/{shard}.csv", shard=FER_ALIGN_SHARDS),
+        crops=expand(results_path("fer/aligned/shards/{shard}"), shard=FER_ALIGN_SHARDS),
+        reports=expand(results_path("fer/aligned/shards/{shard}.csv"), shard=FER_ALIGN_SHARDS),
     output:
-        images=directory("results/fer/aligned/images"),
-        labels="results/fer/aligned/labels.csv",
-        report="results/fer/aligned/align_report.csv",
+        images=directory(results_path("fer/aligned/images")),
+        labels=results_path("fer/aligned/labels.csv"),
+        report=results_path("fer/aligned/align_report.csv"),
     log:
         "logs/fer_align_table/fer_align_table.log",
     benchmark:
@@ -131,7 +131,7 @@ rule fer_fold_table:
     input:
         labels=FER_REAL_TABLE,
     output:
-        folds="results/fer/folds.csv",
+        folds=results_path("fer/folds.csv"),
     log:
         "logs/fer_fold_table/fer_fold_table.log",
     benchmark:
@@ -148,15 +148,15 @@ rule fer_fold_table:
 # chosen on the inner validation fold (fer.model_selection: inner) or fixed (docs/fer.md "Model selection").
 rule fer_fold:
     input:
-        unpack(lambda wc: {**synthetic_inputs(wc.variant, wc.fold, wc.rep), **FER_WEIGHTS_INPUT}),
+        unpack(lambda wc: {**{k: results_path(p) for k, p in synthetic_inputs(wc.variant, wc.fold, wc.rep).items()}, **FER_WEIGHTS_INPUT}),
         labels=FER_REAL_TABLE,
-        folds="results/fer/folds.csv",
+        folds=results_path("fer/folds.csv"),
     output:
-        model="results/fer/{variant}/fold_{fold}/rep_{rep}/model.keras",
-        predictions="results/fer/{variant}/fold_{fold}/rep_{rep}/predictions.csv",
-        history="results/fer/{variant}/fold_{fold}/rep_{rep}/history.csv",
-        info="results/fer/{variant}/fold_{fold}/rep_{rep}/train.json",
-        **({"inner_predictions": "results/fer/{variant}/fold_{fold}/rep_{rep}/inner_predictions.csv"} if FER_INNER else {}),
+        model=results_path("fer/{variant}/fold_{fold}/rep_{rep}/model.keras"),
+        predictions=results_path("fer/{variant}/fold_{fold}/rep_{rep}/predictions.csv"),
+        history=results_path("fer/{variant}/fold_{fold}/rep_{rep}/history.csv"),
+        info=results_path("fer/{variant}/fold_{fold}/rep_{rep}/train.json"),
+        **({"inner_predictions": results_path("fer/{variant}/fold_{fold}/rep_{rep}/inner_predictions.csv")} if FER_INNER else {}),
     log:
         "logs/fer_fold/{variant}_{fold}_{rep}.log",
     benchmark:
@@ -174,8 +174,9 @@ rule fer_fold:
     # that makes the synthetic training sets (GAN → generation → selection → labels) runs first.
     priority: -1
     resources:
+        gpu=1,
         # The Slurm profile adds the GPU (set-resources: fer_fold: gpu: 1).
-        mem_mb=FER["mem_mb"],
+        mem_mb=mem_mb_per_attempt(FER["mem_mb"]),
         runtime=FER["runtime"],
     conda:
         FER_CONDA_ENV
@@ -185,23 +186,23 @@ rule fer_fold:
 
 rule fer_evaluate:
     input:
-        **{f"pred_{v}": prediction_paths(v, FER_FOLDS, FER_REPLICATES[v]) for v in FER_VARIANTS},
+        **{f"pred_{v}": [results_path(p) for p in prediction_paths(v, FER_FOLDS, FER_REPLICATES[v])] for v in FER_VARIANTS},
     output:
-        summary="results/fer/summary.csv",
-        fold_aucs="results/fer/fold_aucs.csv",
-        replicate_aucs="results/fer/replicate_aucs.csv",
+        summary=results_path("fer/summary.csv"),
+        fold_aucs=results_path("fer/fold_aucs.csv"),
+        replicate_aucs=results_path("fer/replicate_aucs.csv"),
         replicate_spread=report(
-            "results/fer/replicate_spread.csv",
+            results_path("fer/replicate_spread.csv"),
             caption="report/fer_replicate_spread.rst",
             category="7 FER",
         ),
-        roc="results/fer/roc_curves.csv",
+        roc=results_path("fer/roc_curves.csv"),
         comparisons=report(
-            "results/fer/comparisons.csv",
+            results_path("fer/comparisons.csv"),
             caption="report/fer_comparisons.rst",
             category="7 FER",
         ),
-        primary="results/fer/primary.json",
+        primary=results_path("fer/primary.json"),
         forest=report(
             f"{FER_FIGURES}/forest.png",
             caption="report/fer_forest.rst",
@@ -247,12 +248,12 @@ rule fer_predict:
     input:
         # every fold model of the variant (all replicates) votes
         models=lambda wc: [
-            p.replace("predictions.csv", "model.keras") for p in prediction_paths(wc.variant, FER_FOLDS, FER_REPLICATES[wc.variant])
+            results_path(p.replace("predictions.csv", "model.keras")) for p in prediction_paths(wc.variant, FER_FOLDS, FER_REPLICATES[wc.variant])
         ],
         images=FER["predict"]["images"] or [],
     output:
-        table="results/fer/predict/{variant}.csv",
-        meta="results/fer/predict/{variant}.csv.json",
+        table=results_path("fer/predict/{variant}.csv"),
+        meta=results_path("fer/predict/{variant}.csv.json"),
     log:
         "logs/fer_predict/{variant}.log",
     benchmark:
@@ -263,7 +264,8 @@ rule fer_predict:
         backend=FER["model"]["backend"],
     threads: FER["threads"]
     resources:
-        mem_mb=FER["mem_mb"],
+        gpu=1,
+        mem_mb=mem_mb_per_attempt(FER["mem_mb"]),
         runtime=FER["runtime"],
     conda:
         FER_CONDA_ENV
@@ -272,15 +274,15 @@ rule fer_predict:
 
 
 TARGETS["fer"] = [
-    "results/fer/folds.csv",
-    "results/fer/summary.csv",
-    "results/fer/fold_aucs.csv",
-    "results/fer/roc_curves.csv",
-    "results/fer/replicate_aucs.csv",
-    "results/fer/replicate_spread.csv",
-    "results/fer/comparisons.csv",
-    "results/fer/primary.json",
+    results_path("fer/folds.csv"),
+    results_path("fer/summary.csv"),
+    results_path("fer/fold_aucs.csv"),
+    results_path("fer/roc_curves.csv"),
+    results_path("fer/replicate_aucs.csv"),
+    results_path("fer/replicate_spread.csv"),
+    results_path("fer/comparisons.csv"),
+    results_path("fer/primary.json"),
     f"{FER_FIGURES}/forest.png",
     f"{FER_FIGURES}/auc_per_au.png",
     *expand(f"{FER_FIGURES}/roc_{{variant}}.png", variant=FER_VARIANTS),
-] + (["results/fer/predict/{}.csv".format(FER["predict"]["variant"])] if FER["predict"]["images"] else [])
+] + ([results_path("fer/predict/{}.csv").format(FER["predict"]["variant"])] if FER["predict"]["images"] else [])

@@ -16,16 +16,16 @@ GAN_OPTIONS = training_options(GAN)
 # (checked with the rest of the config by synthfer.config.check_config, rules/common.smk)
 from synthfer.gan.network_choice import face_check_snapshots  # nothing heavy
 
-GAN_SNAPSHOT_DIR = "results/gan/snapshots"
+GAN_SNAPSHOT_DIR = results_path("gan/snapshots")
 # The network every later phase reads: a copy of the chosen file, written only if it makes faces.
-NETWORK_SELECTED = "results/gan/network-selected.pt"
+NETWORK_SELECTED = results_path("gan/network-selected.pt")
 
 
 rule gan_dataset:
     input:
-        crops="results/faces/real",
+        crops=results_path("faces/real"),
     output:
-        zip="results/gan/dataset.zip",
+        zip=results_path("gan/dataset.zip"),
     log:
         "logs/gan_dataset/gan_dataset.log",
     benchmark:
@@ -34,7 +34,7 @@ rule gan_dataset:
         resolution=GAN["resolution"],
         resize_filter=GAN["resize_filter"],
     resources:
-        mem_mb=2000,
+        mem_mb=mem_mb_per_attempt(2000),
     conda:
         "../envs/gan.yaml"
     script:
@@ -43,14 +43,14 @@ rule gan_dataset:
 
 rule gan_train:
     input:
-        dataset="results/gan/dataset.zip",
+        dataset=results_path("gan/dataset.zip"),
         resume=[GAN["resume_from"]] if GAN["resume_from"] else [],
         # transfer learning: the network a new run starts from (replacing the file re-runs training)
         start=[GAN["start_from"]] if GAN["start_from"] else [],
     output:
-        final="results/gan/network-final.pt",
-        training_log="results/gan/training_log.jsonl",
-        fakes=report("results/gan/fakes-final.png", caption="report/gan_fakes.rst", category="2 GAN"),
+        final=protected(results_path("gan/network-final.pt")),
+        training_log=results_path("gan/training_log.jsonl"),
+        fakes=report(results_path("gan/fakes-final.png"), caption="report/gan_fakes.rst", category="2 GAN"),
     log:
         "logs/gan_train/gan_train.log",
     benchmark:
@@ -66,7 +66,8 @@ rule gan_train:
         device=GAN["device"],
     threads: GAN["threads"]
     resources:
-        mem_mb=GAN["mem_mb"],
+        gpu=1,
+        mem_mb=mem_mb_per_attempt(GAN["mem_mb"]),
     conda:
         "../envs/gan.yaml"
     script:
@@ -78,11 +79,11 @@ rule gan_train:
 rule gan_face_samples:
     input:
         # training is complete once network-final.pt exists; the snapshots beside it are read, not declared
-        final="results/gan/network-final.pt",
+        final=results_path("gan/network-final.pt"),
     output:
-        images=directory("results/gan/face_check/samples"),
-        samples="results/gan/face_check/samples.csv",
-        networks="results/gan/face_check/samples.json",
+        images=directory(results_path("gan/face_check/samples")),
+        samples=results_path("gan/face_check/samples.csv"),
+        networks=results_path("gan/face_check/samples.json"),
     log:
         "logs/gan_face_samples/gan_face_samples.log",
     benchmark:
@@ -98,7 +99,8 @@ rule gan_face_samples:
         device=GAN["device"],
     threads: 1
     resources:
-        mem_mb=GAN["face_check"]["mem_mb"],
+        gpu=1,
+        mem_mb=mem_mb_per_attempt(GAN["face_check"]["mem_mb"]),
     conda:
         "../envs/gan.yaml"
     script:
@@ -108,14 +110,14 @@ rule gan_face_samples:
 rule gan_snapshot_fid:
     input:
         # training is complete once network-final.pt exists; the snapshots beside it are read, not declared
-        final="results/gan/network-final.pt",
-        real=f"results/iqa/features/{config['iqa']['fid']['extractor']}/real.npz",
-        references="results/iqa/references.npz",
-        face_samples="results/gan/face_check/samples.csv",
-        face_detections="results/gan/face_check/detections.csv",
+        final=results_path("gan/network-final.pt"),
+        real=results_path(f"iqa/features/{config['iqa']['fid']['extractor']}/real.npz"),
+        references=results_path("iqa/references.npz"),
+        face_samples=results_path("gan/face_check/samples.csv"),
+        face_detections=results_path("gan/face_check/detections.csv"),
     output:
-        table="results/gan/snapshot_fid.csv",
-        summary="results/gan/snapshot_fid.json",
+        table=results_path("gan/snapshot_fid.csv"),
+        summary=results_path("gan/snapshot_fid.json"),
     log:
         "logs/gan_snapshot_fid/gan_snapshot_fid.log",
     benchmark:
@@ -131,7 +133,8 @@ rule gan_snapshot_fid:
         device=GAN["device"],
     threads: GAN["snapshot_fid"]["threads"]
     resources:
-        mem_mb=GAN["snapshot_fid"]["mem_mb"],
+        gpu=1,
+        mem_mb=mem_mb_per_attempt(GAN["snapshot_fid"]["mem_mb"]),
     conda:
         "../envs/gan.yaml"
     script:
@@ -147,14 +150,14 @@ localrules:
 # no faces; otherwise copies it to NETWORK_SELECTED. 'final' and a kimg need no FID.
 rule gan_network:
     input:
-        final="results/gan/network-final.pt",
-        samples="results/gan/face_check/samples.csv",
-        networks="results/gan/face_check/samples.json",
-        detections="results/gan/face_check/detections.csv",
-        snapshot_fid=["results/gan/snapshot_fid.csv"] if GAN["network"] == "best_fid" else [],
+        final=results_path("gan/network-final.pt"),
+        samples=results_path("gan/face_check/samples.csv"),
+        networks=results_path("gan/face_check/samples.json"),
+        detections=results_path("gan/face_check/detections.csv"),
+        snapshot_fid=[results_path("gan/snapshot_fid.csv")] if GAN["network"] == "best_fid" else [],
     output:
         network=NETWORK_SELECTED,
-        info="results/gan/network-selected.json",
+        info=results_path("gan/network-selected.json"),
     log:
         "logs/gan_network/gan_network.log",
     benchmark:
@@ -172,10 +175,10 @@ rule gan_network:
 
 rule gan_snapshot_plot:
     input:
-        table="results/gan/snapshot_fid.csv",
-        selected="results/gan/network-selected.json",
+        table=results_path("gan/snapshot_fid.csv"),
+        selected=results_path("gan/network-selected.json"),
     output:
-        plot=report("results/gan/snapshot_fid.png", caption="report/gan_snapshot_fid.rst", category="2 GAN"),
+        plot=report(results_path("gan/snapshot_fid.png"), caption="report/gan_snapshot_fid.rst", category="2 GAN"),
     log:
         "logs/gan_snapshot_plot/gan_snapshot_plot.log",
     benchmark:
@@ -187,11 +190,11 @@ rule gan_snapshot_plot:
 
 
 TARGETS["gan"] = [
-    "results/gan/dataset.zip",
-    "results/gan/network-final.pt",
-    "results/gan/training_log.jsonl",
-    "results/gan/fakes-final.png",
+    results_path("gan/dataset.zip"),
+    results_path("gan/network-final.pt"),
+    results_path("gan/training_log.jsonl"),
+    results_path("gan/fakes-final.png"),
     NETWORK_SELECTED,
 ]
 if GAN["snapshot_fid"]["enabled"]:
-    TARGETS["gan"] += ["results/gan/snapshot_fid.csv", "results/gan/snapshot_fid.png"]
+    TARGETS["gan"] += [results_path("gan/snapshot_fid.csv"), results_path("gan/snapshot_fid.png")]

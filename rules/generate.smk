@@ -7,12 +7,12 @@ GENERATE_SHARDS = shard_ids(config["generate"]["shards"])
 rule generate_shard:
     input:
         network=NETWORK_SELECTED,
-        directions="results/latent/directions.npz",
-        plan="results/seeds/plan.csv",
+        directions=results_path("latent/directions.npz"),
+        plan=results_path("seeds/plan.csv"),
     output:
-        images=directory("results/synthetic/shards/{shard}"),
-        manifest="results/synthetic/shards/{shard}.csv",
-        meta="results/synthetic/shards/{shard}.json",
+        images=directory(results_path("synthetic/shards/{shard}")),
+        manifest=results_path("synthetic/shards/{shard}.csv"),
+        meta=results_path("synthetic/shards/{shard}.json"),
     log:
         "logs/generate_shard/{shard}.log",
     benchmark:
@@ -23,7 +23,8 @@ rule generate_shard:
         device=config["generate"]["device"],
     threads: 2
     resources:
-        mem_mb=8000,
+        gpu=1,
+        mem_mb=mem_mb_per_attempt(8000),
         runtime=120,
     conda:
         "../envs/gan.yaml"
@@ -37,14 +38,14 @@ localrules:
 
 rule generate_merge:
     input:
-        plan="results/seeds/plan.csv",
-        manifests=expand("results/synthetic/shards/{shard}.csv", shard=GENERATE_SHARDS),
-        images=expand("results/synthetic/shards/{shard}", shard=GENERATE_SHARDS),
-        face_filter=expand("results/synthetic/face_filter/{shard}.csv", shard=GENERATE_SHARDS),
+        plan=results_path("seeds/plan.csv"),
+        manifests=expand(results_path("synthetic/shards/{shard}.csv"), shard=GENERATE_SHARDS),
+        images=expand(results_path("synthetic/shards/{shard}"), shard=GENERATE_SHARDS),
+        face_filter=expand(results_path("synthetic/face_filter/{shard}.csv"), shard=GENERATE_SHARDS),
     output:
-        raw=directory("results/synthetic/raw"),
-        manifest="results/synthetic/manifest.csv",
-        meta="results/synthetic/manifest.json",
+        raw=directory(results_path("synthetic/raw")),
+        manifest=results_path("synthetic/manifest.csv"),
+        meta=results_path("synthetic/manifest.json"),
     log:
         "logs/generate_merge/generate_merge.log",
     benchmark:
@@ -55,4 +56,4 @@ rule generate_merge:
         "../workflow_scripts/generate_merge.py"
 
 
-TARGETS["generate"] = ["results/synthetic/manifest.csv"]
+TARGETS["generate"] = [results_path("synthetic/manifest.csv")]

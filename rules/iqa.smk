@@ -19,10 +19,10 @@ wildcard_constraints:
 # the real FID statistics built from it are ready right after training (rule gan_snapshot_fid).
 rule iqa_references:
     input:
-        crops="results/faces/real",
+        crops=results_path("faces/real"),
     output:
-        references="results/iqa/references.npz",
-        summary="results/iqa/references.json",
+        references=results_path("iqa/references.npz"),
+        summary=results_path("iqa/references.json"),
     log:
         "logs/iqa_references/iqa_references.log",
     benchmark:
@@ -31,7 +31,7 @@ rule iqa_references:
         nearest_size=IQA["nearest_size"],
         resolution=config["gan"]["resolution"],
     resources:
-        mem_mb=IQA["mem_mb"],
+        mem_mb=mem_mb_per_attempt(IQA["mem_mb"]),
     conda:
         "../envs/iqa.yaml"
     script:
@@ -40,11 +40,11 @@ rule iqa_references:
 
 rule svr_train:
     input:
-        references="results/iqa/references.npz",
+        references=results_path("iqa/references.npz"),
     output:
-        model="results/iqa/svr/model.joblib",
-        validation="results/iqa/svr/validation.json",
-        predictions="results/iqa/svr/heldout_predictions.csv",
+        model=results_path("iqa/svr/model.joblib"),
+        validation=results_path("iqa/svr/validation.json"),
+        predictions=results_path("iqa/svr/heldout_predictions.csv"),
     log:
         "logs/svr_train/svr_train.log",
     benchmark:
@@ -58,7 +58,7 @@ rule svr_train:
         gamma=IQA["svr"]["gamma"],
         seed=config["seed"],
     resources:
-        mem_mb=IQA["mem_mb"],
+        mem_mb=mem_mb_per_attempt(IQA["mem_mb"]),
     conda:
         "../envs/iqa.yaml"
     script:
@@ -67,10 +67,10 @@ rule svr_train:
 
 checkpoint iqa_batches:
     input:
-        manifest="results/synthetic/manifest.csv",
+        manifest=results_path("synthetic/manifest.csv"),
     output:
-        batches="results/iqa/batches.csv",
-        summary="results/iqa/batches.json",
+        batches=results_path("iqa/batches.csv"),
+        summary=results_path("iqa/batches.json"),
     log:
         "logs/iqa_batches/iqa_batches.log",
     benchmark:
@@ -86,13 +86,13 @@ checkpoint iqa_batches:
 
 rule score_batch:
     input:
-        batches="results/iqa/batches.csv",
-        raw="results/synthetic/raw",
-        references="results/iqa/references.npz",
-        svr="results/iqa/svr/model.joblib",
+        batches=results_path("iqa/batches.csv"),
+        raw=results_path("synthetic/raw"),
+        references=results_path("iqa/references.npz"),
+        svr=results_path("iqa/svr/model.joblib"),
     output:
-        scores="results/iqa/scores/batch_{batch}.parquet",
-        summary="results/iqa/scores/batch_{batch}.json",
+        scores=results_path("iqa/scores/batch_{batch}.parquet"),
+        summary=results_path("iqa/scores/batch_{batch}.json"),
     log:
         "logs/score_batch/{batch}.log",
     benchmark:
@@ -103,7 +103,7 @@ rule score_batch:
         device=IQA["device"],
     threads: IQA["threads"]
     resources:
-        mem_mb=IQA["mem_mb"],
+        mem_mb=mem_mb_per_attempt(IQA["mem_mb"]),
         runtime=60,
     conda:
         "../envs/iqa.yaml"
@@ -113,10 +113,10 @@ rule score_batch:
 
 rule iqa_real_scores:
     input:
-        references="results/iqa/references.npz",
-        svr="results/iqa/svr/model.joblib",
+        references=results_path("iqa/references.npz"),
+        svr=results_path("iqa/svr/model.joblib"),
     output:
-        scores="results/iqa/real_scores.parquet",
+        scores=results_path("iqa/real_scores.parquet"),
     log:
         "logs/iqa_real_scores/iqa_real_scores.log",
     benchmark:
@@ -125,7 +125,7 @@ rule iqa_real_scores:
         chunk=IQA["chunk"],
     threads: IQA["threads"]
     resources:
-        mem_mb=IQA["mem_mb"],
+        mem_mb=mem_mb_per_attempt(IQA["mem_mb"]),
     conda:
         "../envs/iqa.yaml"
     script:
@@ -134,10 +134,10 @@ rule iqa_real_scores:
 
 rule fid_features_real:
     input:
-        references="results/iqa/references.npz",
+        references=results_path("iqa/references.npz"),
     output:
-        features="results/iqa/features/{extractor}/real.npz",
-        summary="results/iqa/features/{extractor}/real.json",
+        features=results_path("iqa/features/{extractor}/real.npz"),
+        summary=results_path("iqa/features/{extractor}/real.json"),
     log:
         "logs/fid_features_real/{extractor}.log",
     benchmark:
@@ -147,7 +147,7 @@ rule fid_features_real:
         device=IQA["device"],
     threads: IQA["threads"]
     resources:
-        mem_mb=IQA["mem_mb"],
+        mem_mb=mem_mb_per_attempt(IQA["mem_mb"]),
     conda:
         "../envs/iqa.yaml"
     script:
@@ -156,12 +156,12 @@ rule fid_features_real:
 
 rule fid_features_batch:
     input:
-        batches="results/iqa/batches.csv",
-        raw="results/synthetic/raw",
-        references="results/iqa/references.npz",
+        batches=results_path("iqa/batches.csv"),
+        raw=results_path("synthetic/raw"),
+        references=results_path("iqa/references.npz"),
     output:
-        features="results/iqa/features/{extractor}/batch_{batch}.npz",
-        summary="results/iqa/features/{extractor}/batch_{batch}.json",
+        features=results_path("iqa/features/{extractor}/batch_{batch}.npz"),
+        summary=results_path("iqa/features/{extractor}/batch_{batch}.json"),
     log:
         "logs/fid_features_batch/{extractor}_{batch}.log",
     benchmark:
@@ -171,7 +171,7 @@ rule fid_features_batch:
         device=IQA["device"],
     threads: IQA["threads"]
     resources:
-        mem_mb=IQA["mem_mb"],
+        mem_mb=mem_mb_per_attempt(IQA["mem_mb"]),
         runtime=60,
     conda:
         "../envs/iqa.yaml"
@@ -180,6 +180,6 @@ rule fid_features_batch:
 
 
 TARGETS["iqa"] = [
-    "results/iqa/svr/validation.json",
-    f"results/iqa/features/{IQA_EXTRACTOR}/real.npz",
+    results_path("iqa/svr/validation.json"),
+    results_path(f"iqa/features/{IQA_EXTRACTOR}/real.npz"),
 ]

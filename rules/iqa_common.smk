@@ -9,10 +9,10 @@ def iqa_batches(wildcards=None):
 
 
 def iqa_score_tables(wildcards):
-    return expand("results/iqa/scores/batch_{batch}.parquet", batch=iqa_batches())
+    return expand(results_path("iqa/scores/batch_{batch}.parquet"), batch=iqa_batches())
 
 
 def iqa_batch_features(wildcards):
     return expand(
-        "results/iqa/features/{extractor}/batch_{batch}.npz", extractor=wildcards.extractor, batch=iqa_batches()
+        results_path("iqa/features/{extractor}/batch_{batch}.npz"), extractor=wildcards.extractor, batch=iqa_batches()
     )

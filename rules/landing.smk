@@ -6,16 +6,16 @@
 from synthfer.variants import is_synthetic
 
 LANDING_COUNT_INPUTS = {
-    "faces_manifest": "results/faces/real_manifest.csv",
-    "synthetic_manifest": "results/synthetic/manifest.csv",
-    "selected_csv": "results/select/selected.csv",
+    "faces_manifest": results_path("faces/real_manifest.csv"),
+    "synthetic_manifest": results_path("synthetic/manifest.csv"),
+    "selected_csv": results_path("select/selected.csv"),
     # The network review and generation used, as rule gan_network chose it (kimg, FID, source).
-    "network_info": "results/gan/network-selected.json",
+    "network_info": results_path("gan/network-selected.json"),
 }
 if config["gan"]["snapshot_fid"]["enabled"]:
-    LANDING_COUNT_INPUTS["snapshot_fid"] = "results/gan/snapshot_fid.csv"
+    LANDING_COUNT_INPUTS["snapshot_fid"] = results_path("gan/snapshot_fid.csv")
 LANDING_TRAINING_COUNTS = {
-    v: f"results/annotations/{v}/label_counts.csv" for v in RUN_VARIANTS if is_synthetic(v)
+    v: results_path(f"annotations/{v}/label_counts.csv") for v in RUN_VARIANTS if is_synthetic(v)
 }
 
 
@@ -27,15 +27,15 @@ rule report_landing:
     input:
         **LANDING_COUNT_INPUTS,
         **{f"count_{v}": path for v, path in LANDING_TRAINING_COUNTS.items()},
-        summary="results/fer/summary.csv",
-        comparisons="results/fer/comparisons.csv",
-        primary="results/fer/primary.json",
-        spread="results/fer/replicate_spread.csv",
-        forest="results/fer/figures/forest.png",
+        summary=results_path("fer/summary.csv"),
+        comparisons=results_path("fer/comparisons.csv"),
+        primary=results_path("fer/primary.json"),
+        spread=results_path("fer/replicate_spread.csv"),
+        forest=results_path("fer/figures/forest.png"),
     output:
-        answer=report("results/report/answer.csv", caption="report/landing_answer.rst", category="0 answer"),
-        counts="results/report/key_counts.csv",
-        rst="results/report/landing.rst",
+        answer=report(results_path("report/answer.csv"), caption="report/landing_answer.rst", category="0 answer"),
+        counts=results_path("report/key_counts.csv"),
+        rst=results_path("report/landing.rst"),
     log:
         "logs/report_landing/report_landing.log",
     benchmark:
@@ -47,7 +47,7 @@ rule report_landing:
         level=config["fer"]["evaluate"]["ci_level"],
         alpha=config["fer"]["evaluate"]["alpha"],
         power=config["fer"]["evaluate"]["power"],
-        demo=str(config["real_images"]["folder"]).startswith("results/demo"),
+        demo=str(config["real_images"]["folder"]).startswith(results_path("demo")),
         # Safeguards this run switched off, stated on the landing (docs/fer.md "How the answer is protected").
         allow_overlap=config["fer"].get("allow_overlap", False),
         assistant=config.get("latent", {}).get("review", {}).get("assistant", {}).get("enabled", False),
@@ -57,4 +57,4 @@ rule report_landing:
         "../workflow_scripts/report_landing.py"
 
 
-TARGETS["report"] = ["results/report/answer.csv", "results/report/key_counts.csv", "results/report/landing.rst"]
+TARGETS["report"] = [results_path("report/answer.csv"), results_path("report/key_counts.csv"), results_path("report/landing.rst")]

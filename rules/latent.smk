@@ -15,8 +15,8 @@ rule latent_directions:
     input:
         network=NETWORK_SELECTED,
     output:
-        directions="results/latent/directions.npz",
-        samples="results/latent/w_sample.npy",
+        directions=results_path("latent/directions.npz"),
+        samples=results_path("latent/w_sample.npy"),
     log:
         "logs/latent_directions/latent_directions.log",
     benchmark:
@@ -32,7 +32,8 @@ rule latent_directions:
         device=config["generate"]["device"],
     threads: 2
     resources:
-        mem_mb=8000,
+        gpu=1,
+        mem_mb=mem_mb_per_attempt(8000),
         runtime=120,
     conda:
         "../envs/gan.yaml"
@@ -42,12 +43,12 @@ rule latent_directions:
 
 rule latent_plots:
     input:
-        directions="results/latent/directions.npz",
-        samples="results/latent/w_sample.npy",
+        directions=results_path("latent/directions.npz"),
+        samples=results_path("latent/w_sample.npy"),
     output:
-        variance=report("results/latent/explained_variance.png", caption="report/latent_variance.rst", category="3 latent"),
-        pca=report("results/latent/pca_2d.png", caption="report/latent_pca.rst", category="3 latent"),
-        tsne=report("results/latent/tsne.png", caption="report/latent_tsne.rst", category="3 latent"),
+        variance=report(results_path("latent/explained_variance.png"), caption="report/latent_variance.rst", category="3 latent"),
+        pca=report(results_path("latent/pca_2d.png"), caption="report/latent_pca.rst", category="3 latent"),
+        tsne=report(results_path("latent/tsne.png"), caption="report/latent_tsne.rst", category="3 latent"),
     log:
         "logs/latent_plots/latent_plots.log",
     benchmark:
@@ -57,7 +58,7 @@ rule latent_plots:
         perplexity=config["latent"]["tsne_perplexity"],
         seed=config["latent"]["seed"],
     resources:
-        mem_mb=4000,
+        mem_mb=mem_mb_per_attempt(4000),
         runtime=30,
     conda:
         "../envs/report.yaml"
@@ -67,15 +68,15 @@ rule latent_plots:
 
 rule latent_tsne_stability:
     input:
-        directions="results/latent/directions.npz",
-        samples="results/latent/w_sample.npy",
+        directions=results_path("latent/directions.npz"),
+        samples=results_path("latent/w_sample.npy"),
     output:
-        runs=report("results/latent/tsne_runs.png", caption="report/latent_tsne_runs.rst", category="3 latent"),
+        runs=report(results_path("latent/tsne_runs.png"), caption="report/latent_tsne_runs.rst", category="3 latent"),
         heatmap=report(
-            "results/latent/tsne_stability.png", caption="report/latent_tsne_stability.rst", category="3 latent"
+            results_path("latent/tsne_stability.png"), caption="report/latent_tsne_stability.rst", category="3 latent"
         ),
-        table="results/latent/tsne_stability.csv",
-        summary="results/latent/tsne_stability.json",
+        table=results_path("latent/tsne_stability.csv"),
+        summary=results_path("latent/tsne_stability.json"),
     log:
         "logs/latent_tsne_stability/latent_tsne_stability.log",
     benchmark:
@@ -86,7 +87,7 @@ rule latent_tsne_stability:
         perplexity=config["latent"]["tsne_perplexity"],
         seed=config["latent"]["seed"],
     resources:
-        mem_mb=4000,
+        mem_mb=mem_mb_per_attempt(4000),
         runtime=30,
     conda:
         "../envs/report.yaml"
@@ -97,16 +98,16 @@ rule latent_tsne_stability:
 rule review_material:
     input:
         network=NETWORK_SELECTED,
-        directions="results/latent/directions.npz",
+        directions=results_path("latent/directions.npz"),
         # the annotation assistant's suggestions (rules/assistant.smk), only when latent.review.assistant is on
-        suggestions="results/review/suggestions.csv" if config["latent"]["review"]["assistant"]["enabled"] else [],
+        suggestions=results_path("review/suggestions.csv") if config["latent"]["review"]["assistant"]["enabled"] else [],
     output:
-        sheets=directory("results/review/sheets"),
-        grids=directory("results/review/grids"),
-        strips=directory("results/review/strips"),
-        data="results/review/review.json",
+        sheets=directory(results_path("review/sheets")),
+        grids=directory(results_path("review/grids")),
+        strips=directory(results_path("review/strips")),
+        data=results_path("review/review.json"),
         # not a report() item: the page needs its sheets beside it; open it from results/review/
-        page="results/review/index.html",
+        page=results_path("review/index.html"),
     log:
         "logs/review_material/review_material.log",
     benchmark:
@@ -118,7 +119,8 @@ rule review_material:
         suggestion_threshold=config["latent"]["review"]["assistant"]["threshold"],
     threads: 2
     resources:
-        mem_mb=8000,
+        gpu=1,
+        mem_mb=mem_mb_per_attempt(8000),
         runtime=240,
     conda:
         "../envs/gan.yaml"
@@ -127,11 +129,11 @@ rule review_material:
 
 
 TARGETS["latent"] = [
-    "results/latent/directions.npz",
-    "results/latent/explained_variance.png",
-    "results/latent/pca_2d.png",
-    "results/latent/tsne.png",
-    "results/latent/tsne_runs.png",
-    "results/latent/tsne_stability.png",
-    "results/review/index.html",
+    results_path("latent/directions.npz"),
+    results_path("latent/explained_variance.png"),
+    results_path("latent/pca_2d.png"),
+    results_path("latent/tsne.png"),
+    results_path("latent/tsne_runs.png"),
+    results_path("latent/tsne_stability.png"),
+    results_path("review/index.html"),
 ]

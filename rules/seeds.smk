@@ -6,7 +6,7 @@ from pathlib import Path as _SeedsPath
 
 SEEDS_FILE = config["seeds"]["file"]
 SEEDS_READY = _SeedsPath(SEEDS_FILE).is_file()
-REVIEW_PAGE = "results/review/index.html"
+REVIEW_PAGE = results_path("review/index.html")
 SEEDS_MISSING_MESSAGE = (
     f"Next step: review the seeds. The reviewed seed list {SEEDS_FILE} does not exist yet, so this run ends at "
     f"the review material. Open {REVIEW_PAGE} in a browser, tick the AUs (or neutral) per seed, press "
@@ -26,16 +26,16 @@ rule seed_plan:
     message:
         f"Planning the images to generate from {SEEDS_FILE}" if SEEDS_READY else SEEDS_MISSING_MESSAGE
     input:
-        directions="results/latent/directions.npz",
+        directions=results_path("latent/directions.npz"),
         # the generator the plan will be rendered with: the reviewed seeds must come from it
         network=rules.review_material.input.network,
         # Without the seed list, wait for the review material so the stop comes after it is built.
         seeds=SEEDS_FILE if SEEDS_READY else [],
         review=[] if SEEDS_READY else REVIEW_PAGE,
     output:
-        plan="results/seeds/plan.csv",
-        seed_labels="results/seeds/seed_labels.csv",
-        meta="results/seeds/plan.json",
+        plan=results_path("seeds/plan.csv"),
+        seed_labels=results_path("seeds/seed_labels.csv"),
+        meta=results_path("seeds/plan.json"),
     log:
         "logs/seed_plan/seed_plan.log",
     benchmark:
@@ -52,4 +52,4 @@ rule seed_plan:
         "../workflow_scripts/seed_plan.py"
 
 
-TARGETS["seeds"] = ["results/seeds/plan.csv"]
+TARGETS["seeds"] = [results_path("seeds/plan.csv")]

@@ -6,11 +6,11 @@ SELECT = config["select"]
 rule select:
     input:
         scores=iqa_score_tables,
-        manifest="results/synthetic/manifest.csv",
+        manifest=results_path("synthetic/manifest.csv"),
     output:
-        selected="results/select/selected.csv",
-        rejected="results/select/rejected.csv",
-        summary="results/select/selected.json",
+        selected=results_path("select/selected.csv"),
+        rejected=results_path("select/rejected.csv"),
+        summary=results_path("select/selected.json"),
     log:
         "logs/select/select.log",
     benchmark:
@@ -31,13 +31,13 @@ rule select:
 
 rule fid_kid:
     input:
-        real="results/iqa/features/{extractor}/real.npz",
+        real=results_path("iqa/features/{extractor}/real.npz"),
         batches=iqa_batch_features,
-        manifest="results/synthetic/manifest.csv",
-        selected="results/select/selected.csv",
+        manifest=results_path("synthetic/manifest.csv"),
+        selected=results_path("select/selected.csv"),
     output:
-        table="results/select/fid_kid_{extractor}.csv",
-        summary="results/select/fid_kid_{extractor}.json",
+        table=results_path("select/fid_kid_{extractor}.csv"),
+        summary=results_path("select/fid_kid_{extractor}.json"),
     log:
         "logs/fid_kid/{extractor}.log",
     benchmark:
@@ -47,7 +47,7 @@ rule fid_kid:
         kid_subset_size=config["iqa"]["fid"]["kid_subset_size"],
         seed=config["seed"],
     resources:
-        mem_mb=config["iqa"]["mem_mb"],
+        mem_mb=mem_mb_per_attempt(config["iqa"]["mem_mb"]),
     conda:
         "../envs/iqa.yaml"
     script:
@@ -60,16 +60,16 @@ SELECT_FIGURES = ["distributions", "per_class", "fid_kid", "threshold_sweep", "g
 rule select_figures:
     input:
         scores=iqa_score_tables,
-        real="results/iqa/real_scores.parquet",
-        selected="results/select/selected.csv",
-        rejected="results/select/rejected.csv",
-        fid_kid=f"results/select/fid_kid_{IQA_EXTRACTOR}.csv",
-        manifest="results/synthetic/manifest.csv",
-        raw="results/synthetic/raw",
+        real=results_path("iqa/real_scores.parquet"),
+        selected=results_path("select/selected.csv"),
+        rejected=results_path("select/rejected.csv"),
+        fid_kid=results_path(f"select/fid_kid_{IQA_EXTRACTOR}.csv"),
+        manifest=results_path("synthetic/manifest.csv"),
+        raw=results_path("synthetic/raw"),
     output:
         **{
             name: report(
-                f"results/select/figures/{name}.png",
+                results_path(f"select/figures/{name}.png"),
                 caption=f"report/select_{name}.rst",
                 category="5 quality and selection",
             )
@@ -90,10 +90,10 @@ rule select_figures:
 
 rule select_links:
     input:
-        selected="results/select/selected.csv",
-        raw="results/synthetic/raw",
+        selected=results_path("select/selected.csv"),
+        raw=results_path("synthetic/raw"),
     output:
-        links=directory("results/synthetic/selected"),
+        links=directory(results_path("synthetic/selected")),
     log:
         "logs/select_links/select_links.log",
     conda:
@@ -109,11 +109,11 @@ localrules:
 
 
 TARGETS["select"] = [
-    "results/select/selected.csv",
-    "results/select/rejected.csv",
-    f"results/select/fid_kid_{IQA_EXTRACTOR}.csv",
-    *(f"results/select/figures/{name}.png" for name in SELECT_FIGURES),
-    *(["results/synthetic/selected"] if SELECT["links"] else []),
+    results_path("select/selected.csv"),
+    results_path("select/rejected.csv"),
+    results_path(f"select/fid_kid_{IQA_EXTRACTOR}.csv"),
+    *(results_path(f"select/figures/{name}.png") for name in SELECT_FIGURES),
+    *([results_path("synthetic/selected")] if SELECT["links"] else []),
 ]
 
 
@@ -125,11 +125,11 @@ from synthfer.scores import SCORE_METRICS as SCORE_METRIC_NAMES  # a dict module
 
 rule select_random:
     input:
-        selected="results/select/selected.csv",
-        manifest="results/synthetic/manifest.csv",
+        selected=results_path("select/selected.csv"),
+        manifest=results_path("synthetic/manifest.csv"),
     output:
-        table="results/select/random.csv",
-        summary="results/select/random.json",
+        table=results_path("select/random.csv"),
+        summary=results_path("select/random.json"),
     log:
         "logs/select_random/select_random.log",
     benchmark:
@@ -146,11 +146,11 @@ rule select_random:
 # Draws 1 … select.random_draws − 1 of the random control (each labelled on its own: rules/annotate.smk).
 rule select_random_draw:
     input:
-        selected="results/select/selected.csv",
-        manifest="results/synthetic/manifest.csv",
+        selected=results_path("select/selected.csv"),
+        manifest=results_path("synthetic/manifest.csv"),
     output:
-        table="results/select/random/d{draw}.csv",
-        summary="results/select/random/d{draw}.json",
+        table=results_path("select/random/d{draw}.csv"),
+        summary=results_path("select/random/d{draw}.json"),
     log:
         "logs/select_random/d{draw}.log",
     benchmark:
@@ -169,11 +169,11 @@ rule select_random_draw:
 rule select_ablation:
     input:
         scores=iqa_score_tables,
-        manifest="results/synthetic/manifest.csv",
+        manifest=results_path("synthetic/manifest.csv"),
     output:
-        selected="results/select/ablation/{metric}/selected.csv",
-        rejected="results/select/ablation/{metric}/rejected.csv",
-        summary="results/select/ablation/{metric}/selected.json",
+        selected=results_path("select/ablation/{metric}/selected.csv"),
+        rejected=results_path("select/ablation/{metric}/rejected.csv"),
+        summary=results_path("select/ablation/{metric}/selected.json"),
     log:
         "logs/select_ablation/{metric}.log",
     benchmark:
@@ -193,20 +193,20 @@ rule select_ablation:
 rule select_metric_summary:
     input:
         scores=iqa_score_tables,
-        real="results/iqa/real_scores.parquet",
-        selected="results/select/selected.csv",
-        manifest="results/synthetic/manifest.csv",
+        real=results_path("iqa/real_scores.parquet"),
+        selected=results_path("select/selected.csv"),
+        manifest=results_path("synthetic/manifest.csv"),
     output:
-        summary="results/select/metric_summary.csv",
+        summary=results_path("select/metric_summary.csv"),
         table=report(
-            "results/select/metric_summary.html",
+            results_path("select/metric_summary.html"),
             caption="report/select_metric_summary.rst",
             category="5 quality and selection",
         ),
-        correlation="results/select/metric_correlation.csv",
-        within="results/select/metric_correlation_within_batch.csv",
+        correlation=results_path("select/metric_correlation.csv"),
+        within=results_path("select/metric_correlation_within_batch.csv"),
         figure=report(
-            "results/select/figures/metric_correlation.png",
+            results_path("select/figures/metric_correlation.png"),
             caption="report/select_metric_correlation.rst",
             category="5 quality and selection",
         ),
@@ -224,16 +224,16 @@ rule select_metric_summary:
 
 rule select_feature_pca:
     input:
-        real=f"results/iqa/features/{IQA_EXTRACTOR}/real.npz",
+        real=results_path(f"iqa/features/{IQA_EXTRACTOR}/real.npz"),
         batches=lambda wc: expand(
-            "results/iqa/features/{extractor}/batch_{batch}.npz", extractor=IQA_EXTRACTOR, batch=iqa_batches()
+            results_path("iqa/features/{extractor}/batch_{batch}.npz"), extractor=IQA_EXTRACTOR, batch=iqa_batches()
         ),
-        selected="results/select/selected.csv",
+        selected=results_path("select/selected.csv"),
     output:
-        table="results/select/feature_pca.csv",
-        summary="results/select/feature_pca.json",
+        table=results_path("select/feature_pca.csv"),
+        summary=results_path("select/feature_pca.json"),
         figure=report(
-            "results/select/figures/feature_pca.png",
+            results_path("select/figures/feature_pca.png"),
             caption="report/select_feature_pca.rst",
             category="5 quality and selection",
         ),
@@ -256,8 +256,8 @@ localrules:
 
 
 TARGETS["select"] += [
-    "results/select/metric_summary.csv",
-    "results/select/metric_summary.html",
-    "results/select/figures/metric_correlation.png",
-    "results/select/figures/feature_pca.png",
+    results_path("select/metric_summary.csv"),
+    results_path("select/metric_summary.html"),
+    results_path("select/figures/metric_correlation.png"),
+    results_path("select/figures/feature_pca.png"),
 ]
