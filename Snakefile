@@ -30,10 +30,14 @@ include: "rules/iqa_common.smk"
 include: "rules/iqa.smk"
 include: "rules/select.smk"
 include: "rules/annotate.smk"
+
+
 if fer_enabled(config):  # fer.enabled: false leaves the whole FER phase out (and the answer it gives)
 
     include: "rules/fer.smk"
     include: "rules/landing.smk"
+
+
 include: "rules/assistant.smk"
 
 

@@ -20,11 +20,18 @@ ANNOTATE = config["annotate"]
 ANNOTATE_DRAWS = random_draw_sets(config["select"]["random_draws"])  # draws 1 … D−1: "synthetic_random/d1" → table
 ANNOTATE_VARIANTS = list(
     dict.fromkeys(
-        [*ALWAYS_ANNOTATED, *seed_id_variants(RUN_VARIANTS), *(ANNOTATE_DRAWS if RANDOM_CONTROL in RUN_VARIANTS else [])]
+        [
+            *ALWAYS_ANNOTATED,
+            *seed_id_variants(RUN_VARIANTS),
+            *(ANNOTATE_DRAWS if RANDOM_CONTROL in RUN_VARIANTS else []),
+        ]
     )
 )
 ANNOTATE_NAME_SOURCES = {
-    **{v: {"path": results_path(seed_id_source(v)[0]), "kind": seed_id_source(v)[1]} for v in seed_id_variants(all_variant_names())},
+    **{
+        v: {"path": results_path(seed_id_source(v)[0]), "kind": seed_id_source(v)[1]}
+        for v in seed_id_variants(all_variant_names())
+    },
     **{name: {"path": results_path(table), "kind": "selected"} for name, table in ANNOTATE_DRAWS.items()},
 }
 ANNOTATE_FILES = ["labels.npy", "image_names.txt", "labels.csv", "label_counts.csv", "label_balance.png"]
@@ -58,11 +65,11 @@ rule annotate:
         "benchmarks/rules/annotate/{variant}.tsv"
     wildcard_constraints:
         variant=wildcard_regex(ANNOTATE_NAME_SOURCES),
+    conda:
+        "../envs/report.yaml"
     params:
         names_kind=lambda wc: ANNOTATE_NAME_SOURCES[wc.variant]["kind"],
         unknown_seed=config["annotate"]["unknown_seed"],
-    conda:
-        "../envs/report.yaml"
     script:
         "../workflow_scripts/annotate.py"
 
@@ -90,22 +97,27 @@ rule annotate_pseudo_predict:
         f"logs/annotate_pseudo_predict/{PSEUDO}.log",
     benchmark:
         f"benchmarks/rules/annotate_pseudo_predict/{PSEUDO}.tsv"
-    params:
-        batch_size=config["fer"]["predict"]["batch_size"],
-        backend=config["fer"]["model"]["backend"],
+    conda:
+        FER_CONDA_ENV
     threads: config["fer"]["threads"]
     resources:
         gpu=1,
         mem_mb=mem_mb_per_attempt(config["fer"]["mem_mb"]),
         runtime=config["fer"]["runtime"],
-    conda:
-        FER_CONDA_ENV
+    params:
+        batch_size=config["fer"]["predict"]["batch_size"],
+        backend=config["fer"]["model"]["backend"],
     script:
         "../workflow_scripts/annotate_pseudo_predict.py"
 
 
 rule annotate_pseudo:
     input:
+        **(
+            {"inner": results_path(f"fer/{REAL_ONLY}/fold_{{fold}}/rep_{{rep}}/inner_predictions.csv")}
+            if PSEUDO_RULE == "inner"
+            else {}
+        ),
         # the real_only prediction tables that label fold {fold}: its replicate's, or every replicate's (majority)
         predictions=lambda wc: [
             f"{PSEUDO_DIR}/model_predictions/fold_{wc.fold}/rep_{r}.csv"
@@ -113,11 +125,6 @@ rule annotate_pseudo:
         ],
         seed_labels=results_path(f"annotations/{PSEUDO_SOURCE}/labels.csv"),
         seed_names=results_path(f"annotations/{PSEUDO_SOURCE}/image_names.txt"),
-        **(
-            {"inner": results_path(f"fer/{REAL_ONLY}/fold_{{fold}}/rep_{{rep}}/inner_predictions.csv")}
-            if PSEUDO_RULE == "inner"
-            else {}
-        ),
     output:
         labels=f"{PSEUDO_DIR}/fold_{{fold}}/rep_{{rep}}/labels.npy",
         names=f"{PSEUDO_DIR}/fold_{{fold}}/rep_{{rep}}/image_names.txt",
@@ -133,14 +140,14 @@ rule annotate_pseudo:
         f"benchmarks/rules/annotate_pseudo/{PSEUDO}_{{fold}}_{{rep}}.tsv"
     wildcard_constraints:
         rep=wildcard_regex(PSEUDO_REPS),
+    conda:
+        "../envs/report.yaml"
     params:
         rule=PSEUDO_RULE,
         threshold=ANNOTATE["pseudo_threshold"],
         bootstrap=ANNOTATE["agreement_bootstrap"],
         ci_level=ANNOTATE["agreement_ci_level"],
         seed=config["seed"],
-    conda:
-        "../envs/report.yaml"
     script:
         "../workflow_scripts/annotate_pseudo.py"
 
@@ -164,6 +171,8 @@ rule annotate_pseudo_agreement:
         f"logs/annotate_pseudo_agreement/{PSEUDO}.log",
     benchmark:
         f"benchmarks/rules/annotate_pseudo_agreement/{PSEUDO}.tsv"
+    conda:
+        "../envs/report.yaml"
     params:
         sets=PSEUDO_SETS,
         rule=PSEUDO_RULE,
@@ -171,13 +180,13 @@ rule annotate_pseudo_agreement:
         bootstrap=ANNOTATE["agreement_bootstrap"],
         ci_level=ANNOTATE["agreement_ci_level"],
         seed=config["seed"],
-    conda:
-        "../envs/report.yaml"
     script:
         "../workflow_scripts/annotate_pseudo_agreement.py"
 
 
-TARGETS["annotate"] = expand(results_path("annotations/{variant}/{file}"), variant=ANNOTATE_VARIANTS, file=ANNOTATE_FILES) + (
+TARGETS["annotate"] = expand(
+    results_path("annotations/{variant}/{file}"), variant=ANNOTATE_VARIANTS, file=ANNOTATE_FILES
+) + (
     [f"{PSEUDO_DIR}/{file}" for file in ("agreement.csv", "agreement.html", "label_counts.csv")]
     + [f"{PSEUDO_DIR}/{s}/labels.csv" for s in PSEUDO_SETS]
     if PSEUDO_RUN

@@ -25,18 +25,18 @@ if REVIEW_ASSISTANT["enabled"]:  # needs fer.enabled (synthfer.config.check_conf
             "logs/review_suggestions/review_suggestions.log",
         benchmark:
             "benchmarks/rules/review_suggestions/review_suggestions.tsv"
+        conda:
+            # Keras and torch: the generator renders, the fold models score, in one process
+            FER_CONDA_ENV
+        threads: config["fer"]["threads"]
+        resources:
+            mem_mb=mem_mb_per_attempt(max(config["fer"]["mem_mb"], 4000)),
+            runtime=config["fer"]["runtime"],
         params:
             layout=REVIEW_LAYOUT,  # the review material's faces (rules/latent.smk)
             batch_size=REVIEW_ASSISTANT["batch_size"],
             threshold=REVIEW_ASSISTANT["threshold"],
             backend=config["fer"]["model"]["backend"],
             device=config["generate"]["device"],
-        threads: config["fer"]["threads"]
-        resources:
-            mem_mb=mem_mb_per_attempt(max(config["fer"]["mem_mb"], 4000)),
-            runtime=config["fer"]["runtime"],
-        conda:
-            # Keras and torch: the generator renders, the fold models score, in one process
-            FER_CONDA_ENV
         script:
             "../workflow_scripts/review_suggestions.py"

@@ -81,10 +81,10 @@ from synthfer.changes import sort_mapping_keys  # noqa: E402
 sort_mapping_keys(config)
 
 
-
 # Light rules that run on the submit host, never as cluster jobs.
 localrules:
     all,
+
 
 # Each phase registers its final outputs here; rule `all` requests them all.
 TARGETS = {}

@@ -22,15 +22,15 @@ rule demo_data:
         "logs/demo_data/demo_data.log",
     benchmark:
         "benchmarks/rules/demo_data/demo_data.tsv"
+    conda:
+        "../envs/faces.yaml"
+    threads: DEMO["workers"]
+    resources:
+        mem_mb=mem_mb_per_attempt(2000),
     params:
         seed=config["seed"],
         real=DEMO["real"],
         disfa=DEMO["disfa"],
-    threads: DEMO["workers"]
-    resources:
-        mem_mb=mem_mb_per_attempt(2000),
-    conda:
-        "../envs/faces.yaml"
     script:
         "../workflow_scripts/demo_data.py"
 
@@ -47,13 +47,17 @@ rule demo_report:
         "logs/demo_report/demo_report.log",
     benchmark:
         "benchmarks/rules/demo_report/demo_report.tsv"
-    params:
-        n_frames=20,
     conda:
         "../envs/faces.yaml"
+    params:
+        n_frames=20,
     script:
         "../workflow_scripts/demo_report.py"
 
 
 # The demo's page in the report, only when the run uses the demo data (config/demo.yaml).
-TARGETS["demo"] = [results_path("demo/demo_sheet.png")] if str(config["real_images"]["folder"]).startswith(results_path("demo/")) else []
+TARGETS["demo"] = (
+    [results_path("demo/demo_sheet.png")]
+    if str(config["real_images"]["folder"]).startswith(results_path("demo/"))
+    else []
+)

@@ -54,14 +54,14 @@ rule faces_real_shard:
         "logs/faces_real_shard/{shard}.log",
     benchmark:
         "benchmarks/rules/faces_real_shard/{shard}.tsv"
-    params:
-        n_shards=FACES["shards"],
-        settings=FACES_SETTINGS,
+    conda:
+        "../envs/faces.yaml"
     resources:
         mem_mb=mem_mb_per_attempt(2000),
         runtime=120,
-    conda:
-        "../envs/faces.yaml"
+    params:
+        n_shards=FACES["shards"],
+        settings=FACES_SETTINGS,
     script:
         "../workflow_scripts/faces_real_shard.py"
 
@@ -78,12 +78,12 @@ rule faces_real:
         "logs/faces_real/faces_real.log",
     benchmark:
         "benchmarks/rules/faces_real/faces_real.tsv"
+    conda:
+        "../envs/faces.yaml"
     params:
         settings=FACES_SETTINGS,
         source=config["real_images"]["folder"],
         seed=config["seed"],
-    conda:
-        "../envs/faces.yaml"
     script:
         "../workflow_scripts/faces_real.py"
 
@@ -99,12 +99,12 @@ rule faces_report:
         "logs/faces_report/faces_report.log",
     benchmark:
         "benchmarks/rules/faces_report/faces_report.tsv"
+    conda:
+        "../envs/faces.yaml"
     params:
         n_faces=FACES["report_faces"],
         id_column=config["real_images"]["metadata_id_column"],
         columns=config["real_images"]["metadata_columns"],
-    conda:
-        "../envs/faces.yaml"
     script:
         "../workflow_scripts/faces_report.py"
 
@@ -119,13 +119,13 @@ rule faces_filter_synthetic:
         "logs/faces_filter_synthetic/{shard}.log",
     benchmark:
         "benchmarks/rules/faces_filter_synthetic/{shard}.tsv"
-    params:
-        settings=FACES_SETTINGS,
+    conda:
+        "../envs/faces.yaml"
     resources:
         mem_mb=mem_mb_per_attempt(2000),
         runtime=60,
-    conda:
-        "../envs/faces.yaml"
+    params:
+        settings=FACES_SETTINGS,
     script:
         "../workflow_scripts/faces_filter_synthetic.py"
 
@@ -140,13 +140,13 @@ rule faces_filter_gan_samples:
         "logs/faces_filter_gan_samples/faces_filter_gan_samples.log",
     benchmark:
         "benchmarks/rules/faces_filter_gan_samples/faces_filter_gan_samples.tsv"
-    params:
-        settings=FACES_SETTINGS,
+    conda:
+        "../envs/faces.yaml"
     resources:
         mem_mb=mem_mb_per_attempt(2000),
         runtime=60,
-    conda:
-        "../envs/faces.yaml"
+    params:
+        settings=FACES_SETTINGS,
     script:
         "../workflow_scripts/faces_filter_synthetic.py"
 

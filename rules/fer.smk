@@ -18,7 +18,8 @@ FER_VARIANTS = RUN_VARIANTS  # fer.variants + select.ablations (rules/common.smk
 # Replicates of each (variant, fold): r0 … r<fer.repeats - 1>; the random control d<draw>r<repeat> for each of
 # select.random_draws (synthfer.variants.replicate_ids). Outputs results/fer/{variant}/fold_{fold}/rep_{rep}/.
 FER_REPLICATES = {
-    v: replicate_ids(v, FER["repeats"], config["select"]["random_draws"]) for v in dict.fromkeys([REAL_ONLY, *FER_VARIANTS])
+    v: replicate_ids(v, FER["repeats"], config["select"]["random_draws"])
+    for v in dict.fromkeys([REAL_ONLY, *FER_VARIANTS])
 }
 FER_INNER = FER["model_selection"] == "inner"  # fer.folds >= 3 then: synthfer.config.check_config
 FER_FOLDS = fold_ids(FER["folds"])
@@ -61,6 +62,11 @@ rule fer_import_disfa:
         "logs/fer_import_disfa/fer_import_disfa.log",
     benchmark:
         "benchmarks/rules/fer_import_disfa/fer_import_disfa.tsv"
+    conda:
+        FER_CONDA_ENV
+    resources:
+        mem_mb=mem_mb_per_attempt(4000),
+        runtime=240,
     params:
         # DISFA is read-only reference data outside the DAG: its root is a param, checked when the job runs.
         root=FER["real"]["disfa"]["root"],
@@ -71,11 +77,6 @@ rule fer_import_disfa:
         size=FER["real"]["disfa"]["size"],
         seed=config["seed"],
         faces=config.get("faces", {}),
-    resources:
-        mem_mb=mem_mb_per_attempt(4000),
-        runtime=240,
-    conda:
-        FER_CONDA_ENV
     script:
         "../workflow_scripts/fer_import_disfa.py"
 
@@ -92,15 +93,15 @@ rule fer_align_shard:
         "benchmarks/rules/fer_align_shard/{shard}.tsv"
     wildcard_constraints:
         shard=r"\d{3}",
+    conda:
+        "../envs/faces.yaml"
+    resources:
+        mem_mb=mem_mb_per_attempt(2000),
+        runtime=120,
     params:
         n_shards=FER["real"]["align_shards"],
         image_root=FER["real"]["image_root"],
         settings=FACES_SETTINGS,
-    resources:
-        mem_mb=mem_mb_per_attempt(2000),
-        runtime=120,
-    conda:
-        "../envs/faces.yaml"
     script:
         "../workflow_scripts/fer_align_shard.py"
 
@@ -118,11 +119,11 @@ rule fer_align_table:
         "logs/fer_align_table/fer_align_table.log",
     benchmark:
         "benchmarks/rules/fer_align_table/fer_align_table.tsv"
+    conda:
+        "../envs/faces.yaml"
     params:
         image_root=FER["real"]["image_root"],
         settings=FACES_SETTINGS,
-    conda:
-        "../envs/faces.yaml"
     script:
         "../workflow_scripts/fer_align_table.py"
 
@@ -136,10 +137,10 @@ rule fer_fold_table:
         "logs/fer_fold_table/fer_fold_table.log",
     benchmark:
         "benchmarks/rules/fer_fold_table/fer_fold_table.tsv"
-    params:
-        k=FER["folds"],
     conda:
         FER_CONDA_ENV
+    params:
+        k=FER["folds"],
     script:
         "../workflow_scripts/fer_fold_table.py"
 
@@ -148,15 +149,24 @@ rule fer_fold_table:
 # chosen on the inner validation fold (fer.model_selection: inner) or fixed (docs/fer.md "Model selection").
 rule fer_fold:
     input:
-        unpack(lambda wc: {**{k: results_path(p) for k, p in synthetic_inputs(wc.variant, wc.fold, wc.rep).items()}, **FER_WEIGHTS_INPUT}),
+        unpack(
+            lambda wc: {
+                **{k: results_path(p) for k, p in synthetic_inputs(wc.variant, wc.fold, wc.rep).items()},
+                **FER_WEIGHTS_INPUT,
+            }
+        ),
         labels=FER_REAL_TABLE,
         folds=results_path("fer/folds.csv"),
     output:
+        **(
+            {"inner_predictions": results_path("fer/{variant}/fold_{fold}/rep_{rep}/inner_predictions.csv")}
+            if FER_INNER
+            else {}
+        ),
         model=results_path("fer/{variant}/fold_{fold}/rep_{rep}/model.keras"),
         predictions=results_path("fer/{variant}/fold_{fold}/rep_{rep}/predictions.csv"),
         history=results_path("fer/{variant}/fold_{fold}/rep_{rep}/history.csv"),
         info=results_path("fer/{variant}/fold_{fold}/rep_{rep}/train.json"),
-        **({"inner_predictions": results_path("fer/{variant}/fold_{fold}/rep_{rep}/inner_predictions.csv")} if FER_INNER else {}),
     log:
         "logs/fer_fold/{variant}_{fold}_{rep}.log",
     benchmark:
@@ -164,30 +174,43 @@ rule fer_fold:
     wildcard_constraints:
         variant=wildcard_regex(FER_REPLICATES),
         rep=wildcard_regex({r for reps in FER_REPLICATES.values() for r in reps}),
-    params:
-        fer={k: FER[k] for k in ("model", "train", "model_selection")},  # synthfer.fer.train.FoldOptions.from_config
-        seed=config["seed"],
-        repeat=lambda wc: parse_replicate(wc.rep)[1],
-        image_root=FER_IMAGE_ROOT,
-    threads: FER["threads"]
     # Below every other rule: on a few cores the fold jobs (many, independent) fill the gaps while the chain
     # that makes the synthetic training sets (GAN → generation → selection → labels) runs first.
     priority: -1
+    conda:
+        FER_CONDA_ENV
+    threads: FER["threads"]
     resources:
         gpu=1,
         # The Slurm profile adds the GPU (set-resources: fer_fold: gpu: 1).
         mem_mb=mem_mb_per_attempt(FER["mem_mb"]),
         runtime=FER["runtime"],
-    conda:
-        FER_CONDA_ENV
+    params:
+        fer={k: FER[k] for k in ("model", "train", "model_selection")},  # synthfer.fer.train.FoldOptions.from_config
+        seed=config["seed"],
+        repeat=lambda wc: parse_replicate(wc.rep)[1],
+        image_root=FER_IMAGE_ROOT,
     script:
         "../workflow_scripts/fer_fold.py"
 
 
 rule fer_evaluate:
     input:
-        **{f"pred_{v}": [results_path(p) for p in prediction_paths(v, FER_FOLDS, FER_REPLICATES[v])] for v in FER_VARIANTS},
+        **{
+            f"pred_{v}": [results_path(p) for p in prediction_paths(v, FER_FOLDS, FER_REPLICATES[v])]
+            for v in FER_VARIANTS
+        },
     output:
+        **{
+            f"roc_{v}": report(
+                f"{FER_FIGURES}/roc_{v}.png",
+                caption="report/fer_roc.rst",
+                category="7 FER",
+                subcategory="ROC curves",
+                labels={"variant": v},
+            )
+            for v in FER_VARIANTS
+        },
         summary=results_path("fer/summary.csv"),
         fold_aucs=results_path("fer/fold_aucs.csv"),
         replicate_aucs=results_path("fer/replicate_aucs.csv"),
@@ -213,20 +236,12 @@ rule fer_evaluate:
             caption="report/fer_auc_per_au.rst",
             category="7 FER",
         ),
-        **{
-            f"roc_{v}": report(
-                f"{FER_FIGURES}/roc_{v}.png",
-                caption="report/fer_roc.rst",
-                category="7 FER",
-                subcategory="ROC curves",
-                labels={"variant": v},
-            )
-            for v in FER_VARIANTS
-        },
     log:
         "logs/fer_evaluate/fer_evaluate.log",
     benchmark:
         "benchmarks/rules/fer_evaluate/fer_evaluate.tsv"
+    conda:
+        FER_CONDA_ENV
     params:
         variants=FER_VARIANTS,
         ci_level=FER["evaluate"]["ci_level"],
@@ -238,8 +253,6 @@ rule fer_evaluate:
         alpha=FER["evaluate"]["alpha"],
         power=FER["evaluate"]["power"],
         seed=config["seed"],
-    conda:
-        FER_CONDA_ENV
     script:
         "../workflow_scripts/fer_evaluate.py"
 
@@ -248,7 +261,8 @@ rule fer_predict:
     input:
         # every fold model of the variant (all replicates) votes
         models=lambda wc: [
-            results_path(p.replace("predictions.csv", "model.keras")) for p in prediction_paths(wc.variant, FER_FOLDS, FER_REPLICATES[wc.variant])
+            results_path(p.replace("predictions.csv", "model.keras"))
+            for p in prediction_paths(wc.variant, FER_FOLDS, FER_REPLICATES[wc.variant])
         ],
         images=FER["predict"]["images"] or [],
     output:
@@ -258,17 +272,17 @@ rule fer_predict:
         "logs/fer_predict/{variant}.log",
     benchmark:
         "benchmarks/rules/fer_predict/{variant}.tsv"
-    params:
-        threshold=FER["predict"]["threshold"],
-        batch_size=FER["predict"]["batch_size"],
-        backend=FER["model"]["backend"],
+    conda:
+        FER_CONDA_ENV
     threads: FER["threads"]
     resources:
         gpu=1,
         mem_mb=mem_mb_per_attempt(FER["mem_mb"]),
         runtime=FER["runtime"],
-    conda:
-        FER_CONDA_ENV
+    params:
+        threshold=FER["predict"]["threshold"],
+        batch_size=FER["predict"]["batch_size"],
+        backend=FER["model"]["backend"],
     script:
         "../workflow_scripts/fer_predict.py"
 

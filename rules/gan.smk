@@ -30,13 +30,13 @@ rule gan_dataset:
         "logs/gan_dataset/gan_dataset.log",
     benchmark:
         "benchmarks/rules/gan_dataset/gan_dataset.tsv"
+    conda:
+        "../envs/gan.yaml"
+    resources:
+        mem_mb=mem_mb_per_attempt(2000),
     params:
         resolution=GAN["resolution"],
         resize_filter=GAN["resize_filter"],
-    resources:
-        mem_mb=mem_mb_per_attempt(2000),
-    conda:
-        "../envs/gan.yaml"
     script:
         "../workflow_scripts/gan_dataset.py"
 
@@ -55,6 +55,12 @@ rule gan_train:
         "logs/gan_train/gan_train.log",
     benchmark:
         "benchmarks/rules/gan_train/gan_train.tsv"
+    conda:
+        "../envs/gan.yaml"
+    threads: GAN["threads"]
+    resources:
+        gpu=1,
+        mem_mb=mem_mb_per_attempt(GAN["mem_mb"]),
     params:
         # the folder of network-final.pt; snapshots go to its snapshots/ subfolder
         run_dir=lambda w, output: os.path.dirname(output.final),
@@ -64,12 +70,6 @@ rule gan_train:
         resume_from=lambda w, input: input.resume[0] if input.resume else None,
         start_from=lambda w, input: input.start[0] if input.start else None,
         device=GAN["device"],
-    threads: GAN["threads"]
-    resources:
-        gpu=1,
-        mem_mb=mem_mb_per_attempt(GAN["mem_mb"]),
-    conda:
-        "../envs/gan.yaml"
     script:
         "../workflow_scripts/gan_train.py"
 
@@ -88,6 +88,12 @@ rule gan_face_samples:
         "logs/gan_face_samples/gan_face_samples.log",
     benchmark:
         "benchmarks/rules/gan_face_samples/gan_face_samples.tsv"
+    conda:
+        "../envs/gan.yaml"
+    threads: 1
+    resources:
+        gpu=1,
+        mem_mb=mem_mb_per_attempt(GAN["face_check"]["mem_mb"]),
     params:
         snapshot_dir=GAN_SNAPSHOT_DIR,
         # "all" with snapshot FID on (the rate joins snapshot_fid.csv), else the snapshot gan.network names
@@ -97,12 +103,6 @@ rule gan_face_samples:
         seed=GAN["face_check"]["seed"],
         batch_size=GAN["face_check"]["batch_size"],
         device=GAN["device"],
-    threads: 1
-    resources:
-        gpu=1,
-        mem_mb=mem_mb_per_attempt(GAN["face_check"]["mem_mb"]),
-    conda:
-        "../envs/gan.yaml"
     script:
         "../workflow_scripts/gan_face_samples.py"
 
@@ -122,6 +122,12 @@ rule gan_snapshot_fid:
         "logs/gan_snapshot_fid/gan_snapshot_fid.log",
     benchmark:
         "benchmarks/rules/gan_snapshot_fid/gan_snapshot_fid.tsv"
+    conda:
+        "../envs/gan.yaml"
+    threads: GAN["snapshot_fid"]["threads"]
+    resources:
+        gpu=1,
+        mem_mb=mem_mb_per_attempt(GAN["snapshot_fid"]["mem_mb"]),
     params:
         snapshot_dir=lambda w, input: os.path.join(os.path.dirname(input.final), "snapshots"),
         extractor=config["iqa"]["fid"]["extractor"],
@@ -131,12 +137,6 @@ rule gan_snapshot_fid:
         seed=GAN["snapshot_fid"]["seed"],
         batch_size=GAN["snapshot_fid"]["batch_size"],
         device=GAN["device"],
-    threads: GAN["snapshot_fid"]["threads"]
-    resources:
-        gpu=1,
-        mem_mb=mem_mb_per_attempt(GAN["snapshot_fid"]["mem_mb"]),
-    conda:
-        "../envs/gan.yaml"
     script:
         "../workflow_scripts/gan_snapshot_fid.py"
 
@@ -162,13 +162,13 @@ rule gan_network:
         "logs/gan_network/gan_network.log",
     benchmark:
         "benchmarks/rules/gan_network/gan_network.tsv"
+    conda:
+        "../envs/gan.yaml"
     params:
         network=GAN["network"],
         min_detection_rate=GAN["face_check"]["min_detection_rate"],
         resolution=GAN["resolution"],
         snapshot_dir=GAN_SNAPSHOT_DIR,
-    conda:
-        "../envs/gan.yaml"
     script:
         "../workflow_scripts/gan_network.py"
 

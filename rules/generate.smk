@@ -17,17 +17,17 @@ rule generate_shard:
         "logs/generate_shard/{shard}.log",
     benchmark:
         "benchmarks/rules/generate_shard/{shard}.tsv"
-    params:
-        batch_size=config["generate"]["batch_size"],
-        noise_mode=config["generate"]["noise_mode"],
-        device=config["generate"]["device"],
+    conda:
+        "../envs/gan.yaml"
     threads: 2
     resources:
         gpu=1,
         mem_mb=mem_mb_per_attempt(8000),
         runtime=120,
-    conda:
-        "../envs/gan.yaml"
+    params:
+        batch_size=config["generate"]["batch_size"],
+        noise_mode=config["generate"]["noise_mode"],
+        device=config["generate"]["device"],
     script:
         "../workflow_scripts/generate_shard.py"
 

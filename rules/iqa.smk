@@ -27,13 +27,13 @@ rule iqa_references:
         "logs/iqa_references/iqa_references.log",
     benchmark:
         "benchmarks/rules/iqa_references/iqa_references.tsv"
+    conda:
+        "../envs/iqa.yaml"
+    resources:
+        mem_mb=mem_mb_per_attempt(IQA["mem_mb"]),
     params:
         nearest_size=IQA["nearest_size"],
         resolution=config["gan"]["resolution"],
-    resources:
-        mem_mb=mem_mb_per_attempt(IQA["mem_mb"]),
-    conda:
-        "../envs/iqa.yaml"
     script:
         "../workflow_scripts/iqa_references.py"
 
@@ -49,6 +49,10 @@ rule svr_train:
         "logs/svr_train/svr_train.log",
     benchmark:
         "benchmarks/rules/svr_train/svr_train.tsv"
+    conda:
+        "../envs/iqa.yaml"
+    resources:
+        mem_mb=mem_mb_per_attempt(IQA["mem_mb"]),
     params:
         levels=IQA_SVR_LEVELS,
         train_fraction=IQA["svr"]["train_fraction"],
@@ -57,10 +61,6 @@ rule svr_train:
         epsilon=IQA["svr"]["epsilon"],
         gamma=IQA["svr"]["gamma"],
         seed=config["seed"],
-    resources:
-        mem_mb=mem_mb_per_attempt(IQA["mem_mb"]),
-    conda:
-        "../envs/iqa.yaml"
     script:
         "../workflow_scripts/svr_train.py"
 
@@ -75,11 +75,11 @@ checkpoint iqa_batches:
         "logs/iqa_batches/iqa_batches.log",
     benchmark:
         "benchmarks/rules/iqa_batches/iqa_batches.tsv"
+    conda:
+        "../envs/iqa.yaml"
     params:
         batch_size=IQA["batch_size"],
         seed=config["seed"],
-    conda:
-        "../envs/iqa.yaml"
     script:
         "../workflow_scripts/iqa_batches.py"
 
@@ -97,16 +97,16 @@ rule score_batch:
         "logs/score_batch/{batch}.log",
     benchmark:
         "benchmarks/rules/score_batch/{batch}.tsv"
-    params:
-        reference_mode=IQA["reference"],
-        chunk=IQA["chunk"],
-        device=IQA["device"],
+    conda:
+        "../envs/iqa.yaml"
     threads: IQA["threads"]
     resources:
         mem_mb=mem_mb_per_attempt(IQA["mem_mb"]),
         runtime=60,
-    conda:
-        "../envs/iqa.yaml"
+    params:
+        reference_mode=IQA["reference"],
+        chunk=IQA["chunk"],
+        device=IQA["device"],
     script:
         "../workflow_scripts/score_batch.py"
 
@@ -121,13 +121,13 @@ rule iqa_real_scores:
         "logs/iqa_real_scores/iqa_real_scores.log",
     benchmark:
         "benchmarks/rules/iqa_real_scores/iqa_real_scores.tsv"
-    params:
-        chunk=IQA["chunk"],
+    conda:
+        "../envs/iqa.yaml"
     threads: IQA["threads"]
     resources:
         mem_mb=mem_mb_per_attempt(IQA["mem_mb"]),
-    conda:
-        "../envs/iqa.yaml"
+    params:
+        chunk=IQA["chunk"],
     script:
         "../workflow_scripts/iqa_real_scores.py"
 
@@ -142,14 +142,14 @@ rule fid_features_real:
         "logs/fid_features_real/{extractor}.log",
     benchmark:
         "benchmarks/rules/fid_features_real/{extractor}.tsv"
-    params:
-        weights=IQA["fid"]["inception_weights"],
-        device=IQA["device"],
+    conda:
+        "../envs/iqa.yaml"
     threads: IQA["threads"]
     resources:
         mem_mb=mem_mb_per_attempt(IQA["mem_mb"]),
-    conda:
-        "../envs/iqa.yaml"
+    params:
+        weights=IQA["fid"]["inception_weights"],
+        device=IQA["device"],
     script:
         "../workflow_scripts/fid_features_real.py"
 
@@ -166,15 +166,15 @@ rule fid_features_batch:
         "logs/fid_features_batch/{extractor}_{batch}.log",
     benchmark:
         "benchmarks/rules/fid_features_batch/{extractor}_{batch}.tsv"
-    params:
-        weights=IQA["fid"]["inception_weights"],
-        device=IQA["device"],
+    conda:
+        "../envs/iqa.yaml"
     threads: IQA["threads"]
     resources:
         mem_mb=mem_mb_per_attempt(IQA["mem_mb"]),
         runtime=60,
-    conda:
-        "../envs/iqa.yaml"
+    params:
+        weights=IQA["fid"]["inception_weights"],
+        device=IQA["device"],
     script:
         "../workflow_scripts/fid_features_batch.py"
 

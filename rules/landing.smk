@@ -40,6 +40,8 @@ rule report_landing:
         "logs/report_landing/report_landing.log",
     benchmark:
         "benchmarks/rules/report_landing/report_landing.tsv"
+    conda:
+        "../envs/report.yaml"
     params:
         variants=RUN_VARIANTS,
         training_counts=LANDING_TRAINING_COUNTS,
@@ -51,10 +53,12 @@ rule report_landing:
         # Safeguards this run switched off, stated on the landing (docs/fer.md "How the answer is protected").
         allow_overlap=config["fer"].get("allow_overlap", False),
         assistant=config.get("latent", {}).get("review", {}).get("assistant", {}).get("enabled", False),
-    conda:
-        "../envs/report.yaml"
     script:
         "../workflow_scripts/report_landing.py"
 
 
-TARGETS["report"] = [results_path("report/answer.csv"), results_path("report/key_counts.csv"), results_path("report/landing.rst")]
+TARGETS["report"] = [
+    results_path("report/answer.csv"),
+    results_path("report/key_counts.csv"),
+    results_path("report/landing.rst"),
+]

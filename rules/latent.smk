@@ -21,6 +21,13 @@ rule latent_directions:
         "logs/latent_directions/latent_directions.log",
     benchmark:
         "benchmarks/rules/latent_directions/latent_directions.tsv"
+    conda:
+        "../envs/gan.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=mem_mb_per_attempt(8000),
+        runtime=120,
     params:
         n_samples=config["latent"]["n_samples"],
         n_components=config["latent"]["n_components"],
@@ -30,13 +37,6 @@ rule latent_directions:
         seed=config["latent"]["seed"],
         keep_samples=config["latent"]["plot_samples"],
         device=config["generate"]["device"],
-    threads: 2
-    resources:
-        gpu=1,
-        mem_mb=mem_mb_per_attempt(8000),
-        runtime=120,
-    conda:
-        "../envs/gan.yaml"
     script:
         "../workflow_scripts/latent_directions.py"
 
@@ -46,22 +46,24 @@ rule latent_plots:
         directions=results_path("latent/directions.npz"),
         samples=results_path("latent/w_sample.npy"),
     output:
-        variance=report(results_path("latent/explained_variance.png"), caption="report/latent_variance.rst", category="3 latent"),
+        variance=report(
+            results_path("latent/explained_variance.png"), caption="report/latent_variance.rst", category="3 latent"
+        ),
         pca=report(results_path("latent/pca_2d.png"), caption="report/latent_pca.rst", category="3 latent"),
         tsne=report(results_path("latent/tsne.png"), caption="report/latent_tsne.rst", category="3 latent"),
     log:
         "logs/latent_plots/latent_plots.log",
     benchmark:
         "benchmarks/rules/latent_plots/latent_plots.tsv"
+    conda:
+        "../envs/report.yaml"
+    resources:
+        mem_mb=mem_mb_per_attempt(4000),
+        runtime=30,
     params:
         tsne_samples=config["latent"]["tsne_samples"],
         perplexity=config["latent"]["tsne_perplexity"],
         seed=config["latent"]["seed"],
-    resources:
-        mem_mb=mem_mb_per_attempt(4000),
-        runtime=30,
-    conda:
-        "../envs/report.yaml"
     script:
         "../workflow_scripts/latent_plots.py"
 
@@ -81,16 +83,16 @@ rule latent_tsne_stability:
         "logs/latent_tsne_stability/latent_tsne_stability.log",
     benchmark:
         "benchmarks/rules/latent_tsne_stability/latent_tsne_stability.tsv"
+    conda:
+        "../envs/report.yaml"
+    resources:
+        mem_mb=mem_mb_per_attempt(4000),
+        runtime=30,
     params:
         runs=config["latent"]["tsne_runs"],
         tsne_samples=config["latent"]["tsne_samples"],
         perplexity=config["latent"]["tsne_perplexity"],
         seed=config["latent"]["seed"],
-    resources:
-        mem_mb=mem_mb_per_attempt(4000),
-        runtime=30,
-    conda:
-        "../envs/report.yaml"
     script:
         "../workflow_scripts/latent_tsne_stability.py"
 
@@ -112,18 +114,18 @@ rule review_material:
         "logs/review_material/review_material.log",
     benchmark:
         "benchmarks/rules/review_material/review_material.tsv"
-    params:
-        layout=REVIEW_LAYOUT,
-        page=REVIEW_PAGE,
-        device=config["generate"]["device"],
-        suggestion_threshold=config["latent"]["review"]["assistant"]["threshold"],
+    conda:
+        "../envs/gan.yaml"
     threads: 2
     resources:
         gpu=1,
         mem_mb=mem_mb_per_attempt(8000),
         runtime=240,
-    conda:
-        "../envs/gan.yaml"
+    params:
+        layout=REVIEW_LAYOUT,
+        page=REVIEW_PAGE,
+        device=config["generate"]["device"],
+        suggestion_threshold=config["latent"]["review"]["assistant"]["threshold"],
     script:
         "../workflow_scripts/review_material.py"
 

@@ -15,6 +15,8 @@ SEEDS_MISSING_MESSAGE = (
 # Phases whose targets need no reviewed seeds: rule all stops here while the seed list is missing (the GAN's
 # snapshot FID and face check need only the real crops, so the chosen network is known before the review).
 PHASES_BEFORE_REVIEW = ("demo", "faces", "gan", "latent")
+
+
 include: "review_stop.smk"
 
 
@@ -23,8 +25,6 @@ localrules:
 
 
 rule seed_plan:
-    message:
-        f"Planning the images to generate from {SEEDS_FILE}" if SEEDS_READY else SEEDS_MISSING_MESSAGE
     input:
         directions=results_path("latent/directions.npz"),
         # the generator the plan will be rendered with: the reviewed seeds must come from it
@@ -40,14 +40,16 @@ rule seed_plan:
         "logs/seed_plan/seed_plan.log",
     benchmark:
         "benchmarks/rules/seed_plan/seed_plan.tsv"
+    conda:
+        "../envs/report.yaml"
     params:
         # only set while the seed list is missing (then it is not an input): the path the stop message names
         missing_seeds_file=[] if SEEDS_READY else SEEDS_FILE,
         n_shards=config["generate"]["shards"],
         edit_layers=config["latent"]["edit_layers"],
         allow_other_network=config["seeds"]["allow_other_network"],
-    conda:
-        "../envs/report.yaml"
+    message:
+        f"Planning the images to generate from {SEEDS_FILE}" if SEEDS_READY else SEEDS_MISSING_MESSAGE
     script:
         "../workflow_scripts/seed_plan.py"
 

@@ -15,6 +15,8 @@ rule select:
         "logs/select/select.log",
     benchmark:
         "benchmarks/rules/select/select.tsv"
+    conda:
+        "../envs/iqa.yaml"
     params:
         keep=SELECT["keep"],
         batch_size=config["iqa"]["batch_size"],
@@ -23,8 +25,6 @@ rule select:
         metrics=SELECT["metrics"],
         weights=SELECT["weights"],
         metric=SELECT["metric"],
-    conda:
-        "../envs/iqa.yaml"
     script:
         "../workflow_scripts/select.py"
 
@@ -42,14 +42,14 @@ rule fid_kid:
         "logs/fid_kid/{extractor}.log",
     benchmark:
         "benchmarks/rules/fid_kid/{extractor}.tsv"
+    conda:
+        "../envs/iqa.yaml"
+    resources:
+        mem_mb=mem_mb_per_attempt(config["iqa"]["mem_mb"]),
     params:
         kid_subsets=config["iqa"]["fid"]["kid_subsets"],
         kid_subset_size=config["iqa"]["fid"]["kid_subset_size"],
         seed=config["seed"],
-    resources:
-        mem_mb=mem_mb_per_attempt(config["iqa"]["mem_mb"]),
-    conda:
-        "../envs/iqa.yaml"
     script:
         "../workflow_scripts/fid_kid.py"
 
@@ -79,11 +79,11 @@ rule select_figures:
         "logs/select_figures/select_figures.log",
     benchmark:
         "benchmarks/rules/select_figures/select_figures.tsv"
+    conda:
+        "../envs/iqa.yaml"
     params:
         thresholds=SELECT["thresholds"],
         metrics=SELECT["metrics"],
-    conda:
-        "../envs/iqa.yaml"
     script:
         "../workflow_scripts/select_figures.py"
 
@@ -134,11 +134,11 @@ rule select_random:
         "logs/select_random/select_random.log",
     benchmark:
         "benchmarks/rules/select_random/select_random.tsv"
+    conda:
+        "../envs/iqa.yaml"
     params:
         seed=config["seed"],
         draw=0,
-    conda:
-        "../envs/iqa.yaml"
     script:
         "../workflow_scripts/select_random.py"
 
@@ -157,11 +157,11 @@ rule select_random_draw:
         "benchmarks/rules/select_random/d{draw}.tsv"
     wildcard_constraints:
         draw=r"[1-9]\d?",
+    conda:
+        "../envs/iqa.yaml"
     params:
         seed=config["seed"],
         draw=lambda wc: int(wc.draw),
-    conda:
-        "../envs/iqa.yaml"
     script:
         "../workflow_scripts/select_random.py"
 
@@ -180,12 +180,12 @@ rule select_ablation:
         "benchmarks/rules/select_ablation/{metric}.tsv"
     wildcard_constraints:
         metric="|".join(SCORE_METRIC_NAMES),
+    conda:
+        "../envs/iqa.yaml"
     params:
         keep=SELECT["keep"],
         batch_size=config["iqa"]["batch_size"],
         thresholds=SELECT["thresholds"],
-    conda:
-        "../envs/iqa.yaml"
     script:
         "../workflow_scripts/select_ablation.py"
 
@@ -214,10 +214,10 @@ rule select_metric_summary:
         "logs/select_metric_summary/select_metric_summary.log",
     benchmark:
         "benchmarks/rules/select_metric_summary/select_metric_summary.tsv"
-    params:
-        metrics=SELECT["metrics"],
     conda:
         "../envs/iqa.yaml"
+    params:
+        metrics=SELECT["metrics"],
     script:
         "../workflow_scripts/select_metric_summary.py"
 
