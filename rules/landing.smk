@@ -53,6 +53,16 @@ rule report_landing:
         # Safeguards this run switched off, stated on the landing (docs/fer.md "How the answer is protected").
         allow_overlap=config["fer"].get("allow_overlap", False),
         assistant=config.get("latent", {}).get("review", {}).get("assistant", {}).get("enabled", False),
+        # How the models were trained and chosen, stated beside the answer (budget, epoch choice, replicates).
+        protocol={
+            "folds": config["fer"]["folds"],
+            "model_selection": config["fer"]["model_selection"],
+            "budget": config["fer"]["train"]["budget"],
+            "steps": config["fer"]["train"]["steps"],
+            "epochs": config["fer"]["train"]["epochs"],
+            "repeats": config["fer"]["repeats"],
+            "random_draws": config["select"]["random_draws"],
+        },
     script:
         "../workflow_scripts/report_landing.py"
 

@@ -11,7 +11,7 @@ import pytest
 from synthfer import AU_COLUMNS
 from synthfer.fer.evaluate import evaluate
 from synthfer.fer.metrics import corrected_t, holm, paired_wilcoxon
-from synthfer.report.landing import answer_columns, answer_table, key_counts, landing_rst, leak_notes
+from synthfer.report.landing import answer_columns, answer_table, key_counts, landing_rst, leak_notes, protocol_rst
 
 VARIANTS = ["real_only", "synthetic_pseudo", "synthetic_random", "synthetic_tds"]
 SIGNAL = {"real_only": 0.2, "synthetic_pseudo": 0.25, "synthetic_random": 0.3, "synthetic_tds": 0.6}
@@ -190,3 +190,14 @@ def test_not_significant_primary_states_the_mdd(fer_tables):
     none = landing_rst(answer_table(summary, c2, VARIANTS), counts, ("real_only",), comparisons=c2,
                        primary={"declared": {"variant": "synthetic_tds", "reference": "synthetic_random"}, "found": False})
     assert "not in this run" in none
+
+
+def test_landing_states_the_training_protocol():
+    steps = " ".join(protocol_rst({"folds": 13, "model_selection": "inner", "budget": "steps", "steps": 3000,
+                                   "epochs": 10, "repeats": 3, "random_draws": 3}))  # fmt: skip
+    assert "13-fold" in steps and "same budget of 3,000 optimiser steps" in steps
+    assert "inner validation fold" in steps and "3 training seed(s) per fold, 3 draws of the random control" in steps
+    epochs = " ".join(protocol_rst({"folds": 5, "model_selection": "fixed", "budget": "epochs", "steps": 3000,
+                                    "epochs": 4, "repeats": 1, "random_draws": 1}))  # fmt: skip
+    assert "mix the set's size with the optimisation" in epochs and "exactly 4 epochs" in epochs
+    assert "draws" not in epochs

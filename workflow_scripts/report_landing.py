@@ -21,6 +21,7 @@ report_landing(
     power=snakemake.params.power,
     allow_overlap=snakemake.params.allow_overlap,
     assistant=snakemake.params.assistant,
+    protocol=dict(snakemake.params.protocol),
     training_counts={v: snakemake.input[f"count_{v}"] for v in snakemake.params.training_counts},
     **{key: snakemake.input[key] for key in snakemake.params.count_keys},
 )

@@ -235,7 +235,8 @@ def primary_rst(primary: Mapping, comparisons, spread, level: float, alpha: floa
 
 def landing_rst(answer, counts, references: Sequence[str], level: float = 0.95, demo: bool = False, *,
                 comparisons=None, primary: Mapping | None = None, spread=None, forest_png: PathLike | None = None,
-                alpha: float = 0.05, power: float = 0.8, notes: Sequence[str] = ()) -> str:
+                alpha: float = 0.05, power: float = 0.8, notes: Sequence[str] = (),
+                protocol: Mapping | None = None) -> str:
     """The landing text (module docstring). ``notes``: what the run could not protect, one sentence each."""
     refs = [r for r in references if answer[f"diff_{r}"].notna().any()]
     pct = f"{100 * level:g} %"
@@ -244,6 +245,8 @@ def landing_rst(answer, counts, references: Sequence[str], level: float = 0.95, 
         lines += ["**Demo run**: drawn faces and an arbitrary seed list — these numbers show the wiring, not science.", ""]
     if comparisons is not None and primary is not None:
         lines += primary_rst(primary, comparisons, spread, level, alpha, power)
+    if protocol is not None:
+        lines += protocol_rst(protocol)
     if forest_png is not None:
         lines += ["Paired differences (variant − reference, mean over the folds, with their CIs; primary endpoint "
                   "on top; filled = significant):", ""]  # fmt: skip
@@ -291,6 +294,29 @@ def landing_rst(answer, counts, references: Sequence[str], level: float = 0.95, 
     return "\n".join(lines) + "\n"
 
 
+def protocol_rst(protocol: Mapping) -> list[str]:
+    """One paragraph saying how every model of the comparison was trained and chosen (the budget each training set
+    got, what chose its epoch, the replicates), so a reader knows what a difference can mean. ``protocol``: the
+    rule's ``fer`` settings (``folds``, ``model_selection``, ``budget``, ``steps``, ``epochs``, ``repeats``,
+    ``random_draws``)."""
+    if protocol.get("budget") == "steps":
+        budget = (f"every training set got the same budget of {int(protocol['steps']):,} optimiser steps per model "
+                  "(so a larger set is not also trained longer)")  # fmt: skip
+    else:
+        budget = (f"each model trained {int(protocol['epochs'])} epochs over its training set: a larger set also got "
+                  "more optimiser steps, so these differences mix the set's size with the optimisation")  # fmt: skip
+    if protocol.get("model_selection") == "inner":
+        chosen = ("its epoch was chosen on an inner validation fold of training subjects (fold k+1), never on the "
+                  "fold it is tested on")  # fmt: skip
+    else:
+        chosen = f"it trained exactly {int(protocol['epochs'])} epochs (no early stopping)"
+    replicates = f"{int(protocol['repeats'])} training seed(s) per fold"
+    if int(protocol.get("random_draws", 1)) > 1:
+        replicates += f", {int(protocol['random_draws'])} draws of the random control"
+    return [f"**Protocol**: {int(protocol['folds'])}-fold subject-wise cross-validation; {budget}; {chosen}; "
+            f"{replicates}, averaged within each fold before any test.", ""]  # fmt: skip
+
+
 def leak_notes(allow_overlap: bool = False, assistant: bool = False) -> list[str]:
     """The landing's sentences on safeguards this run switched off (docs/fer.md "How the answer is protected")."""
     notes = []
@@ -322,6 +348,7 @@ def report_landing(
     power: float = 0.8,
     allow_overlap: bool = False,
     assistant: bool = False,
+    protocol: Mapping | None = None,
     **count_inputs,
 ) -> None:
     """Rule ``report_landing``: write answer.csv, key_counts.csv and landing.rst (``count_inputs``: the
@@ -336,5 +363,5 @@ def report_landing(
     write_table(out_counts, counts)
     write_text(out_rst, landing_rst(answer, counts, REFERENCES, level, demo, comparisons=comparisons, primary=primary,
                                     spread=spread, forest_png=forest_png, alpha=alpha, power=power,
-                                    notes=leak_notes(allow_overlap, assistant)))  # fmt: skip
+                                    notes=leak_notes(allow_overlap, assistant), protocol=protocol))  # fmt: skip
     log.info("landing page: %d answer rows (%d variants), %d key counts", len(answer), len(variants), len(counts))
