@@ -23,12 +23,6 @@ def results_path(path=""):
 # is relative to the .smk file that names it (rules/fer.smk, annotate.smk, assistant.smk), like every conda path.
 FER_CONDA_ENV = {"cpu": "../envs/fer.yaml", "gpu": "../envs/fer-gpu.yaml"}[_DEPLOY.get("fer_env", "cpu")]
 
-# The FER phase's parse-time data check leaves alone the files the workflow writes itself (those under
-# synthfer.fer.checks.PRODUCED): they are under deploy.results.
-from synthfer.fer import checks as _fer_checks  # light: standard library only at import
-
-_fer_checks.PRODUCED = RESULTS
-
 
 def mem_mb_per_attempt(mb):
     """A rule's `mem_mb` that grows with Snakemake's attempt: `mb` MB on the first, twice that on the second, …

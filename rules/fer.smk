@@ -6,12 +6,8 @@
 
 # The Snakefile includes this file only when fer.enabled is true.
 
-from snakemake.exceptions import WorkflowError
-
-from synthfer.config import ConfigError
-from synthfer.fer.checks import check_gan_fer_overlap, check_real_data
 from synthfer.fer.paths import prediction_paths, synthetic_inputs
-from synthfer.variants import REAL_ONLY, is_synthetic, parse_replicate, replicate_ids, wildcard_regex
+from synthfer.variants import REAL_ONLY, parse_replicate, replicate_ids, wildcard_regex
 
 FER = config["fer"]
 FER_VARIANTS = RUN_VARIANTS  # fer.variants + select.ablations (rules/common.smk)
@@ -23,11 +19,6 @@ FER_REPLICATES = {
 }
 FER_INNER = FER["model_selection"] == "inner"  # fer.folds >= 3 then: synthfer.config.check_config
 FER_FOLDS = fold_ids(FER["folds"])
-try:  # no DISFA folder, no table, missing images, images the workflow has yet to write: say so at parse time
-    check_real_data(FER)
-    check_gan_fer_overlap(config["real_images"]["folder"], FER, any(is_synthetic(v) for v in FER_VARIANTS))
-except ConfigError as exc:
-    raise WorkflowError(str(exc)) from None
 # The real labelled table the folds read: the DISFA import, the aligned copy of a table of photographs
 # (fer.real.align: rules fer_align_shard + fer_align_table, so the images are DAG outputs), or the table itself.
 FER_TABLE = FER["real"]["table"]

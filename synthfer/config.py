@@ -372,26 +372,31 @@ def _check_fer(config: Mapping[str, Any], produced_prefix: str = "results/") -> 
             "validation fold, but fer.model_selection is 'fixed' (no inner fold). Fix: set fer.model_selection: "
             "inner, or annotate.pseudo_rule: fixed or majority."
         )
-    # A labelled table: it exists, with its columns and images (synthfer.fer.checks), and what it says (labels,
-    # subjects). The DISFA folder is checked by rules/fer.smk, included only with the FER phase, so that a
-    # workflow of a few rule files (tests) does not need one.
-    real = fer["real"]
-    if real["source"] == "table":
-        from synthfer.fer.checks import check_real_table
+    # The real labelled data (synthfer.fer.checks): the DISFA folder, or a table that exists, with its columns and
+    # images, and what it says (labels, subjects); then that the GAN's photographs are not the FER subjects'.
+    from synthfer.fer.checks import check_gan_fer_overlap, check_real_data
+    from synthfer.variants import is_synthetic
 
-        try:
-            check_real_table(real.get("table"), real.get("image_root"))
-        except ConfigError as exc:
-            problems.append(str(exc))
-        else:
-            if not str(real["table"]).startswith(produced_prefix):
-                problems += _real_table_problems(real["table"], folds)
+    real = fer["real"]
+    produced = produced_prefix.rstrip("/")
+    try:
+        check_real_data(fer, produced)
+    except ConfigError as exc:
+        problems.append(str(exc))
+    else:
+        if real["source"] == "table" and not str(real["table"]).startswith(produced_prefix):
+            problems += _real_table_problems(real["table"], folds)
+    try:
+        variants = fer_variants(fer["variants"], get(config, "select.ablations", []) or [])
+    except ValueError:
+        variants = []  # reported by _check_variants
+    try:
+        synthetic = any(is_synthetic(v) for v in variants)
+        check_gan_fer_overlap(get(config, "real_images.folder", None), fer, synthetic, produced)
+    except ConfigError as exc:
+        problems.append(str(exc))
     predict = fer.get("predict") or {}
     if predict.get("images") is not None:
-        try:
-            variants = fer_variants(fer["variants"], get(config, "select.ablations", []) or [])
-        except ValueError:
-            variants = []  # reported by _check_variants
         if variants and predict.get("variant") not in variants:
             problems.append(
                 f"config key 'fer.predict.variant': {predict.get('variant')!r} is not in fer.variants. Fix: add it there."

@@ -96,7 +96,8 @@ def test_real_report_shows_the_front_text(tmp_path):
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "schema").symlink_to(REPO / "config" / "schema")
     (tmp_path / "config.yaml").write_text(
-        yaml.safe_dump({"real_images": {"folder": "results/faces/real"}, "select": {"keep": 7}})
+        # no FER data here: with FER on, check_config would (rightly) stop at the missing DISFA folder
+        yaml.safe_dump({"real_images": {"folder": "results/faces/real"}, "select": {"keep": 7}, "fer": {"enabled": False}})
     )
     (tmp_path / "Snakefile").write_text(
         f"""

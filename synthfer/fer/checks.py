@@ -17,7 +17,6 @@ from typing import Any
 
 from synthfer import AU_COLUMNS, ConfigError
 
-PRODUCED = "results"
 WITHOUT_DISFA = (
     "use your own labelled table instead (fer.real.source: table, fer.real.table: <CSV>, and fer.real.align: true "
     "when its images are photographs rather than aligned crops; docs/fer.md \"Without DISFA\"), "
@@ -29,10 +28,11 @@ def _child_dir(folder: Path, name: str) -> Path | None:
     return next((p for p in folder.iterdir() if p.is_dir() and p.name.lower() == name.lower()), None)
 
 
-def _produced(path: Path) -> bool:
-    """Whether ``path`` (relative to the working directory, or absolute) lies under ``results/``."""
+def _produced(path: Path, produced: str = "results") -> bool:
+    """Whether ``path`` (relative to the working directory, or absolute) lies under the output root ``produced``
+    (``deploy.results``): a file the workflow writes itself."""
     try:
-        path.resolve().relative_to(Path(PRODUCED).resolve())
+        path.resolve().relative_to(Path(produced).resolve())
         return True
     except ValueError:
         return False
@@ -55,7 +55,7 @@ def check_disfa_root(root: str, camera: str = "right") -> None:
         )
 
 
-def check_real_table(table: str | None, image_root: str | None = None) -> None:
+def check_real_table(table: str | None, image_root: str | None = None, produced: str = "results") -> None:
     """The generic table exists, has the columns, and every image it lists exists and is not a
     workflow output. A table under ``results/`` is a workflow output itself and is checked by its job."""
     if table is None:
@@ -64,13 +64,13 @@ def check_real_table(table: str | None, image_root: str | None = None) -> None:
             "(columns image, subject, " + ", ".join(AU_COLUMNS) + "; docs/fer.md \"Without DISFA\"), or use "
             "fer.real.source: disfa, or fer.enabled: false."
         )
-    if image_root is not None and not _produced(Path(image_root)) and not Path(image_root).is_dir():
+    if image_root is not None and not _produced(Path(image_root), produced) and not Path(image_root).is_dir():
         raise ConfigError(
             f"config key 'fer.real.image_root': folder {image_root!r} does not exist. Fix: point it at the folder the "
             "table's relative image paths start from, or null (the table's own folder)."
         )
     path = Path(table)
-    if _produced(path):
+    if _produced(path, produced):
         return
     if not path.is_file():
         raise ConfigError(
@@ -96,11 +96,11 @@ def check_real_table(table: str | None, image_root: str | None = None) -> None:
         raise ConfigError(f"config key 'fer.real.table': {table} has no rows. Fix: list the labelled images in it.")
     base = Path(image_root) if image_root is not None else path.parent
     paths = [Path(i) if Path(i).is_absolute() else base / i for i in images]
-    produced = [str(p) for p in paths if _produced(p)]
-    if produced:
+    outputs = [str(p) for p in paths if _produced(p, produced)]
+    if outputs:
         raise ConfigError(
-            f"config key 'fer.real.table': {table} lists {len(produced)} image(s) under results/ that the workflow itself "
-            f"writes (e.g. {produced[0]}); the FER jobs cannot wait for them. Fix: list the original photographs "
+            f"config key 'fer.real.table': {table} lists {len(outputs)} image(s) under {produced}/ that the workflow "
+            f"itself writes (e.g. {outputs[0]}); the FER jobs cannot wait for them. Fix: list the original photographs "
             "instead and set fer.real.align: true (rule fer_align_table then aligns them with the faces phase's "
             "settings, as a step of the workflow)."
         )
@@ -115,15 +115,16 @@ def check_real_table(table: str | None, image_root: str | None = None) -> None:
         )
 
 
-def check_real_data(fer: Mapping[str, Any]) -> None:
-    """Check ``fer.real`` (the FER config section, defaults filled) for the configured source."""
+def check_real_data(fer: Mapping[str, Any], produced: str = "results") -> None:
+    """Check ``fer.real`` (the FER config section, defaults filled) for the configured source; ``produced``: the
+    output root, whose files the workflow writes itself (their jobs check them)."""
     real = fer["real"]
     if real["source"] == "disfa":
         root = real["disfa"]["root"]
-        if not _produced(Path(root)):
+        if not _produced(Path(root), produced):
             check_disfa_root(root, real["disfa"].get("camera", "right"))
     else:
-        check_real_table(real.get("table"), real.get("image_root"))
+        check_real_table(real.get("table"), real.get("image_root"), produced)
 
 
 # ---- the labelled table itself (issue 22 item 8): one photograph, one subject, one set of labels ----
@@ -213,7 +214,7 @@ def photo_subject_keys(stem: str) -> set[str]:
     return {_norm_id(stem), _norm_id(re.split(r"[_\-]", stem)[0])}
 
 
-def _fer_images_and_subjects(fer: Mapping[str, Any]) -> tuple[list[Path], dict[str, str]]:
+def _fer_images_and_subjects(fer: Mapping[str, Any], produced: str) -> tuple[list[Path], dict[str, str]]:
     """The FER images that exist at parse time and ``{normalised subject: subject}``."""
     real = fer["real"]
     if real["source"] == "disfa":
@@ -222,16 +223,18 @@ def _fer_images_and_subjects(fer: Mapping[str, Any]) -> tuple[list[Path], dict[s
         subjects = [p.name for p in labels.iterdir() if p.is_dir()] if labels else []
         return [], {_norm_id(s): s for s in subjects}
     table = real.get("table")
-    if table is None or _produced(Path(table)) or not Path(table).is_file():
+    if table is None or _produced(Path(table), produced) or not Path(table).is_file():
         return [], {}
     with Path(table).open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     base = Path(real["image_root"]) if real.get("image_root") is not None else Path(table).parent
     paths = [Path(r["image"]) if Path(r["image"]).is_absolute() else base / r["image"] for r in rows if r.get("image")]
-    return [p for p in paths if not _produced(p) and p.is_file()], {_norm_id(r["subject"]): r["subject"] for r in rows}
+    return [p for p in paths if not _produced(p, produced) and p.is_file()], {_norm_id(r["subject"]): r["subject"] for r in rows}
 
 
-def check_gan_fer_overlap(gan_folder: str | None, fer: Mapping[str, Any], synthetic: bool = True) -> None:
+def check_gan_fer_overlap(
+    gan_folder: str | None, fer: Mapping[str, Any], synthetic: bool = True, produced: str = "results"
+) -> None:
     """Refuse a run whose GAN learns from the FER phase's test subjects: a file in ``real_images.folder`` with the
     bytes of a FER image, or a photograph whose file stem names a FER subject (:func:`photo_subject_keys`),
     names both. Checked only when the FER run trains on synthetic images (``synthetic``; a real_only run never
@@ -240,10 +243,10 @@ def check_gan_fer_overlap(gan_folder: str | None, fer: Mapping[str, Any], synthe
     if not synthetic or fer.get("allow_overlap", False) or not gan_folder:
         return
     folder = Path(gan_folder)
-    if _produced(folder) or not folder.is_dir():
+    if _produced(folder, produced) or not folder.is_dir():
         return
     photos = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    fer_images, fer_subjects = _fer_images_and_subjects(fer)
+    fer_images, fer_subjects = _fer_images_and_subjects(fer, produced)
     problems = []
     same_path = sorted({p.resolve() for p in photos} & {p.resolve() for p in fer_images})
     problems += [f"same file: {p} is a GAN photo and a FER image" for p in same_path[:3]]
