@@ -6,8 +6,8 @@ from synthfer.variants import (
     ALWAYS_ANNOTATED,
     PSEUDO,
     PSEUDO_SOURCE,
-    RANDOM_CONTROL,
     REAL_ONLY,
+    is_random_control,
     random_draw_sets,
     replicate_ids,
     seed_id_source,
@@ -17,13 +17,14 @@ from synthfer.variants import (
 
 ANNOTATE = config["annotate"]
 # synthetic_all and synthetic_tds are always labelled (the seed's two sets); the others when a variant needs them.
-ANNOTATE_DRAWS = random_draw_sets(config["select"]["random_draws"])  # draws 1 … D−1: "synthetic_random/d1" → table
+# draws 1 … D−1 of each random control of the run: "synthetic_random/d1" → its selection table
+ANNOTATE_DRAWS = random_draw_sets(config["select"]["random_draws"], [v for v in RUN_VARIANTS if is_random_control(v)])
 ANNOTATE_VARIANTS = list(
     dict.fromkeys(
         [
             *ALWAYS_ANNOTATED,
             *seed_id_variants(RUN_VARIANTS),
-            *(ANNOTATE_DRAWS if RANDOM_CONTROL in RUN_VARIANTS else []),
+            *ANNOTATE_DRAWS,
         ]
     )
 )

@@ -121,6 +121,7 @@ TARGETS["select"] = [
 # The size-matched random control (FER variant synthetic_random), per-metric ablations (synthetic_tds_<metric>,
 # select.ablations), the seed's Table 4.1 with the metrics' rank correlations, and its Fig 4.3 (feature PCA).
 from synthfer.scores import SCORE_METRICS as SCORE_METRIC_NAMES  # a dict module: nothing heavy
+from synthfer.variants import RANDOM_CONTROL, ablation_control
 
 
 rule select_random:
@@ -139,6 +140,7 @@ rule select_random:
     params:
         seed=config["seed"],
         draw=0,
+        control=RANDOM_CONTROL,
     script:
         "../workflow_scripts/select_random.py"
 
@@ -162,6 +164,56 @@ rule select_random_draw:
     params:
         seed=config["seed"],
         draw=lambda wc: int(wc.draw),
+        control=RANDOM_CONTROL,
+    script:
+        "../workflow_scripts/select_random.py"
+
+
+# An ablation's own random control (synthetic_random_<metric>): the size per class of synthetic_tds_<metric>'s
+# selection, so each ablation is compared with random images of its own size; draw 0, then draws 1 … D−1.
+rule select_ablation_random:
+    input:
+        selected=results_path("select/ablation/{metric}/selected.csv"),
+        manifest=results_path("synthetic/manifest.csv"),
+    output:
+        table=results_path("select/ablation/{metric}/random.csv"),
+        summary=results_path("select/ablation/{metric}/random.json"),
+    log:
+        "logs/select_ablation_random/{metric}.log",
+    benchmark:
+        "benchmarks/rules/select_ablation_random/{metric}.tsv"
+    wildcard_constraints:
+        metric="|".join(SCORE_METRIC_NAMES),
+    conda:
+        "../envs/iqa.yaml"
+    params:
+        seed=config["seed"],
+        draw=0,
+        control=lambda wc: ablation_control(wc.metric),
+    script:
+        "../workflow_scripts/select_random.py"
+
+
+rule select_ablation_random_draw:
+    input:
+        selected=results_path("select/ablation/{metric}/selected.csv"),
+        manifest=results_path("synthetic/manifest.csv"),
+    output:
+        table=results_path("select/ablation/{metric}/random/d{draw}.csv"),
+        summary=results_path("select/ablation/{metric}/random/d{draw}.json"),
+    log:
+        "logs/select_ablation_random/{metric}_d{draw}.log",
+    benchmark:
+        "benchmarks/rules/select_ablation_random/{metric}_d{draw}.tsv"
+    wildcard_constraints:
+        metric="|".join(SCORE_METRIC_NAMES),
+        draw=r"[1-9]\d?",
+    conda:
+        "../envs/iqa.yaml"
+    params:
+        seed=config["seed"],
+        draw=lambda wc: int(wc.draw),
+        control=lambda wc: ablation_control(wc.metric),
     script:
         "../workflow_scripts/select_random.py"
 
@@ -251,6 +303,8 @@ localrules:
     select_random,
     select_random_draw,
     select_ablation,
+    select_ablation_random,
+    select_ablation_random_draw,
     select_metric_summary,
     select_feature_pca,
 

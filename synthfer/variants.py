@@ -8,6 +8,7 @@
 | ``synthetic_random`` | a seeded random subset of the face-filtered pool with the TDS selection's size per class (``results/select/random.csv``) — the control for ``synthetic_tds`` | seed ID |
 | ``synthetic_pseudo`` | every face-filtered image, as ``synthetic_all`` | fold k's: the ``real_only`` fold-k model's predictions, thresholded (``annotate.pseudo_rule``; the seed thesis' baseline, made leak-free) |
 | ``synthetic_tds_<metric>`` | TDS by that one metric (``select.ablations``; ``results/select/ablation/<metric>/selected.csv``) | seed ID |
+| ``synthetic_random_<metric>`` | a random subset with ``synthetic_tds_<metric>``'s size per class (``results/select/ablation/<metric>/random.csv``) — that ablation's own control, added beside it when the run has ``synthetic_random`` | seed ID |
 
 The rules (rules/annotate.smk, rules/fer.smk), the config check and the FER figures all derive their lists
 from here. Standard library only: imported at Snakefile parse time.
@@ -22,6 +23,7 @@ from synthfer.scores import SCORE_METRICS
 
 REAL_ONLY = "real_only"
 ABLATION_PREFIX = "synthetic_tds_"
+ABLATION_CONTROL_PREFIX = "synthetic_random_"  # + metric: the random control sized like that ablation
 
 # name → what a figure legend says (the seed thesis' model names where it had them)
 BASE_VARIANTS: dict[str, str] = {
@@ -41,6 +43,7 @@ _SEED_ID_SOURCES: dict[str, tuple[str, str]] = {
 }
 PSEUDO = "synthetic_pseudo"
 RANDOM_CONTROL = "synthetic_random"
+TDS = "synthetic_tds"  # the selection the study is about (the seed thesis' "enhanced" set)
 # The seed-ID variant whose images (and labels, for the agreement table) synthetic_pseudo relabels.
 PSEUDO_SOURCE = "synthetic_all"
 # Labelled in every run (the seed thesis' two synthetic sets); the others only when a FER variant needs them.
@@ -61,19 +64,45 @@ def ablation_metric(variant: str) -> str | None:
     return None
 
 
+def ablation_control(metric: str) -> str:
+    """``'psnr'`` → ``'synthetic_random_psnr'``: the random control with ``synthetic_tds_psnr``'s size per class."""
+    ablation_variant(metric)  # checks the metric
+    return ABLATION_CONTROL_PREFIX + metric
+
+
+def control_metric(variant: str) -> str | None:
+    """The metric of an ablation's random control (``synthetic_random_<metric>``), else None."""
+    if variant.startswith(ABLATION_CONTROL_PREFIX) and variant[len(ABLATION_CONTROL_PREFIX) :] in SCORE_METRICS:
+        return variant[len(ABLATION_CONTROL_PREFIX) :]
+    return None
+
+
 def is_variant(name: str) -> bool:
-    return name in BASE_VARIANTS or ablation_metric(name) is not None
+    return name in BASE_VARIANTS or ablation_metric(name) is not None or control_metric(name) is not None
 
 
 def all_variant_names() -> list[str]:
-    """Every name a variant can have (base variants, then one ablation per metric)."""
-    return [*BASE_VARIANTS, *(ABLATION_PREFIX + m for m in SCORE_METRICS)]
+    """Every name a variant can have (base variants, then one ablation and one ablation control per metric)."""
+    return [*BASE_VARIANTS, *(ABLATION_PREFIX + m for m in SCORE_METRICS), *map(ablation_control, SCORE_METRICS)]
 
 
 def label(variant: str) -> str:
     """Legend text of a variant."""
+    metric, control = ablation_metric(variant), control_metric(variant)
+    if metric:
+        return f"TDS by {metric} only"
+    if control:
+        return f"+ random, sized as TDS by {control} (control)"
+    return BASE_VARIANTS.get(variant, variant)
+
+
+def size_matched_control(variant: str) -> str | None:
+    """The random control a selection is compared with at equal size per class: ``synthetic_random`` for
+    ``synthetic_tds``, ``synthetic_random_<metric>`` for ``synthetic_tds_<metric>``; None for other variants."""
+    if variant == TDS:
+        return RANDOM_CONTROL
     metric = ablation_metric(variant)
-    return f"TDS by {metric} only" if metric else BASE_VARIANTS.get(variant, variant)
+    return ablation_control(metric) if metric else None
 
 
 def check_variants(variants: Sequence[str], key: str = "fer.variants") -> None:
@@ -83,7 +112,7 @@ def check_variants(variants: Sequence[str], key: str = "fer.variants") -> None:
         if not is_variant(v):
             raise ValueError(
                 f"config key '{key}': {v!r} is not a training-set variant. "
-                f"Fix: use {', '.join(BASE_VARIANTS)} or synthetic_tds_<metric> (metric one of {', '.join(SCORE_METRICS)})."
+                f"Fix: use {', '.join(BASE_VARIANTS)}, synthetic_tds_<metric> or synthetic_random_<metric> (metric one of {', '.join(SCORE_METRICS)})."
             )
         if v in seen:
             raise ValueError(f"config key '{key}': {v!r} is listed twice. Fix: list each variant once.")
@@ -92,7 +121,9 @@ def check_variants(variants: Sequence[str], key: str = "fer.variants") -> None:
 
 def fer_variants(variants: Sequence[str], ablations: Iterable[str] = ()) -> list[str]:
     """The FER variants of a run: ``fer.variants`` in their order, then ``synthetic_tds_<metric>`` for each
-    metric of ``select.ablations`` not listed already. Checked (``ValueError`` naming the key)."""
+    metric of ``select.ablations`` not listed already — each followed by its own size-matched random control
+    ``synthetic_random_<metric>`` when the run has the random control (``synthetic_random``) at all. Checked
+    (``ValueError`` naming the key)."""
     check_variants(variants)
     out = list(variants)
     for m in ablations:
@@ -100,9 +131,9 @@ def fer_variants(variants: Sequence[str], ablations: Iterable[str] = ()) -> list
             raise ValueError(
                 f"config key 'select.ablations': unknown metric {m!r}. Fix: use one of {', '.join(SCORE_METRICS)}."
             )
-        v = ablation_variant(m)
-        if v not in out:
-            out.append(v)
+        for v in (ablation_variant(m), *([ablation_control(m)] if RANDOM_CONTROL in variants else [])):
+            if v not in out:
+                out.append(v)
     return out
 
 
@@ -117,6 +148,8 @@ def seed_id_source(variant: str) -> tuple[str, str] | None:
     metric = ablation_metric(variant)
     if metric:
         return (f"results/select/ablation/{metric}/selected.csv", "selected")
+    if control_metric(variant):
+        return (random_draw_table(0, variant), "selected")
     return _SEED_ID_SOURCES.get(variant)
 
 
@@ -132,8 +165,9 @@ def wildcard_regex(variants: Iterable[str]) -> str:
 
 
 def is_random_control(variant: str) -> bool:
-    """Whether the variant is a random control, trained once per draw of ``select.random_draws``."""
-    return variant == RANDOM_CONTROL
+    """Whether the variant is a random control (``synthetic_random`` or an ablation's), trained once per draw of
+    ``select.random_draws``."""
+    return variant == RANDOM_CONTROL or control_metric(variant) is not None
 
 
 def replicate_ids(variant: str, repeats: int, draws: int = 1) -> list[str]:
@@ -153,16 +187,22 @@ def parse_replicate(rep: str) -> tuple[int | None, int]:
     return (None if m.group(1) is None else int(m.group(1))), int(m.group(2))
 
 
-def random_draw_table(draw: int) -> str:
-    """The selection table of draw ``draw`` of the random control (rule ``select_random``): draw 0 keeps the single
-    control's ``results/select/random.csv``, draw d ≥ 1 is ``results/select/random/d<d>.csv``."""
-    return "results/select/random.csv" if int(draw) == 0 else f"results/select/random/d{int(draw)}.csv"
+def random_draw_table(draw: int, control: str = RANDOM_CONTROL) -> str:
+    """The selection table of draw ``draw`` of a random control (rules ``select_random*``): for ``synthetic_random``
+    draw 0 keeps the single control's ``results/select/random.csv``, draw d ≥ 1 is ``results/select/random/d<d>.csv``;
+    an ablation's control ``synthetic_random_<metric>`` lives beside that ablation's selection,
+    ``results/select/ablation/<metric>/random.csv`` and ``…/random/d<d>.csv``."""
+    metric = control_metric(control)
+    if control != RANDOM_CONTROL and metric is None:
+        raise ValueError(f"{control!r} is not a random control")
+    folder = f"results/select/ablation/{metric}" if metric else "results/select"
+    return f"{folder}/random.csv" if int(draw) == 0 else f"{folder}/random/d{int(draw)}.csv"
 
 
-def random_draw_sets(draws: int) -> dict[str, str]:
-    """Annotation set name → selection table for draws 1 … D−1 of the random control (draw 0 is the variant's own
-    set, ``synthetic_random``): ``'synthetic_random/d1'`` → ``results/select/random/d1.csv``."""
-    return {f"{RANDOM_CONTROL}/d{d}": random_draw_table(d) for d in range(1, int(draws))}
+def random_draw_sets(draws: int, controls: Iterable[str] = (RANDOM_CONTROL,)) -> dict[str, str]:
+    """Annotation set name → selection table for draws 1 … D−1 of each random control (draw 0 is the variant's
+    own set): ``'synthetic_random/d1'`` → ``results/select/random/d1.csv``."""
+    return {f"{c}/d{d}": random_draw_table(d, c) for c in controls for d in range(1, int(draws))}
 
 
 def annotation_folder(variant: str, fold: int, rep: str) -> str:

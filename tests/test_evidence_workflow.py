@@ -76,8 +76,12 @@ def test_ablations_add_selections_and_variants(checkout_view):
                      'select={"ablations": ["psnr", "sam"]}')  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", res.stdout, re.M))
-    assert stats["fer_fold"] == str(13 * 7)  # 3 demo variants + 2 random draws + 2 ablations
+    # 3 demo variants + 2 random draws + 2 ablations + their own random controls (2 draws each)
+    assert stats["fer_fold"] == str(13 * 11)
     assert "variant=synthetic_tds_psnr" in res.stdout and "variant=synthetic_tds_sam" in res.stdout
+    assert stats["select_ablation_random"] == "2" and stats["select_ablation_random_draw"] == "2"
+    assert "results/select/ablation/sam/random/d1.csv" in res.stdout
+    assert "variant=synthetic_random_sam" in res.stdout
 
 
 def test_without_fer_there_is_no_answer_page_and_no_model_labels(checkout_view):

@@ -99,6 +99,23 @@ def test_random_control_draws_are_independent_and_size_matched(pool):
         assert int(d0[c].sum()) == int(d1[c].sum()), c
 
 
+def test_an_ablations_control_draws_its_own_stream(pool):
+    """synthetic_random_<metric>: the same sizing, but a stream apart from synthetic_random's ([seed, 15, d, 1 + i])."""
+    from synthfer.scores import SCORE_METRICS
+
+    root, _, _ = pool
+    base = random_control(root / "selected.csv", root / "manifest.csv", root / "base.csv", seed=2023)
+    own = random_control(root / "selected.csv", root / "manifest.csv", root / "own.csv", seed=2023,
+                         control="synthetic_random_sam")  # fmt: skip
+    i = list(SCORE_METRICS).index("sam")
+    assert own["rng"].endswith(f"[2023, 15, 0, {1 + i}])") and own["control"] == "synthetic_random_sam"
+    assert base["class_counts"] == own["class_counts"]
+    a, b = (pd.read_csv(root / f, dtype={"name": str}) for f in ("base.csv", "own.csv"))
+    assert set(a["name"]) != set(b["name"])
+    with pytest.raises(ValueError, match="not a random control"):
+        random_control(root / "selected.csv", root / "manifest.csv", root / "x.csv", seed=2023, control="synthetic_tds")
+
+
 def test_random_control_refuses_a_selection_outside_the_pool(pool):
     root, _, man = pool
     bad = man.loc[~man["face_ok"], ["name"]].head(1)

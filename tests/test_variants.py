@@ -34,7 +34,27 @@ def test_sources_and_labels():
     assert V.seed_id_source("real_only") is None and V.seed_id_source("synthetic_pseudo") is None
     assert V.ablation_metric("synthetic_tds_svr_severity") == "svr_severity" and V.ablation_metric("synthetic_tds") is None
     assert V.label("synthetic_tds_sam") == "TDS by sam only"
-    assert len(V.all_variant_names()) == len(V.BASE_VARIANTS) + len(SCORE_METRICS)
+    assert len(V.all_variant_names()) == len(V.BASE_VARIANTS) + 2 * len(SCORE_METRICS)
+
+
+def test_each_ablation_gets_a_random_control_of_its_own_size():
+    """Issue 22 item 4: the ablations are compared with random draws of their own size."""
+    assert V.fer_variants(["real_only", "synthetic_tds", "synthetic_random"], ["sam"]) == [
+        "real_only", "synthetic_tds", "synthetic_random", "synthetic_tds_sam", "synthetic_random_sam"]  # fmt: skip
+    assert V.fer_variants(["real_only", "synthetic_tds"], ["sam"]) == ["real_only", "synthetic_tds", "synthetic_tds_sam"]
+    assert V.size_matched_control("synthetic_tds") == "synthetic_random"
+    assert V.size_matched_control("synthetic_tds_sam") == "synthetic_random_sam"
+    assert V.size_matched_control("synthetic_all") is None
+    assert V.is_random_control("synthetic_random_sam") and V.control_metric("synthetic_random_sam") == "sam"
+    assert V.replicate_ids("synthetic_random_sam", 1, 2) == ["d0r0", "d1r0"]
+    assert V.seed_id_source("synthetic_random_sam") == ("results/select/ablation/sam/random.csv", "selected")
+    assert V.random_draw_table(2, "synthetic_random_sam") == "results/select/ablation/sam/random/d2.csv"
+    assert V.random_draw_sets(2, ["synthetic_random", "synthetic_random_sam"]) == {
+        "synthetic_random/d1": "results/select/random/d1.csv",
+        "synthetic_random_sam/d1": "results/select/ablation/sam/random/d1.csv"}  # fmt: skip
+    assert V.label("synthetic_random_sam") == "+ random, sized as TDS by sam (control)"
+    with pytest.raises(ValueError, match="not a random control"):
+        V.random_draw_table(0, "synthetic_tds")
 
 
 def test_wildcard_regex_matches_exactly_the_names():

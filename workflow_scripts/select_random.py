@@ -1,5 +1,5 @@
-"""Rules select_random / select_random_draw: one draw of the size-matched random control of the TDS selection
-(variant synthetic_random)."""
+"""Rules select_random / select_random_draw / select_ablation_random / select_ablation_random_draw: one draw of a
+size-matched random control (synthetic_random of the TDS selection, synthetic_random_<metric> of an ablation)."""
 
 from synthfer.logs import log_to
 from synthfer.select.control import random_control
@@ -12,4 +12,5 @@ random_control(
     out_summary=snakemake.output.summary,
     seed=snakemake.params.seed,
     draw=snakemake.params.draw,
+    control=snakemake.params.control,
 )

@@ -52,6 +52,7 @@ from synthfer.fer.metrics import (
 )
 from synthfer.io import PathLike, save_figure, write_json, write_table
 from synthfer.logs import get_logger
+from synthfer.variants import PSEUDO, RANDOM_CONTROL, REAL_ONLY, TDS
 from synthfer.variants import label as variant_label
 
 log = get_logger(__name__)
@@ -87,7 +88,7 @@ def baseline_by_neutral(df: pd.DataFrame) -> pd.DataFrame:
 DEFAULT_REP = "r0"
 AUS_AND_MEAN = (*AU_COLUMNS, "mean")
 CI_METHODS = ("corrected_t", "bootstrap")
-DEFAULT_PRIMARY = {"variant": "synthetic_tds", "reference": "synthetic_random", "au": "mean"}
+DEFAULT_PRIMARY = {"variant": TDS, "reference": RANDOM_CONTROL, "au": "mean"}
 # variant → fold → replicate id → predictions
 Predictions = dict[str, dict[int, dict[str, pd.DataFrame]]]
 
@@ -458,7 +459,7 @@ def focus_pairs(variants: list[str], primary: dict | None) -> list[tuple[str, st
     cand = []
     if primary:
         cand.append((primary["variant"], primary["reference"]))
-    cand += [("synthetic_tds", "synthetic_pseudo"), ("synthetic_tds", "real_only")]
+    cand += [(TDS, PSEUDO), (TDS, REAL_ONLY)]
     out = []
     for v, r in cand:
         if v in variants and r in variants and (v, r) not in out:

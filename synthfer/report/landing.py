@@ -16,6 +16,8 @@ then for each reference R of :data:`REFERENCES` (``real_only``, ``synthetic_rand
 uncorrected for the primary endpoint's row; ``flag_<R>`` = ``primary`` for the primary endpoint's row, ``†`` when the
 test cannot reach significance with its usable folds (``cannot_reach``), ``‡`` when only the Wilcoxon rank test
 cannot (``wilcoxon_cannot_reach``), else empty. NaN/empty for the reference itself and when R is not in the run.
+``synthetic_random`` stands for the size-matched random control: an ablation ``synthetic_tds_<metric>`` is compared
+there with its own control ``synthetic_random_<metric>`` when the run has it.
 
 **Key counts** (``key_counts.csv``: ``key, value, detail``): real photographs and those aligned; the network
 generation used (file, kimg, FID when measured; from ``results/gan/network-selected.json``); images generated,
@@ -36,13 +38,13 @@ import numpy as np
 from synthfer import AU_COLUMNS
 from synthfer.io import PathLike, read_table, write_table, write_text
 from synthfer.logs import get_logger
-from synthfer.variants import PSEUDO, RANDOM_CONTROL, REAL_ONLY, label
+from synthfer.variants import PSEUDO, RANDOM_CONTROL, REAL_ONLY, TDS, label, size_matched_control
 
 log = get_logger(__name__)
 
 REFERENCES = (REAL_ONLY, RANDOM_CONTROL, PSEUDO)
 ANSWER_AUS = (*AU_COLUMNS, "mean")
-THESIS = ("synthetic_tds", PSEUDO)  # the seed thesis' enhanced vs baseline
+THESIS = (TDS, PSEUDO)  # the seed thesis' enhanced vs baseline
 
 
 def answer_columns(references: Sequence[str] = REFERENCES) -> list[str]:
@@ -79,6 +81,13 @@ def _true(x) -> bool:
     return str(x).strip().lower() in ("true", "1", "1.0")
 
 
+def _reference_of(variant: str, reference: str, variants: Sequence[str]) -> str:
+    """The column ``diff_synthetic_random`` compares each selection with random images of its own size: an
+    ablation ``synthetic_tds_<metric>`` with its own control ``synthetic_random_<metric>`` when the run has it."""
+    own = size_matched_control(variant) if reference == RANDOM_CONTROL else None
+    return own if own is not None and own in variants else reference
+
+
 def answer_table(summary, comparisons, variants: Sequence[str], references: Sequence[str] = REFERENCES):
     """The ``answer.csv`` table (module docstring) from the FER summary and ``comparisons.csv``."""
     import pandas as pd
@@ -97,9 +106,10 @@ def answer_table(summary, comparisons, variants: Sequence[str], references: Sequ
             row = {"au": au, "variant": v, "mean_auc": s["mean_auc"], "ci_low": s["ci_low"], "ci_high": s["ci_high"],
                    "n_folds": int(s["n_folds"])}  # fmt: skip
             for r in references:
-                c = comparison(comparisons, v, r, au) if (r in variants and v != r) else None
-                if r in variants and v != r and c is None:
-                    raise ValueError(f"comparisons table: no test of {v} against {r} for {au}")
+                ref = _reference_of(v, r, variants)
+                c = comparison(comparisons, v, ref, au) if (ref in variants and v != ref) else None
+                if ref in variants and v != ref and c is None:
+                    raise ValueError(f"comparisons table: no test of {v} against {ref} for {au}")
                 row[f"diff_{r}"] = c["diff"] if c else np.nan
                 row[f"diff_{r}_ci_low"] = c["ci_low"] if c else np.nan
                 row[f"diff_{r}_ci_high"] = c["ci_high"] if c else np.nan
@@ -197,7 +207,7 @@ def primary_rst(primary: Mapping, comparisons, spread, level: float, alpha: floa
     pct = f"{100 * level:g} %"
     if not primary.get("found"):
         return [f"**Primary endpoint**: not in this run (declared ``fer.evaluate.primary``: "
-                f"{declared.get('variant', 'synthetic_tds')} − {declared.get('reference', 'synthetic_random')}, "
+                f"{declared.get('variant', TDS)} − {declared.get('reference', RANDOM_CONTROL)}, "
                 f"{declared.get('au', 'mean')}; the run lacks one of them). Every comparison below is secondary.", ""]  # fmt: skip
     v, r, au = declared["variant"], declared["reference"], declared["au"]
     c = comparison(comparisons, v, r, au)
@@ -215,7 +225,7 @@ def primary_rst(primary: Mapping, comparisons, spread, level: float, alpha: floa
     ]
     if c["significant"]:
         lines.append(f"- **Significant** at α = {alpha:g}: TDS-selected data {'help' if c['diff'] > 0 else 'hurt'} "
-                     f"against the size-matched control." if (v, r) == ("synthetic_tds", RANDOM_CONTROL)
+                     f"against the size-matched control." if (v, r) == (TDS, RANDOM_CONTROL)
                      else f"- **Significant** at α = {alpha:g}.")  # fmt: skip
     elif np.isfinite(c["mdd"]):
         lines.append(f"- **Not significant: no difference larger than {c['mdd']:.3f} AUC** (the smallest difference "

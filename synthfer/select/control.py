@@ -8,7 +8,9 @@ fixed seed, a random subset of the same pool with **exactly the selection's size
   (the seed-ID labels the annotation phase gives it);
 * for every stratum the selection holds n_s images of, n_s images are drawn without replacement from the
   pool's images of that stratum (``numpy.random.default_rng([seed, 15])`` for draw 0, ``[seed, 15, d]`` for
-  draw d ≥ 1 of ``select.random_draws``; the pool sorted by name, strata in sorted order).
+  draw d ≥ 1 of ``select.random_draws``; the pool sorted by name, strata in sorted order). An ablation's own
+  control ``synthetic_random_<metric>`` (sized like ``synthetic_tds_<metric>``) draws from its own stream,
+  ``[seed, 15, d, 1 + i]`` with i the metric's index in :data:`synthfer.scores.SCORE_METRICS`.
 
 Each class count (images with AUk = 1, images with neutral = 1) is a sum of stratum counts, so every AU list,
 the neutral class and the total equal the selection's. The draw ignores quality: selected images can be
@@ -26,6 +28,8 @@ import numpy as np
 from synthfer import AU_COLUMNS
 from synthfer.io import PathLike, provenance, read_table, sidecar_path, write_json, write_table
 from synthfer.logs import get_logger
+from synthfer.scores import SCORE_METRICS
+from synthfer.variants import RANDOM_CONTROL, control_metric
 
 log = get_logger(__name__)
 
@@ -54,11 +58,17 @@ def face_filtered_pool(manifest_csv: PathLike):
     return pool[["name", *CLASS_COLUMNS]].sort_values("name").reset_index(drop=True)
 
 
-def draw_rng_key(seed: int, draw: int) -> list[int]:
-    """The ``default_rng`` key of draw ``draw``: ``[seed, 15]`` for draw 0 (the single control of earlier runs),
-    ``[seed, 15, draw]`` after it."""
+def draw_rng_key(seed: int, draw: int, control: str = RANDOM_CONTROL) -> list[int]:
+    """The ``default_rng`` key of draw ``draw`` of ``control``: for ``synthetic_random`` ``[seed, 15]`` at draw 0
+    (the single control of earlier runs), ``[seed, 15, draw]`` after it; for an ablation's control
+    ``synthetic_random_<metric>`` ``[seed, 15, draw, 1 + index of the metric]``, a stream of its own."""
     if int(draw) < 0:
         raise ValueError(f"draw {draw}: draws are numbered from 0")
+    if control != RANDOM_CONTROL:
+        metric = control_metric(control)
+        if metric is None:
+            raise ValueError(f"{control!r} is not a random control")
+        return [int(seed), RNG_STREAM, int(draw), 1 + list(SCORE_METRICS).index(metric)]
     return [int(seed), RNG_STREAM] if int(draw) == 0 else [int(seed), RNG_STREAM, int(draw)]
 
 
@@ -69,9 +79,11 @@ def random_control(
     seed: int,
     out_summary: PathLike | None = None,
     draw: int = 0,
+    control: str = RANDOM_CONTROL,
 ) -> dict:
     """Write the control subset (module docstring) and its summary ``out_summary`` (rule ``select_random``:
-    ``results/select/random.json``); returns the summary."""
+    ``results/select/random.json``); returns the summary. ``selected_csv`` is the selection whose size per class
+    the draw matches (the TDS selection, or an ablation's for ``control`` = ``synthetic_random_<metric>``)."""
     import pandas as pd
 
     pool = face_filtered_pool(manifest_csv)
@@ -84,7 +96,7 @@ def random_control(
             f"{selected_csv}: {len(unknown)} selected image(s) are not face-filtered images of {manifest_csv}, e.g. {unknown[0]!r}"
         )
     wanted = by_name.loc[selected, "stratum"].value_counts().sort_index()
-    key = draw_rng_key(seed, draw)
+    key = draw_rng_key(seed, draw, control)
     rng = np.random.default_rng(key)
     parts, strata = [], {}
     for stratum, n in wanted.items():
@@ -95,6 +107,8 @@ def random_control(
     out = (pd.concat(parts) if parts else pool.iloc[:0]).sort_values("name").reset_index(drop=True)
     write_table(out_csv, out[["name", *CLASS_COLUMNS, "stratum"]])
     summary = {
+        "control": control,
+        "size_of": str(selected_csv),
         "seed": seed,
         "draw": int(draw),
         "rng": f"numpy.random.default_rng({key})",
