@@ -201,3 +201,14 @@ def test_landing_states_the_training_protocol():
                                     "epochs": 4, "repeats": 1, "random_draws": 1}))  # fmt: skip
     assert "mix the set's size with the optimisation" in epochs and "exactly 4 epochs" in epochs
     assert "draws" not in epochs
+
+
+def test_an_ablation_is_compared_with_its_own_size_matched_control():
+    from synthfer.report.landing import _reference_of
+
+    run = ["real_only", "synthetic_tds", "synthetic_random", "synthetic_tds_sam", "synthetic_random_sam"]
+    assert _reference_of("synthetic_tds_sam", "synthetic_random", run) == "synthetic_random_sam"
+    assert _reference_of("synthetic_tds", "synthetic_random", run) == "synthetic_random"
+    assert _reference_of("synthetic_tds_sam", "real_only", run) == "real_only"
+    # a run without the ablation's control keeps the TDS-sized one
+    assert _reference_of("synthetic_tds_sam", "synthetic_random", run[:4]) == "synthetic_random"
