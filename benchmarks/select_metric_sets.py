@@ -67,9 +67,12 @@ def main(argv: list[str] | None = None) -> int:
             select(scores, res / "synthetic" / "manifest.csv", f"{tmp}/s.csv", f"{tmp}/r.csv", keep=keep,
                    batch_size=batch_size, thresholds=thresholds, metrics=metrics)  # fmt: skip
             chosen[f"{label} ({', '.join(metrics)})"] = pd.read_csv(f"{tmp}/s.csv", dtype={"name": str})["name"].tolist()
-    for m in SCORE_METRICS:
-        p = res / "select" / "ablation" / m / "selected.csv"
-        if p.is_file():
+        for m in SCORE_METRICS:
+            p = res / "select" / "ablation" / m / "selected.csv"
+            if not p.is_file():  # no ablation in the run: rank by that metric alone here, same keep and thresholds
+                select(scores, res / "synthetic" / "manifest.csv", f"{tmp}/s.csv", f"{tmp}/r.csv", keep=keep,
+                       batch_size=batch_size, thresholds=thresholds, metrics=[m])  # fmt: skip
+                p = Path(f"{tmp}/s.csv")
             chosen[f"{m} alone"] = pd.read_csv(p, dtype={"name": str})["name"].tolist()
     if (res / "select" / "random.csv").is_file():
         chosen["random, same size per class"] = pd.read_csv(res / "select" / "random.csv", dtype={"name": str})["name"].tolist()
@@ -80,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:60s} {len(sel):5d} {k:8.4f} {k_std:8.4f} {fid:8.4f}")
     a, b = (set(chosen[k]) for k in list(chosen)[:2])
     print(f"the two metric sets share {len(a & b)} of {len(a)} images")
+    r, p = set(chosen["rmse alone"]), set(chosen["psnr alone"])
+    print(f"rmse alone and psnr alone share {len(r & p)} of {len(r)} images")
     return 0
 
 
