@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from synthfer.io import PathLike, provenance, sidecar_path, write_json, write_table
+from synthfer.io import PathLike, provenance, save_figure, sidecar_path, write_json, write_table
 from synthfer.logs import get_logger
 
 log = get_logger(__name__)
@@ -147,8 +147,6 @@ def plot_snapshot_fid(table, out_png: PathLike, chosen: dict | None = None) -> N
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from synthfer.io import atomic_path
-
     has_rates = "face_rate" in table and table["face_rate"].notna().any()
     fig, axes = plt.subplots(2 if has_rates else 1, 1, figsize=(6, 5.5 if has_rates else 3.5), dpi=120,
                              sharex=True, squeeze=False)  # fmt: skip
@@ -179,9 +177,7 @@ def plot_snapshot_fid(table, out_png: PathLike, chosen: dict | None = None) -> N
         ax2.grid(alpha=0.3)
     axes[-1, 0].set_xlabel("training progress (kimg)")
     fig.tight_layout()
-    with atomic_path(out_png) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, out_png)
 
 
 def plot_snapshot_fid_files(table_csv: PathLike, selected_json: PathLike, out_png: PathLike) -> None:
