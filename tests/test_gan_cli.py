@@ -49,9 +49,9 @@ def test_bad_network_file_is_one_error_line(tmp_path, capsys, content):
     bad.write_bytes(pickle.dumps({"a": object}) if content == "pickle" else content)
     for argv in (["gan-info", str(bad)], ["generate", "--network", str(bad), "--seeds", "1", "--outdir",
                                           str(tmp_path / "o"), "--device", "cpu"]):  # fmt: skip
-        assert main(argv) == 1
-        out = capsys.readouterr().out
+        assert main(argv, catch=True) == 1
+        out = capsys.readouterr().err
         assert out.startswith(f"error: {bad}") and out.count("\n") == 1, out
         assert "weights_only" not in out and "Fix:" in out
-    assert main(["gan-info", str(tmp_path / "missing.pt")]) == 1
-    assert capsys.readouterr().out.startswith("error: ")
+    assert main(["gan-info", str(tmp_path / "missing.pt")], catch=True) == 1
+    assert capsys.readouterr().err.startswith("error: ")

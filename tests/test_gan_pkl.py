@@ -171,15 +171,15 @@ def test_refuses_other_globals(tmp_path, capsys):
     bad.write_bytes(pickle.dumps({"G_ema": Evil()}))
     with pytest.raises(OfficialPickleError, match="refusing to load global (posix|os|nt).system"):
         read_official_pkl(bad)
-    assert main(["import-pkl", str(bad), str(tmp_path / "out.pt")]) == 1
-    out = capsys.readouterr().out
+    assert main(["import-pkl", str(bad), str(tmp_path / "out.pt")], catch=True) == 1
+    out = capsys.readouterr().err
     assert out.startswith("error: ") and out.count("\n") == 1 and "Traceback" not in out
     assert not (tmp_path / "out.pt").exists()
 
 
 def _assert_one_error_line(capsys, args, *fragments):
-    assert main(args) == 1
-    out = capsys.readouterr().out
+    assert main(args, catch=True) == 1
+    out = capsys.readouterr().err
     assert out.startswith("error: ") and out.count("\n") == 1, out
     for f in fragments:
         assert f in out, out
@@ -258,16 +258,16 @@ def test_import_pkl_refuses_same_file_and_pkl_output_and_a_pt_input(fixture_pkl,
     copy = tmp_path / "net.pkl"
     shutil.copy(path, copy)
     before = copy.read_bytes()
-    assert main(["import-pkl", str(copy), str(copy)]) == 1
-    out = capsys.readouterr().out
+    assert main(["import-pkl", str(copy), str(copy)], catch=True) == 1
+    out = capsys.readouterr().err
     assert out.startswith("error: ") and out.count("\n") == 1 and "replace the input" in out and "net.pt" in out
     assert copy.read_bytes() == before
-    assert main(["import-pkl", str(copy), str(tmp_path / "other.pkl")]) == 1
+    assert main(["import-pkl", str(copy), str(tmp_path / "other.pkl")], catch=True) == 1
     assert not (tmp_path / "other.pkl").exists()
     capsys.readouterr()
     pt = tmp_path / "net.pt"
     assert main(["import-pkl", str(copy), str(pt)]) == 0
-    assert main(["import-pkl", str(pt), str(tmp_path / "again.pt")]) == 1
-    out = capsys.readouterr().out
+    assert main(["import-pkl", str(pt), str(tmp_path / "again.pt")], catch=True) == 1
+    out = capsys.readouterr().err
     assert out.startswith("error: ") and out.count("\n") == 1 and "not an official StyleGAN2-ADA pickle" in out
     assert "persistent" not in out

@@ -35,21 +35,6 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def _one_error_line(handler):
-    """Run a command; a bad or missing network file is one ``error: …`` line and exit status 1, no traceback."""
-
-    def run(args) -> int:
-        from synthfer.gan import NetworkFileError
-
-        try:
-            return handler(args)
-        except (NetworkFileError, FileNotFoundError) as exc:
-            print(f"error: {exc}")
-            return 1
-
-    return run
-
-
 def _import_pkl(args) -> int:
     from synthfer.gan.pkl import import_official_pkl
 
@@ -108,7 +93,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("pkl", help="network-snapshot-*.pkl from the official code")
     p.add_argument("out", help="output .pt (networks checkpoint: usable by generate and gan.start_from)")
     p.add_argument("--log", help="also log to this file")
-    p.set_defaults(func=_one_error_line(_import_pkl))
+    p.set_defaults(func=_import_pkl)
 
     p = subparsers.add_parser("generate", help="images for seeds from a synthfer .pt or an official .pkl")
     p.add_argument("--network", required=True, help="network-final.pt, a snapshot, or an official .pkl")
@@ -119,8 +104,8 @@ def add_commands(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", default=None, help="torch device (default: CUDA if present)")
     p.add_argument("--log", help="also log to this file")
-    p.set_defaults(func=_one_error_line(_generate))
+    p.set_defaults(func=_generate)
 
     p = subparsers.add_parser("gan-info", help="show kimg, p and config of a GAN checkpoint")
     p.add_argument("checkpoint")
-    p.set_defaults(func=_one_error_line(_info))
+    p.set_defaults(func=_info)
