@@ -43,9 +43,10 @@ def test_synthetic_set_and_training_table(tmp_path):
     assert len(syn) == 5 and (syn["subject"] == "synthetic").all()
     folds = tmp_path / "folds.csv"
     pd.DataFrame({"subject": [f"SN{i:03d}" for i in range(1, 5)], "fold": [1, 1, 2, 2]}).to_csv(folds, index=False)
-    train, val, n_syn = training_table(real, folds, 2, {"labels": syn_labels, "names": syn_names, "images": raw})
-    assert n_syn == 5 and len(train) == 6 + 5 and set(val["subject"]) == {"SN003", "SN004"}
-    assert "synthetic" not in set(val["subject"])  # validation is real frames only
+    train, val, test, n_syn = training_table(real, folds, 2, {"labels": syn_labels, "names": syn_names, "images": raw},
+                                             model_selection="fixed")  # two folds: no inner validation fold
+    assert val is None and n_syn == 5 and len(train) == 6 + 5 and set(test["subject"]) == {"SN003", "SN004"}
+    assert "synthetic" not in set(test["subject"])  # the test fold is real frames only
     (tmp_path / "syn" / "image_names.txt").write_text("other\n")
     with pytest.raises(ValueError, match="list different images"):
         read_synthetic_set(syn_labels, syn_names, raw)
