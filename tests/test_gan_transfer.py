@@ -172,7 +172,9 @@ def test_start_network_is_an_input_of_gan_train(repo, tmp_path):
     cfg["gan"].update(resume_from=None, start_from=str(tmp_path / "start.pkl"), freeze_d=4)
     cfg["fer"]["model"]["weights"] = str(repo / cfg["fer"]["model"]["weights"])  # checked at parse time; cwd is tmp
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
-    (tmp_path / "start.pkl").write_bytes(b"x")
+    # a real network: the parse-time check (synthfer.gan.options.check_start_network) reads its resolution
+    start = (repo / "resources" / "demo_gan" / "demo-start.pkl").read_bytes()
+    (tmp_path / "start.pkl").write_bytes(start)
     gan = tmp_path / "results" / "gan"
     gan.mkdir(parents=True)
 
@@ -190,6 +192,6 @@ def test_start_network_is_an_input_of_gan_train(repo, tmp_path):
         (gan / name).write_bytes(b"x")
     assert "Nothing to be done" in dry_run()
     time.sleep(1.1)
-    (tmp_path / "start.pkl").write_bytes(b"y")
+    (tmp_path / "start.pkl").write_bytes(start)  # replaced (a newer file)
     out = dry_run()
     assert "rule gan_train" in out and f"Updated input files: {tmp_path / 'start.pkl'}" in out
