@@ -1,7 +1,8 @@
 """A stand-alone Snakefile that includes a few of the real rule files, for workflow tests.
 
 The production rule files know nothing about tests: what ``rules/common.smk`` gives every rule file (the
-wildcard constraints from :mod:`synthfer.ids`, the ``TARGETS`` registry) a mini-workflow gets from here,
+wildcard constraints from :mod:`synthfer.ids`, the ``TARGETS`` registry, ``rules/deploy.smk``) a mini-workflow
+gets from here,
 so no test restates it::
 
     from support.mini_workflow import snakefile
@@ -37,7 +38,8 @@ def snakefile(*rule_files: str, validate: Sequence[str] = (), before: str = "", 
     lines += ["TARGETS = {}", "wildcard_constraints:", "    **WILDCARD_CONSTRAINTS,"]
     if before:
         lines.append(before.strip("\n"))
-    lines += [f"include: {str(REPO / 'rules' / name)!r}" for name in rule_files]
+    # deploy.smk: what every rule file uses (results_path, mem_mb_per_attempt, FER_CONDA_ENV), as common.smk includes it
+    lines += [f"include: {str(REPO / 'rules' / name)!r}" for name in ("deploy.smk", *rule_files)]
     if after:
         lines.append(after.strip("\n"))
     if rule_all:
