@@ -145,6 +145,7 @@ CONFIG = {
     "seed": 5,
     "real_images": {"folder": "results/faces/real"},  # prepared below (results/ paths are not checked)
     "gan": {"resolution": 32},  # the references are made at the GAN's resolution, the size of the images below
+    "fer": {"enabled": False},  # no FER data here: with FER on, check_config stops at the missing DISFA folder
     "iqa": {
         "batch_size": 4,
         "nearest_size": 8,
@@ -220,6 +221,7 @@ def test_reordered_config_and_written_defaults_rerun_nothing(tiny_run):
         "iqa": dict(reversed(list(CONFIG["iqa"].items()))),
         "real_images": CONFIG["real_images"],
         "gan": CONFIG["gan"],
+        "fer": CONFIG["fer"],
         "seed": 5,
     }
     try:

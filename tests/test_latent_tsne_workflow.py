@@ -34,6 +34,7 @@ rule all:
 CONFIG = {
     "real_images": {"folder": "results/faces/real"},  # results/ paths are not checked at parse time
     "generate": {"device": "cpu"},
+    "fer": {"enabled": False},  # no FER data here: with FER on, check_config stops at the missing DISFA folder
     "latent": {
         "n_samples": 200,
         "n_components": 3,
