@@ -31,21 +31,10 @@ CONFIG_SCHEMA = WORKFLOW_ROOT / "config" / "schema" / "config.schema.yaml"
 # the per-phase schema files inlined (never edit it). Every Slurm job re-parses the workflow, and many start
 # at once: the copy is written only when its content changes, and atomically (temporary file + rename), so
 # no parse ever reads a half-written schema and an unchanged workflow writes nothing at parse time.
-from synthfer.io import write_text as _write_text_atomically  # noqa: E402
+from synthfer.io import write_text_if_changed  # noqa: E402
 
 BUNDLED_SCHEMA = Path(".snakemake") / "synthfer" / "config.schema.bundled.yaml"
-
-
-def _write_if_changed(path, text):
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return
-    except (FileNotFoundError, UnicodeDecodeError):
-        pass
-    _write_text_atomically(path, text)
-
-
-_write_if_changed(BUNDLED_SCHEMA, yaml.safe_dump(bundle_schema(CONFIG_SCHEMA), sort_keys=False))
+write_text_if_changed(BUNDLED_SCHEMA, yaml.safe_dump(bundle_schema(CONFIG_SCHEMA), sort_keys=False))
 
 # Snakemake reads config files with a YAML loader that keeps the last of two equal keys (a `select:`
 # section written twice silently replaces the first): re-read them strictly before validating.

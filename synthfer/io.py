@@ -62,6 +62,19 @@ def write_text(path: PathLike, text: str) -> Path:
     return Path(path)
 
 
+def write_text_if_changed(path: PathLike, text: str) -> bool:
+    """Write ``text`` atomically unless ``path`` already holds exactly it; True when written. For files
+    rewritten at every Snakefile parse (many Slurm jobs parse at once): an unchanged workflow writes nothing, and
+    no reader ever sees a half-written file."""
+    try:
+        if Path(path).read_text(encoding="utf-8") == text:
+            return False
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
+    write_text(path, text)
+    return True
+
+
 def write_bytes(path: PathLike, data: bytes) -> Path:
     """Write ``data`` atomically."""
     with atomic_path(path) as tmp:

@@ -235,3 +235,13 @@ def test_wildcard_ids_have_one_width():
     assert len(fold_ids(99)) == 99
     with pytest.raises(ValueError, match="config key 'fer.folds': 100 folds"):
         fold_ids(100)
+
+
+def test_write_text_if_changed_writes_only_new_content(tmp_path):
+    from synthfer.io import write_text_if_changed
+
+    path = tmp_path / "sub" / "schema.yaml"
+    assert write_text_if_changed(path, "a: 1\n") and path.read_text() == "a: 1\n"
+    mtime = path.stat().st_mtime_ns
+    assert not write_text_if_changed(path, "a: 1\n") and path.stat().st_mtime_ns == mtime
+    assert write_text_if_changed(path, "a: 2\n") and path.read_text() == "a: 2\n"
