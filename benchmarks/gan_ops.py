@@ -54,7 +54,9 @@ def images_for(cfg: dict):
 
 
 def ours_phase(tr, phase: str):
-    """One phase of synthfer's :class:`~synthfer.gan.train.Trainer` (the code of ``Trainer.step``)."""
+    """One phase of synthfer's :class:`~synthfer.gan.train.Trainer`: ``Trainer.run_phase``. The inline copy below
+    is only for counting a checkout from before phases became data (the "before" column of docs/gan.md, commit
+    e8d64ba, whose Trainer has no ``run_phase``); it mirrors that commit's ``Trainer.step``."""
     if hasattr(tr, "run_phase"):
         return lambda: tr.run_phase(phase, tr.real_batch())
     import torch
